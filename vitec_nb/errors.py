@@ -1,0 +1,202 @@
+"""Every error vitec_nb raises, in one hierarchy under VitecError.
+
+    VitecError
+    ├── InvalidQueryError (also a ValueError)  bad input, caught before any request
+    ├── ApiError                               the server answered with an error status
+    │   ├── ServerValidationError   400  the server's own validation messages
+    │   ├── AuthenticationError     401  wrong user name or password
+    │   ├── ForbiddenError          403  no access to that office (customer id)
+    │   ├── NotFoundError           404  wrong path or base URL
+    │   ├── RateLimitedError        429  too many requests, retries exhausted
+    │   └── ServerError             5xx  Vitec's side failed, retries exhausted
+    ├── TransportError                     no usable answer: connection refused, reset, ...
+    │   └── RequestTimeoutError            the server did not answer in time
+    ├── MalformedResponseError             an answer that is not a valid contact list
+    ├── NotCachedError                     offline mode and the answer is not in the cache
+    └── IncompleteBreakdownError           some calls of a breakdown failed; names them
+
+Messages are sentences an analyst can act on. They never contain a password or an
+Authorization header: URLs in messages carry no credentials (the client uses headers).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = [
+    "ApiError",
+    "AuthenticationError",
+    "ForbiddenError",
+    "IncompleteBreakdownError",
+    "InvalidQueryError",
+    "MalformedResponseError",
+    "NotCachedError",
+    "NotFoundError",
+    "RateLimitedError",
+    "RequestTimeoutError",
+    "ServerError",
+    "ServerValidationError",
+    "TransportError",
+    "VitecError",
+]
+
+
+class VitecError(Exception):
+    """Base of every error raised by vitec_nb."""
+
+
+class InvalidQueryError(VitecError, ValueError):
+    """A filter or option has a value the API does not allow; raised before any request.
+
+    `field` is the Python name of the offending field (e.g. ``"lead_score"``) and
+    `allowed` says in words what would be accepted.
+    """
+
+    def __init__(self, field: str, message: str, allowed: str | None = None) -> None:
+        self.field = field
+        self.allowed = allowed
+        text = f"{field}: {message}"
+        if allowed:
+            text += f" (allowed: {allowed})"
+        super().__init__(text)
+
+
+class ApiError(VitecError):
+    """The server answered with an error status.
+
+    Attributes: `status` (HTTP status), `url` (without credentials), `server_message`
+    (the message from the server's JSON body, if any), `customer_id` (when known).
+    """
+
+    status: int | None = None
+    hint: str = ""
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        status: int | None = None,
+        url: str | None = None,
+        server_message: str | None = None,
+        customer_id: str | None = None,
+    ) -> None:
+        if status is not None:
+            self.status = status
+        self.url = url
+        self.server_message = server_message
+        self.customer_id = customer_id
+        if message is None:
+            message = self.default_message()
+        super().__init__(message)
+
+    def default_message(self) -> str:
+        parts = [f"Vitec Connect answered {self.status}"]
+        if self.customer_id:
+            parts.append(f" for office {self.customer_id}")
+        text = "".join(parts) + "."
+        if self.server_message:
+            text += f" The server said: {self.server_message}"
+        if self.hint:
+            text += f" {self.hint}"
+        return text
+
+
+class ServerValidationError(ApiError):
+    """400: the server rejected the request; `messages` holds its validation messages."""
+
+    status = 400
+    hint = "Change the filter the server names and run again."
+
+    def __init__(self, message: str | None = None, *, messages: Sequence[str] = (), **kw: Any):
+        self.messages = list(messages)
+        if kw.get("server_message") is None and self.messages:
+            kw["server_message"] = "; ".join(self.messages)
+        super().__init__(message, **kw)
+
+
+class AuthenticationError(ApiError):
+    """401: the user name or password is wrong. Check them (see docs/credentials.md)."""
+
+    status = 401
+    hint = "Check the user name and password for this office."
+
+
+class ForbiddenError(ApiError):
+    """403: the credentials are valid but have no access to this office's data."""
+
+    status = 403
+    hint = "Your account has no access to this office; ask Vitec or your administrator."
+
+
+class NotFoundError(ApiError):
+    """404: the path does not exist; usually a wrong base URL."""
+
+    status = 404
+    hint = "Check the base URL (VITEC_BASE_URL)."
+
+
+class RateLimitedError(ApiError):
+    """429 after the retries ran out; `retry_after` is the server's wait in seconds."""
+
+    status = 429
+    hint = "The server asks us to slow down; wait a minute and run again (cached answers stay)."
+
+    def __init__(self, message: str | None = None, *, retry_after: float | None = None, **kw: Any):
+        self.retry_after = retry_after
+        super().__init__(message, **kw)
+
+
+class ServerError(ApiError):
+    """5xx after the retries ran out: an unexpected error on Vitec's side."""
+
+    status = 500
+    hint = "This is on Vitec's side; try again later (answers already fetched are cached)."
+
+
+class TransportError(VitecError):
+    """No usable answer reached us (connection refused or reset, DNS, TLS)."""
+
+
+class RequestTimeoutError(TransportError):
+    """The server did not answer within the configured timeout."""
+
+
+class MalformedResponseError(VitecError):
+    """The body is not a valid contact list (truncated, not JSON/XML, wrong shape)."""
+
+
+class NotCachedError(VitecError):
+    """Offline mode: the answer is not in the cache, and offline mode may not ask the server."""
+
+
+class IncompleteBreakdownError(VitecError):
+    """Some calls of a breakdown failed; `missing` names them, `partial` keeps what arrived.
+
+    Everything that was fetched is in the cache: running the breakdown again fetches only
+    the missing calls.
+    """
+
+    def __init__(self, message: str, *, missing: Sequence[Any] = (), partial: Any = None) -> None:
+        self.missing = list(missing)
+        self.partial = partial
+        super().__init__(message)
+
+
+# Status code -> class, for the client's error mapping.
+STATUS_ERRORS: dict[int, type[ApiError]] = {
+    400: ServerValidationError,
+    401: AuthenticationError,
+    403: ForbiddenError,
+    404: NotFoundError,
+    429: RateLimitedError,
+}
+
+
+def error_for_status(status: int) -> type[ApiError]:
+    """The ApiError subclass for an HTTP status (5xx -> ServerError)."""
+    if status in STATUS_ERRORS:
+        return STATUS_ERRORS[status]
+    if status >= 500:
+        return ServerError
+    return ApiError
