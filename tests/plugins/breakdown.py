@@ -1,0 +1,1 @@
+"""Pytest fixtures for the breakdown tests (loaded by tests/conftest.py)."""

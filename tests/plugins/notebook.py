@@ -1,0 +1,1 @@
+"""Pytest fixtures for the notebook tests (loaded by tests/conftest.py)."""

@@ -1,0 +1,1 @@
+"""Pytest fixtures for the reliability tests (loaded by tests/conftest.py)."""

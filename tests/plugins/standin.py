@@ -1,0 +1,1 @@
+"""Pytest fixtures for the standin tests (loaded by tests/conftest.py)."""
