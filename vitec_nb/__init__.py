@@ -44,7 +44,30 @@ _EXPORTS: dict[str, str] = {
     "connect": "client",
 }
 
-__all__ = sorted([*_EXPORTS, "__version__"])
+__all__ = [
+    "ApiError",
+    "AuthenticationError",
+    "BreakdownPlan",
+    "BreakdownResult",
+    "ContactExplorer",
+    "ContactQuery",
+    "ForbiddenError",
+    "IncompleteBreakdownError",
+    "InvalidQueryError",
+    "MalformedResponseError",
+    "NotCachedError",
+    "NotFoundError",
+    "RateLimitedError",
+    "RequestTimeoutError",
+    "ServerError",
+    "ServerValidationError",
+    "StandIn",
+    "TransportError",
+    "VitecClient",
+    "VitecError",
+    "__version__",
+    "connect",
+]
 
 
 def __getattr__(name: str) -> Any:
