@@ -1,1 +1,182 @@
-"""Pytest fixtures for the reliability tests (loaded by tests/conftest.py)."""
+"""Pytest fixtures for the reliability tests (loaded by tests/conftest.py).
+
+A throw-away `redis-server` on loopback for the team-cache tests, and helpers that scan
+bytes (cache files, Redis keys and values, logs, notebook outputs) for a password in every
+form it could leak in.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import urllib.parse
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import pytest
+
+REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class RedisServer:
+    """A running redis-server: where it listens and how to reach it."""
+
+    host: str
+    port: int
+    process: subprocess.Popen[str]
+
+    def url(self, db: int = 0) -> str:
+        return f"redis://{self.host}:{self.port}/{db}"
+
+    def client(self, db: int = 0):  # -> redis.Redis (imported lazily: an optional extra)
+        import redis
+
+        return redis.Redis(host=self.host, port=self.port, db=db)
+
+
+def _drain(stream: IO[str]) -> None:
+    for _ in stream:
+        pass
+
+
+def _start_redis(tmp_dir: Path) -> RedisServer:
+    """Start redis-server in the foreground and return once it accepts connections.
+
+    Readiness is read from the server's own log line, not guessed with a sleep.
+    """
+    port = free_port()
+    cmd = [
+        REDIS_SERVER,
+        "--bind", "127.0.0.1",
+        "--port", str(port),
+        "--save", "",
+        "--appendonly", "no",
+        "--dir", str(tmp_dir),
+        "--protected-mode", "yes",
+        "--loglevel", "notice",
+        "--daemonize", "no",
+    ]  # fmt: skip
+    process = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_dir
+    )
+    assert process.stdout is not None
+    seen: list[str] = []
+    for line in process.stdout:
+        seen.append(line)
+        if "Ready to accept connections" in line:
+            break
+    else:
+        process.wait()
+        raise RuntimeError("redis-server did not start:\n" + "".join(seen[-20:]))
+    # Keep draining the log so the server never blocks on a full pipe.
+    threading.Thread(target=_drain, args=(process.stdout,), daemon=True).start()
+    return RedisServer("127.0.0.1", port, process)
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """Debian's redis-server on 127.0.0.1 and a free port, no persistence, stopped at the end.
+
+    Skips (with the reason) only when redis-server or the `redis` package is missing on
+    this machine; in CI `.ci/setup --dev` installs both, and CI=1 turns the skip into a
+    failure so the team-cache tests can never silently disappear there.
+    """
+    missing = None
+    if not Path(REDIS_SERVER).exists():
+        missing = "redis-server is not installed (apt-get install redis-server)"
+    else:
+        try:
+            import redis  # noqa: F401
+        except ImportError:
+            missing = "the redis package is not installed (pip install -e '.[redis]')"
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the Redis tests: {missing}")
+        pytest.skip(missing)
+    server = _start_redis(tmp_path_factory.mktemp("redis"))
+    try:
+        yield server
+    finally:
+        server.process.terminate()
+        try:
+            server.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.process.kill()
+            server.process.wait()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    """URL of an emptied Redis database for one test (`redis://127.0.0.1:PORT/0`)."""
+    redis_server.client().flushdb()
+    return redis_server.url()
+
+
+# --- finding secrets --------------------------------------------------------------------
+
+
+def secret_forms(username: str, password: str) -> list[bytes]:
+    """Every form in which a password could leak: plain, URL-quoted, base64 of user:password.
+
+    Also the bare base64 of the password and the Basic header value in both encodings a
+    library might use, so a scan cannot miss a leak through an unexpected encoding.
+    """
+    pair = f"{username}:{password}".encode()
+    forms = {
+        password.encode(),
+        password.encode("utf-16-le"),
+        urllib.parse.quote(password, safe="").encode(),
+        base64.b64encode(pair),
+        base64.urlsafe_b64encode(pair),
+        base64.b64encode(password.encode()),
+    }
+    return sorted(f for f in forms if f)
+
+
+def find_secrets(blobs: Iterable[tuple[str, bytes]], forms: Iterable[bytes]) -> list[str]:
+    """Names of the blobs that contain any of the forms (empty list: no leak)."""
+    forms = list(forms)
+    return [name for name, data in blobs if any(f in data for f in forms)]
+
+
+def files_under(path: Path) -> list[tuple[str, bytes]]:
+    """(name, bytes) of every file below path: SQLite databases with -wal and -shm included."""
+    return [(str(p), p.read_bytes()) for p in sorted(path.rglob("*")) if p.is_file()]
+
+
+def redis_dump(server: RedisServer, db: int = 0) -> list[tuple[str, bytes]]:
+    """(key, key + value bytes) of every key in a Redis database, whatever its type."""
+    r = server.client(db)
+    out: list[tuple[str, bytes]] = []
+    for key in r.scan_iter(count=1000):
+        kind = r.type(key).decode()
+        parts: list[bytes] = [key]
+        if kind == "string":
+            parts.append(r.get(key) or b"")
+        elif kind == "hash":
+            for k, v in r.hgetall(key).items():
+                parts += [k, v]
+        elif kind == "list":
+            parts += r.lrange(key, 0, -1)
+        elif kind == "set":
+            parts += list(r.smembers(key))
+        elif kind == "zset":
+            parts += [m for m, _ in r.zrange(key, 0, -1, withscores=True)]
+        else:
+            parts.append(r.dump(key) or b"")
+        out.append((key.decode("utf-8", "replace"), b"\n".join(parts)))
+    return out
