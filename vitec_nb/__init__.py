@@ -23,6 +23,7 @@ __version__ = "0.1.0"
 _EXPORTS: dict[str, str] = {
     "ApiError": "errors",
     "AuthenticationError": "errors",
+    "ConfigurationError": "errors",
     "BreakdownPlan": "plan",
     "BreakdownResult": "plan",
     "ContactExplorer": "widgets",
@@ -49,6 +50,7 @@ __all__ = [
     "AuthenticationError",
     "BreakdownPlan",
     "BreakdownResult",
+    "ConfigurationError",
     "ContactExplorer",
     "ContactQuery",
     "ForbiddenError",
@@ -88,6 +90,7 @@ if TYPE_CHECKING:  # for type checkers and editors
     from vitec_nb.errors import (
         ApiError,
         AuthenticationError,
+        ConfigurationError,
         ForbiddenError,
         IncompleteBreakdownError,
         InvalidQueryError,

@@ -1,6 +1,7 @@
 """Every error vitec_nb raises, in one hierarchy under VitecError.
 
     VitecError
+    ├── ConfigurationError                 credentials or settings incomplete or contradictory
     ├── InvalidQueryError (also a ValueError)  bad input, caught before any request
     ├── ApiError                               the server answered with an error status
     │   ├── ServerValidationError   400  the server's own validation messages
@@ -27,6 +28,7 @@ from typing import Any
 __all__ = [
     "ApiError",
     "AuthenticationError",
+    "ConfigurationError",
     "ForbiddenError",
     "IncompleteBreakdownError",
     "InvalidQueryError",
@@ -44,6 +46,14 @@ __all__ = [
 
 class VitecError(Exception):
     """Base of every error raised by vitec_nb."""
+
+
+class ConfigurationError(VitecError):
+    """Credentials or settings are incomplete or contradictory (e.g. a user name, no password).
+
+    Raised by `connect()` before any request; the message names what is missing and where
+    it may come from (argument, environment variable, keyring). See docs/credentials.md.
+    """
 
 
 class InvalidQueryError(VitecError, ValueError):
