@@ -1,0 +1,776 @@
+"""The contact explorer: an ipywidgets form that queries contacts and charts their activity.
+
+    import vitec_nb as vnb
+    vnb.ContactExplorer(vnb.connect())      # the last expression of a cell displays the form
+
+One control per filter of `GET CRM/Contact/{customerId}`, chart options, Run / Refresh /
+Offline, CSV and Excel export. Every change rebuilds the `ContactQuery` and the breakdown
+plan (pure, no requests) so the form can say what is wrong, by field, before anything is
+sent, and how many calls a run will make. Runs happen synchronously in the kernel thread:
+widget updates (the progress bar) still reach the browser while the handler runs, and it
+behaves the same in JupyterLab, Voila and nbclient. See docs/form.md.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import html
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as w
+import pandas as pd
+
+from vitec_nb.errors import (
+    AuthenticationError,
+    ForbiddenError,
+    IncompleteBreakdownError,
+    InvalidQueryError,
+    NotCachedError,
+    RequestTimeoutError,
+    ServerValidationError,
+    TransportError,
+    VitecError,
+)
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from vitec_nb.client import VitecClient
+
+__all__ = ["FIELD_LABELS", "ContactExplorer", "error_message", "stars"]
+
+log = logging.getLogger(__name__)
+
+# Python field name -> what the analyst sees on the form (also used in validation messages).
+FIELD_LABELS: dict[str, str] = {
+    "customer_id": "Office",
+    "agent_id": "Agent",
+    "created_from": "Created from",
+    "created_to": "Created to",
+    "changed_from": "Changed from",
+    "changed_to": "Changed to",
+    "lead_score": "Lead score",
+    "scheduled_order_type": "Scheduled order",
+    "newsletter_list_id": "Newsletter list",
+    "custom_field_name": "Custom field",
+    "custom_field_value": "Field value",
+    "by": "Split by",
+    "measure": "Measure",
+    "period": "Period",
+    "start": "Chart from",
+    "end": "Chart to",
+}
+
+ANY = "(any)"
+SPLITS: list[tuple[str, tuple[str, ...]]] = [
+    ("none", ()),
+    ("agent", ("agent",)),
+    ("lead score", ("lead_score",)),
+    ("newsletter list", ("newsletter_list",)),
+]
+MEASURES: list[tuple[str, str]] = [("created", "created"), ("changed", "changed")]
+PERIODS: list[tuple[str, str]] = [
+    ("day", "D"),
+    ("week", "W"),
+    ("month", "M"),
+    ("quarter", "Q"),
+    ("year", "Y"),
+]
+KINDS: list[tuple[str, str]] = [
+    ("person", "persons"),
+    ("company", "companies"),
+    ("deceased_estate", "deceased estates"),
+]
+# An inclusive "to" date without a time of day means through the end of that day. The API
+# compares at full precision, so the bound carries microseconds rather than 23:59:59.
+END_OF_DAY = dt.time(23, 59, 59, 999999)
+TABLE_ROWS = 10
+DOWNLOAD_LINK_LIMIT = 20_000_000  # bytes; bigger exports are only written to the folder
+
+LABEL_WIDTH = "120px"
+CONTROL_WIDTH = "340px"
+_STYLE = {"description_width": LABEL_WIDTH}
+
+
+def stars(score: int) -> str:
+    """Lead score as five stars, e.g. 3 -> '★★★☆☆'."""
+    return "★" * score + "☆" * (5 - score)
+
+
+def error_message(err: BaseException) -> str:
+    """A sentence an analyst can act on for any error a run can raise (never a traceback)."""
+    if isinstance(err, InvalidQueryError):
+        label = FIELD_LABELS.get(err.field, err.field)
+        return f"{label}: {err}"
+    if isinstance(err, AuthenticationError):
+        office = f" for office {err.customer_id}" if err.customer_id else ""
+        return (
+            f"Vitec Connect did not accept the credentials{office} (401): "
+            "check user name and password (VITEC_USERNAME, VITEC_PASSWORD)."
+        )
+    if isinstance(err, ForbiddenError):
+        office = err.customer_id or "this office"
+        return (
+            f"No access to office {office} (403): your account may not read this office's "
+            "contacts; ask Vitec or your administrator."
+        )
+    if isinstance(err, ServerValidationError):
+        said = err.server_message or "; ".join(err.messages) or str(err)
+        return f"Vitec Connect rejected the query (400): {said}"
+    if isinstance(err, IncompleteBreakdownError):
+        return f"{err} Run again to fetch only what is missing (answers so far are cached)."
+    if isinstance(err, NotCachedError):
+        return f"{err} Switch Offline off to fetch from Vitec Connect."
+    if isinstance(err, RequestTimeoutError):
+        return f"Vitec Connect did not answer in time: {err} Try again later."
+    if isinstance(err, TransportError):
+        return f"Could not reach Vitec Connect: {err}"
+    if isinstance(err, VitecError):
+        return str(err)
+    return f"Unexpected error ({type(err).__name__}): {err}"
+
+
+def _combine(day: dt.date | None, time: dt.time | None, default: dt.time, field: str) -> Any:
+    """Date picker + optional time of day -> naive datetime (Swedish local time) or None."""
+    if day is None:
+        if time is not None:
+            raise InvalidQueryError(field, "a time of day needs a date", "pick a date too")
+        return None
+    return dt.datetime.combine(day, time if time is not None else default)
+
+
+def _blank(text: str) -> str | None:
+    text = text.strip()
+    return text or None
+
+
+def _local(ts: Any) -> str:
+    """A timestamp as Swedish local time, minutes precision ('' when unknown)."""
+    if ts is None or ts is pd.NaT:
+        return ""
+    ts = pd.Timestamp(ts)
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert("Europe/Stockholm")
+    return ts.strftime("%Y-%m-%d %H:%M")
+
+
+def _count(n: int, kind: str) -> str:
+    return f'<span class="vnb-count" data-kind="{kind}">{n}</span>'
+
+
+class ContactExplorer:
+    """The contact form: filters, chart options, Run/Refresh/Offline, export, results.
+
+    Args:
+        client: a `VitecClient`; None connects with `vitec_nb.connect()` (demo data when
+            no credentials are configured).
+
+    Display it as the last expression of a cell (or `display(explorer.widget)`). The form
+    is built once, inside the object: re-running the cell builds a new form instead of
+    stacking handlers on the old one.
+
+    What a run displayed is also kept on the object, because `Output.outputs` stays empty
+    outside a front end: `last_summary` (dict of the numbers in the summary),
+    `last_frame` (the contacts), `last_result`, `last_figure`, `last_error` (the message
+    shown), `figures_shown` (count over the form's life), `last_export` (path).
+    """
+
+    def __init__(self, client: VitecClient | None = None) -> None:
+        if client is None:
+            from vitec_nb.client import connect
+
+            client = connect()
+        self.client = client
+        self.last_summary: dict[str, Any] | None = None
+        self.last_frame: pd.DataFrame | None = None
+        self.last_result: Any = None
+        self.last_figure: Figure | None = None
+        self.last_error: str | None = None
+        self.last_export: Path | None = None
+        self.figures_shown = 0
+        self.query: Any = None  # the ContactQuery the controls describe (None while invalid)
+        self.plan: Any = None
+        self._updating = False  # set while the form itself changes options
+        self._busy = False
+        self._build()
+        self._load_lookups()
+        self._validate()
+
+    # ---------------------------------------------------------------- layout
+    def _build(self) -> None:
+        def dropdown(field: str, tooltip: str, options: Sequence[Any] = ((ANY, None),)) -> Any:
+            return w.Dropdown(
+                options=list(options),
+                description=FIELD_LABELS[field],
+                description_tooltip=tooltip,
+                tooltip=tooltip,
+                style=_STYLE,
+                layout=w.Layout(width=CONTROL_WIDTH),
+            )
+
+        def text(field: str, tooltip: str, placeholder: str) -> w.Text:
+            return w.Text(
+                description=FIELD_LABELS[field],
+                description_tooltip=tooltip,
+                tooltip=tooltip,
+                placeholder=placeholder,
+                style=_STYLE,
+                layout=w.Layout(width=CONTROL_WIDTH),
+            )
+
+        def when(field: str, tooltip: str) -> tuple[w.DatePicker, w.TimePicker, w.HBox]:
+            day = w.DatePicker(
+                description=FIELD_LABELS[field],
+                description_tooltip=tooltip,
+                style=_STYLE,
+                layout=w.Layout(width="250px"),
+            )
+            time = w.TimePicker(
+                tooltip="Optional time of day (Swedish local time)",
+                layout=w.Layout(width="90px"),
+            )
+            return day, time, w.HBox([day, time], layout=w.Layout(width=CONTROL_WIDTH))
+
+        offices = list(self.client.customer_ids)
+        self.office = dropdown(
+            "customer_id", "The office (customer id) whose CRM is asked", [(o, o) for o in offices]
+        )
+        self.agent = dropdown("agent_id", "Only contacts of this agent (from the users list)")
+        self.created_from, self.created_from_time, created_from = when(
+            "created_from", "Contacts created on or after this day (Swedish time)"
+        )
+        self.created_to, self.created_to_time, created_to = when(
+            "created_to", "Contacts created on or before this day (through its end)"
+        )
+        self.changed_from, self.changed_from_time, changed_from = when(
+            "changed_from", "Contacts changed on or after this day"
+        )
+        self.changed_to, self.changed_to_time, changed_to = when(
+            "changed_to", "Contacts changed on or before this day (through its end)"
+        )
+        self.lead_score = dropdown(
+            "lead_score",
+            "Lead score: the number of stars, 0 to 5",
+            [(ANY, None)] + [(f"{stars(n)}  {n}", n) for n in range(6)],
+        )
+        self.scheduled_order_type = text(
+            "scheduled_order_type",
+            "Type of active service on the contact: a whole number (Vitec's enum)",
+            "any — a whole number, e.g. 1",
+        )
+        self.newsletter_list = dropdown(
+            "newsletter_list_id", "Only contacts on this newsletter list"
+        )
+        self.custom_field = dropdown(
+            "custom_field_name", "A field your office defined in Vitec Express"
+        )
+        self.custom_value = text(
+            "custom_field_value", "The value the custom field must have", "value (needs a field)"
+        )
+
+        self.split = w.ToggleButtons(
+            options=SPLITS,
+            value=(),
+            description=FIELD_LABELS["by"],
+            tooltips=["one bar per period", "per agent", "per lead score", "per newsletter list"],
+            style={**_STYLE, "button_width": "110px"},
+        )
+        self.measure = w.ToggleButtons(
+            options=MEASURES,
+            value="created",
+            description=FIELD_LABELS["measure"],
+            tooltips=["count contacts by creation time", "count contacts by last change"],
+            style={**_STYLE, "button_width": "110px"},
+        )
+        self.period = w.ToggleButtons(
+            options=PERIODS,
+            value="M",
+            description=FIELD_LABELS["period"],
+            style={**_STYLE, "button_width": "80px"},
+        )
+
+        self.run_button = w.Button(
+            description="Run", button_style="primary", icon="play", tooltip="Run the query"
+        )
+        self.refresh_button = w.Button(
+            description="Refresh",
+            icon="refresh",
+            tooltip="Run again, asking Vitec Connect instead of the cache",
+        )
+        self.offline = w.Checkbox(
+            description="Offline (cache only)",
+            indent=False,
+            tooltip="Answer only from the cache; nothing is sent",
+            layout=w.Layout(width="170px"),
+        )
+        self.csv_button = w.Button(
+            description="Export CSV", icon="download", disabled=True, tooltip="Run first"
+        )
+        self.excel_button = w.Button(
+            description="Export Excel", icon="file-excel-o", disabled=True, tooltip="Run first"
+        )
+        self.export_folder = w.Text(
+            value="exports",
+            description="Export to folder",
+            tooltip="Folder the exports are written to (relative to the notebook)",
+            style={"description_width": "110px"},
+            layout=w.Layout(width="300px"),
+        )
+        self.status = w.HTML(layout=w.Layout(min_height="24px"))
+        self.progress = w.IntProgress(
+            value=0,
+            min=0,
+            max=1,
+            description="",
+            bar_style="info",
+            layout=w.Layout(width="100%", visibility="hidden"),
+        )
+        self.summary = w.HTML()
+        self.summary.add_class("vnb-summary")
+        self.export_link = w.HTML()
+        self.chart_output = w.Output(
+            layout=w.Layout(height="440px", overflow="auto", border="1px solid #ddd")
+        )
+        self.table_output = w.Output(layout=w.Layout(max_height="330px", overflow="auto"))
+
+        self._inputs: list[w.DOMWidget] = [
+            self.office,
+            self.agent,
+            self.created_from,
+            self.created_from_time,
+            self.created_to,
+            self.created_to_time,
+            self.changed_from,
+            self.changed_from_time,
+            self.changed_to,
+            self.changed_to_time,
+            self.lead_score,
+            self.scheduled_order_type,
+            self.newsletter_list,
+            self.custom_field,
+            self.custom_value,
+            self.split,
+            self.measure,
+            self.period,
+        ]
+
+        def section(title: str, *children: w.Widget) -> w.VBox:
+            head = w.HTML(f'<div style="font-weight:600;color:#444">{title}</div>')
+            box = w.VBox(
+                [head, *children],
+                layout=w.Layout(border="1px solid #e0e0e0", padding="6px 10px", margin="4px 0"),
+            )
+            return box
+
+        col = w.Layout(width="360px")
+        filters = section(
+            "Filters",
+            w.HBox(
+                [
+                    w.VBox(
+                        [
+                            self.office,
+                            created_from,
+                            changed_from,
+                            self.lead_score,
+                            self.newsletter_list,
+                        ],
+                        layout=col,
+                    ),
+                    w.VBox(
+                        [
+                            self.agent,
+                            created_to,
+                            changed_to,
+                            self.scheduled_order_type,
+                            self.custom_field,
+                            self.custom_value,
+                        ],
+                        layout=col,
+                    ),
+                ]
+            ),
+        )
+        chart = section("Chart", self.split, self.measure, self.period)
+        actions = section(
+            "Actions",
+            w.HBox([self.run_button, self.refresh_button, self.offline]),
+            self.status,
+            self.progress,
+            w.HBox([self.csv_button, self.excel_button, self.export_folder]),
+            self.export_link,
+        )
+        self.source = w.HTML(self._source_html())
+        self.widget = w.VBox(
+            [
+                self.source,
+                filters,
+                chart,
+                actions,
+                self.summary,
+                w.Tab(
+                    children=[self.chart_output, self.table_output],
+                    titles=("Chart", "First rows"),
+                ),
+            ],
+            layout=w.Layout(max_width="900px"),
+        )
+        self.widget.add_class("vnb-explorer")
+
+        for control in self._inputs:
+            control.observe(self._on_change, names="value")
+        self.office.observe(self._on_office, names="value")
+        self.run_button.on_click(lambda _b: self.run())
+        self.refresh_button.on_click(lambda _b: self.run(refresh=True))
+        self.csv_button.on_click(lambda _b: self.export("csv"))
+        self.excel_button.on_click(lambda _b: self.export("xlsx"))
+
+    def _source_html(self) -> str:
+        base = html.escape(str(getattr(self.client, "base_url", "") or ""))
+        if getattr(self.client, "is_demo", False):
+            return (
+                '<div class="vnb-source"><span style="background:#f0ad4e;color:white;'
+                'padding:2px 8px;border-radius:3px;font-weight:600">DEMO DATA</span> '
+                f"synthetic contacts from the built-in stand-in ({base}); configure "
+                "VITEC_USERNAME and VITEC_PASSWORD for your own CRM.</div>"
+            )
+        return (
+            '<div class="vnb-source"><span style="background:#5cb85c;color:white;'
+            f'padding:2px 8px;border-radius:3px;font-weight:600">LIVE</span> {base}</div>'
+        )
+
+    # ------------------------------------------------------------ displaying
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return self.widget._repr_mimebundle_(**kwargs)
+
+    # --------------------------------------------------------------- lookups
+    def _load_lookups(self) -> None:
+        """Fill agent, newsletter list and custom field choices for the selected office."""
+        office = self.office.value
+        problems: list[str] = []
+        agents: list[tuple[str, Any]] = [(ANY, None)]
+        lists: list[tuple[str, Any]] = [(ANY, None)]
+        fields: list[tuple[str, Any]] = [(ANY, None)]
+        if office is not None:
+            offline = bool(self.offline.value)
+            try:
+                agents += _agent_options(self.client.agents(office, offline=offline))
+            except VitecError as err:
+                problems.append(f"agents: {error_message(err)}")
+            try:
+                frame = self.client.newsletter_lists(office, offline=offline)
+                lists += [(str(r.name), str(r.id)) for r in frame.itertuples()]
+            except VitecError as err:
+                problems.append(f"newsletter lists: {error_message(err)}")
+            try:
+                frame = self.client.custom_fields(office, offline=offline)
+                fields += [(str(r.label or r.name), str(r.name)) for r in frame.itertuples()]
+            except VitecError as err:
+                problems.append(f"custom fields: {error_message(err)}")
+        self._updating = True
+        try:
+            for control, options in (
+                (self.agent, agents),
+                (self.newsletter_list, lists),
+                (self.custom_field, fields),
+            ):
+                keep = control.value
+                control.options = options
+                control.value = keep if keep in {v for _, v in options} else None
+        finally:
+            self._updating = False
+        self._lookup_problems = problems
+
+    def _on_office(self, _change: dict[str, Any]) -> None:
+        if not self._updating:
+            self._load_lookups()
+            self._validate()
+
+    # ------------------------------------------------------------ validation
+    def build_query(self) -> Any:
+        """The `ContactQuery` the controls describe; raises `InvalidQueryError` by field."""
+        from vitec_nb.query import ContactQuery
+
+        return ContactQuery(
+            customer_id=self.office.value,
+            agent_id=self.agent.value,
+            created_from=_combine(
+                self.created_from.value, self.created_from_time.value, dt.time(), "created_from"
+            ),
+            created_to=_combine(
+                self.created_to.value, self.created_to_time.value, END_OF_DAY, "created_to"
+            ),
+            changed_from=_combine(
+                self.changed_from.value, self.changed_from_time.value, dt.time(), "changed_from"
+            ),
+            changed_to=_combine(
+                self.changed_to.value, self.changed_to_time.value, END_OF_DAY, "changed_to"
+            ),
+            lead_score=self.lead_score.value,
+            scheduled_order_type=_blank(self.scheduled_order_type.value),
+            newsletter_list_id=self.newsletter_list.value,
+            custom_field_name=self.custom_field.value,
+            custom_field_value=_blank(self.custom_value.value),
+        )
+
+    def chart_options(self) -> dict[str, Any]:
+        """Keyword arguments for `client.plan` / `client.breakdown` from the chart controls."""
+        return {"by": self.split.value, "measure": self.measure.value, "period": self.period.value}
+
+    def _on_change(self, _change: dict[str, Any]) -> None:
+        if not self._updating and not self._busy:
+            self._validate()
+
+    def _validate(self) -> bool:
+        """Rebuild query and plan (pure); show what is wrong or what a run will cost."""
+        self.query = self.plan = None
+        try:
+            query = self.build_query()
+            plan = self.client.plan(query, **self.chart_options())
+        except InvalidQueryError as err:
+            self._set_status(error_message(err), "error")
+            self.run_button.disabled = self.refresh_button.disabled = True
+            return False
+        except VitecError as err:  # a lookup the plan needs failed
+            self._set_status(error_message(err), "error")
+            self.run_button.disabled = self.refresh_button.disabled = True
+            return False
+        self.query, self.plan = query, plan
+        self._set_status(self._plan_text(plan), "info")
+        self.run_button.disabled = self.refresh_button.disabled = False
+        return True
+
+    def _plan_text(self, plan: Any) -> str:
+        n = int(plan.n_calls)
+        cached = _cached_calls(plan, self.client)
+        calls = "call" if n == 1 else "calls"
+        text = f"Will make {n} {calls} ({cached} cached)"
+        if self._lookup_problems:
+            text += " — could not load " + "; ".join(self._lookup_problems)
+        return text
+
+    def _set_status(self, text: str, level: str) -> None:
+        colour = {"error": "#b94a48", "info": "#31708f", "ok": "#3c763d"}[level]
+        icon = {"error": "⚠ ", "info": "", "ok": "✓ "}[level]
+        self.status.value = (
+            f'<div class="vnb-status vnb-{level}" style="color:{colour}">'
+            f"{icon}{html.escape(text)}</div>"
+        )
+        self.status_text = text
+
+    # ------------------------------------------------------------------- run
+    def run(self, *, refresh: bool = False) -> None:
+        """Run the breakdown for the current controls and show summary, table and chart.
+
+        Errors are shown as messages in the form (and kept in `last_error`); nothing is
+        raised, so a button click never prints a traceback.
+        """
+        if self._busy or not self._validate():
+            return
+        self._set_busy(True)
+        self.last_error = None
+        try:
+            result = self.client.breakdown(
+                self.query,
+                **self.chart_options(),
+                refresh=refresh,
+                offline=bool(self.offline.value),
+                progress=self._on_progress,
+            )
+            self._show(result)
+        except Exception as err:  # every failure becomes a message, never a traceback
+            if not isinstance(err, VitecError):
+                log.exception("the contact explorer's run failed")
+            self.last_error = error_message(err)
+            self._set_status(self.last_error, "error")
+        finally:
+            self._set_busy(False)
+            if self.last_error is None:
+                self._validate()
+                self._set_status(self._done_text(), "ok")
+
+    def _on_progress(self, done: int, total: int) -> None:
+        self.progress.max = max(int(total), 1)
+        self.progress.value = int(done)
+        self.progress.description = f"{done}/{total}"
+
+    def _set_busy(self, busy: bool) -> None:
+        self._busy = busy
+        for control in [*self._inputs, self.offline, self.csv_button, self.excel_button]:
+            control.disabled = busy
+        self.run_button.disabled = self.refresh_button.disabled = busy
+        if busy:
+            self._set_status("Running…", "info")
+            self.progress.value = 0
+            self.progress.layout.visibility = "visible"
+        else:
+            self.progress.layout.visibility = "hidden"
+            has_result = self.last_frame is not None
+            self.csv_button.disabled = self.excel_button.disabled = not has_result
+            tip = "Write the current result to the export folder" if has_result else "Run first"
+            self.csv_button.tooltip = self.excel_button.tooltip = tip
+
+    def _done_text(self) -> str:
+        s = self.last_summary or {}
+        return f"Done: {s.get('total', 0)} contacts, {s.get('calls', 0)} calls made."
+
+    def _show(self, result: Any) -> None:
+        frame = result.facts
+        self.last_result, self.last_frame = result, frame
+        self.last_summary = summarize(result, self.client, self.office.value)
+        self.summary.value = summary_html(self.last_summary)
+        import matplotlib.pyplot as plt
+        from IPython.display import display
+
+        fig = result.plot()
+        with self.chart_output:
+            self.chart_output.clear_output(wait=True)
+            display(fig)
+        plt.close(fig)
+        self.last_figure = fig
+        self.figures_shown += 1
+        with self.table_output:
+            self.table_output.clear_output(wait=True)
+            display(_table(frame))
+
+    # ---------------------------------------------------------------- export
+    def export(self, fmt: str = "csv") -> Path | None:
+        """Write the current result to the export folder (CSV or Excel) and link it.
+
+        The file is written where the kernel runs (shown as a path, works everywhere) and,
+        when small enough, also offered as a download link carrying the data itself, which
+        works in JupyterLab and in Voila alike (Voila serves no /files/ route).
+        """
+        if self.last_frame is None:
+            self._set_status("Run first: there is nothing to export yet.", "error")
+            return None
+        try:
+            path = export_frame(
+                self.last_frame, Path(self.export_folder.value), fmt, self.office.value
+            )
+        except OSError as err:
+            self.last_error = f"Could not write the export: {err}"
+            self._set_status(self.last_error, "error")
+            return None
+        self.last_export = path
+        self.export_link.value = download_link(path)
+        self._set_status(f"Exported {len(self.last_frame)} rows to {path}", "ok")
+        return path
+
+
+# ------------------------------------------------------------------ helpers
+def _agent_options(agents: pd.DataFrame) -> list[tuple[str, Any]]:
+    """Agents as (label, user id): active first, archived marked; names stay unique."""
+    rows = agents.sort_values(["archived", "name"], kind="stable")
+    seen: dict[str, int] = {}
+    options = []
+    for r in rows.itertuples():
+        label = str(r.name) + (" (archived)" if bool(r.archived) else "")
+        seen[label] = seen.get(label, 0) + 1
+        if seen[label] > 1:
+            label += f" [{r.user_id}]"
+        options.append((label, str(r.user_id)))
+    return options
+
+
+def _cached_calls(plan: Any, client: Any) -> int:
+    for name in ("n_cached", "cached"):
+        value = getattr(plan, name, None)
+        if callable(value):
+            value = value(client)
+        if value is not None:
+            return int(value)
+    return 0
+
+
+def summarize(result: Any, client: Any, office: Any) -> dict[str, Any]:
+    """The numbers of the summary line: counts per kind, calls, cache, fetch time, source."""
+    facts = result.facts
+    counts = facts["kind"].value_counts()
+    calls = int(getattr(result, "calls", 0))
+    total_calls = int(getattr(result, "n_calls", 0) or getattr(result.plan, "n_calls", calls))
+    fetched = getattr(result, "fetched_at", None) or facts.attrs.get("fetched_at")
+    summary: dict[str, Any] = {k: int(counts.get(k, 0)) for k, _ in KINDS}
+    summary.update(
+        total=len(facts),
+        calls=calls,
+        cached=max(total_calls - calls, 0),
+        fetched_at=fetched,
+        demo=bool(getattr(client, "is_demo", False)),
+        office=office,
+    )
+    return summary
+
+
+def summary_html(s: dict[str, Any]) -> str:
+    """The summary as HTML; numbers sit in spans with class vnb-count for tests to read."""
+    kinds = ", ".join(f"{_count(s[k], k)} {label}" for k, label in KINDS)
+    source = (
+        '<b style="color:#f0ad4e">DEMO DATA</b>'
+        if s["demo"]
+        else '<b style="color:#3c763d">live data</b>'
+    )
+    fetched = _local(s["fetched_at"])
+    return (
+        '<div style="padding:4px 0;line-height:1.6">'
+        f"<b>{_count(s['total'], 'total')} contacts</b>: {kinds}<br>"
+        f"Office {html.escape(str(s['office']))} · {source} · "
+        f'<span class="vnb-calls">{s["calls"]}</span> calls made, '
+        f'<span class="vnb-cached">{s["cached"]}</span> answered from the cache'
+        + (f" · fetched {fetched} (Swedish time)" if fetched else "")
+        + "</div>"
+    )
+
+
+def _table(frame: pd.DataFrame) -> Any:
+    """The first rows, with times shown as Swedish local time."""
+    from IPython.display import HTML
+
+    head = frame.head(TABLE_ROWS).copy()
+    for col in head.columns:
+        if isinstance(head[col].dtype, pd.DatetimeTZDtype):
+            head[col] = head[col].dt.strftime("%Y-%m-%d %H:%M:%S")
+    note = f"<p>First {len(head)} of {len(frame)} rows.</p>"
+    return HTML(note + head.to_html(index=False, na_rep=""))
+
+
+def export_frame(frame: pd.DataFrame, folder: Path, fmt: str, office: Any = None) -> Path:
+    """Write `frame` as CSV or Excel into `folder`; Excel gets naive Swedish local times."""
+    if fmt not in ("csv", "xlsx"):
+        raise InvalidQueryError("format", f"unknown export format {fmt!r}", "csv, xlsx")
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = folder / f"contacts-{office or 'all'}-{stamp}.{fmt}"
+    if fmt == "csv":
+        frame.to_csv(path, index=False)
+    else:  # Excel has no time zones: write Swedish wall-clock time
+        out = frame.copy()
+        for col in out.columns:
+            if isinstance(out[col].dtype, pd.DatetimeTZDtype):
+                out[col] = out[col].dt.tz_localize(None)
+            elif isinstance(out[col].dtype, pd.PeriodDtype):
+                out[col] = out[col].astype(str)
+        out.to_excel(path, index=False)
+    return path.resolve()
+
+
+def download_link(path: Path) -> str:
+    """HTML: the path written, plus a data-URI download anchor when the file is small."""
+    shown = f"Saved to <code>{html.escape(str(path))}</code>"
+    size = path.stat().st_size
+    if size > DOWNLOAD_LINK_LIMIT:
+        return shown + " (too large for a download link)."
+    mime = (
+        "text/csv"
+        if path.suffix == ".csv"
+        else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return (
+        f'{shown} · <a download="{html.escape(path.name)}" href="data:{mime};base64,{data}">'
+        f"download {html.escape(path.name)}</a>"
+    )
