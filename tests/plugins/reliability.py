@@ -17,7 +17,7 @@ import urllib.parse
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import pytest
 
@@ -179,4 +179,97 @@ def redis_dump(server: RedisServer, db: int = 0) -> list[tuple[str, bytes]]:
         else:
             parts.append(r.dump(key) or b"")
         out.append((key.decode("utf-8", "replace"), b"\n".join(parts)))
+    return out
+
+
+# --- a keyring for tests -----------------------------------------------------------------
+
+
+def _memory_keyring_class() -> type:
+    import keyring.backend
+
+    class MemoryKeyring(keyring.backend.KeyringBackend):
+        """A keyring held in a dict: real keyring API, no desktop service needed."""
+
+        priority = 1  # type: ignore[assignment]
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.store: dict[tuple[str, str], str] = {}
+
+        def get_password(self, service: str, username: str) -> str | None:
+            return self.store.get((service, username))
+
+        def set_password(self, service: str, username: str, password: str) -> None:
+            self.store[(service, username)] = password
+
+        def delete_password(self, service: str, username: str) -> None:
+            self.store.pop((service, username), None)
+
+    return MemoryKeyring
+
+
+@pytest.fixture
+def memory_keyring() -> Iterator[Any]:
+    """The process's keyring replaced by an in-memory one for the test, restored afterwards."""
+    import keyring
+
+    previous = keyring.get_keyring()
+    backend = _memory_keyring_class()()
+    keyring.set_keyring(backend)
+    try:
+        yield backend
+    finally:
+        keyring.set_keyring(previous)
+
+
+@pytest.fixture
+def clean_vitec_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """No VITEC_* variable from the developer's shell leaks into the test."""
+    for name in list(os.environ):
+        if name.startswith("VITEC_"):
+            monkeypatch.delenv(name)
+    return monkeypatch
+
+
+# --- reading a cache without the code under test -----------------------------------------
+
+
+def sqlite_responses(folder: Path) -> list[tuple[str, bytes]]:
+    """(key, stored bytes) of every cached response in every SQLite database below folder.
+
+    Read with the sqlite3 module directly (read-only), not through requests-cache, so the
+    check sees exactly the bytes another person sharing the file would load.
+    """
+    import sqlite3
+
+    rows: list[tuple[str, bytes]] = []
+    for path in sorted(folder.rglob("*")):
+        if not path.is_file() or path.name.endswith(("-wal", "-shm", "-journal")):
+            continue
+        if path.read_bytes()[:16] != b"SQLite format 3\x00":
+            continue
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master")}
+            if "responses" in tables:
+                for key, value in con.execute("SELECT key, value FROM responses"):
+                    data = value if isinstance(value, bytes) else str(value).encode()
+                    rows.append((str(key), data))
+        finally:
+            con.close()
+    return rows
+
+
+def redis_responses(server: RedisServer, db: int = 0) -> list[tuple[str, bytes]]:
+    """(key, stored bytes) of every cached response in a Redis database.
+
+    requests-cache keeps responses as plain string keys `<namespace>:<cache key>` and
+    redirects in a hash `<namespace>:redirects`; the strings are the responses.
+    """
+    r = server.client(db)
+    out = []
+    for key in r.scan_iter(count=1000):
+        if r.type(key) == b"string":
+            out.append((key.decode(), r.get(key) or b""))
     return out
