@@ -1,0 +1,273 @@
+"""The activity report: run the report notebook headless to HTML, and start the demo.
+
+`render_report(out, **params)` injects parameters after the notebook's cell tagged
+``parameters`` (papermill's convention, done here with nbformat so papermill is not
+needed), executes it with nbclient on the ``python3`` kernel of this environment and
+exports HTML without input cells (analysts read the report, not the code).
+`launch_demo()` opens JupyterLab on the explorer notebook. The helpers below
+(`Report`, `show_*`) are what the report notebook calls: the notebook holds no logic.
+
+The notebooks are found relative to the package, ``Path(vitec_nb.__file__).parents[1] /
+"notebooks"``: that is the repository checkout (an editable install), which is how the
+project is run; a wheel would have to ship them as package data.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+import vitec_nb
+from vitec_nb.errors import InvalidQueryError
+
+if TYPE_CHECKING:
+    from vitec_nb.client import VitecClient
+
+__all__ = [
+    "NOTEBOOKS",
+    "REPORT_PARAMETERS",
+    "Report",
+    "inject_parameters",
+    "launch_demo",
+    "render_report",
+]
+
+NOTEBOOKS = Path(vitec_nb.__file__).resolve().parents[1] / "notebooks"
+EXPLORER_NOTEBOOK = NOTEBOOKS / "explore_contacts.ipynb"
+REPORT_NOTEBOOK = NOTEBOOKS / "activity_report.ipynb"
+
+# The report's parameters (names of the variables in its `parameters` cell).
+REPORT_PARAMETERS = ("office", "period", "start", "end", "dimensions")
+DIMENSIONS = ("agent", "lead_score", "newsletter_list")
+PERIODS = {"D": "day", "W": "week", "M": "month", "Q": "quarter", "Y": "year"}
+KERNEL = "python3"
+
+
+# ---------------------------------------------------------------- rendering
+def inject_parameters(nb: Any, params: dict[str, Any]) -> Any:
+    """Insert a cell tagged ``injected-parameters`` after the ``parameters`` cell.
+
+    Values must be literals Python can read back (`repr` round trip): str, int, float,
+    bool, None, and lists/tuples of those. Unknown names are an `InvalidQueryError`.
+    """
+    import nbformat
+
+    unknown = sorted(set(params) - set(REPORT_PARAMETERS))
+    if unknown:
+        raise InvalidQueryError(
+            unknown[0], "is not a parameter of the report", ", ".join(REPORT_PARAMETERS)
+        )
+    lines = ["# Parameters injected by vitec_nb.report.render_report"]
+    for name, value in params.items():
+        if isinstance(value, (pd.Timestamp, Path)) or hasattr(value, "isoformat"):
+            value = str(value)
+        lines.append(f"{name} = {value!r}")
+    cell = nbformat.v4.new_code_cell("\n".join(lines))
+    cell.metadata["tags"] = ["injected-parameters"]
+    position = next(
+        (i + 1 for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", [])),
+        0,
+    )
+    nb.cells.insert(position, cell)
+    return nb
+
+
+def render_report(
+    out: Path | str,
+    notebook: Path | str | None = None,
+    *,
+    timeout: int = 600,
+    **params: Any,
+) -> Path:
+    """Execute the activity report with `params` and write it as HTML to `out`.
+
+    Args:
+        out: the HTML file to write (its folder is created).
+        notebook: the report notebook; default ``notebooks/activity_report.ipynb``.
+        timeout: seconds allowed per cell.
+        params: any of office, period, start, end, dimensions.
+
+    The kernel inherits this process's environment, so VITEC_* variables (or their
+    absence: demo data) decide where the data comes from. Returns the path written.
+    """
+    import nbformat
+    from nbclient import NotebookClient
+    from nbconvert import HTMLExporter
+
+    path = Path(notebook) if notebook is not None else REPORT_NOTEBOOK
+    nb = inject_parameters(nbformat.read(path, as_version=4), params)
+    NotebookClient(
+        nb, timeout=timeout, kernel_name=KERNEL, resources={"metadata": {"path": str(path.parent)}}
+    ).execute()
+    exporter = HTMLExporter(
+        exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
+    )
+    body, _ = exporter.from_notebook_node(nb)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(body, encoding="utf-8")
+    return out.resolve()
+
+
+def launch_demo(port: int | None = None, open_browser: bool = True) -> int:
+    """Start JupyterLab on the explorer notebook and wait until it is stopped (Ctrl-C).
+
+    With no credentials in the environment the notebook runs against the built-in
+    stand-in (demo data). Returns JupyterLab's exit status.
+    """
+    args = [sys.executable, "-m", "jupyterlab", str(EXPLORER_NOTEBOOK)]
+    args.append(f"--ServerApp.root_dir={NOTEBOOKS}")
+    if port is not None:
+        args.append(f"--ServerApp.port={port}")
+    if not open_browser:
+        args.append("--no-browser")
+    try:
+        return subprocess.call(args, env=os.environ.copy())
+    except KeyboardInterrupt:
+        return 0
+
+
+# ------------------------------------------------------ the notebook's helpers
+@dataclasses.dataclass(frozen=True)
+class Report:
+    """What one report is about: client, office, period and the time range.
+
+    Build it with `Report.create`, which fills defaults: the first configured office, and
+    the twelve periods up to the current one when start/end are not given.
+    """
+
+    client: Any
+    office: str
+    period: str
+    start: pd.Timestamp
+    end: pd.Timestamp
+    dimensions: tuple[str, ...]
+
+    @classmethod
+    def create(
+        cls,
+        client: VitecClient,
+        office: str | None = None,
+        period: str = "M",
+        start: Any = None,
+        end: Any = None,
+        dimensions: Sequence[str] = ("agent", "lead_score"),
+    ) -> Report:
+        """Check and complete the report's parameters (errors name the parameter)."""
+        if period not in PERIODS:
+            raise InvalidQueryError("period", f"{period!r} is not a period", ", ".join(PERIODS))
+        bad = [d for d in dimensions if d not in DIMENSIONS]
+        if bad:
+            raise InvalidQueryError(
+                "dimensions", f"{bad[0]!r} is not a dimension", ", ".join(DIMENSIONS)
+            )
+        offices = tuple(client.customer_ids)
+        office = office or (offices[0] if offices else None)
+        if office not in offices:
+            raise InvalidQueryError(
+                "office", f"{office!r} is not a configured office", ", ".join(offices)
+            )
+        end_ts = _timestamp(end, "end") if end is not None else _period_start(period, 1)
+        start_ts = (
+            _timestamp(start, "start")
+            if start is not None
+            else _period_start(period, -11, anchor=end_ts - pd.Timedelta(microseconds=1))
+        )
+        if start_ts >= end_ts:
+            raise InvalidQueryError("end", "must be after start", "a later date than start")
+        return cls(client, office, period, start_ts, end_ts, tuple(dimensions))
+
+    @property
+    def title(self) -> str:
+        """E.g. 'Office M30011 · month by month · 2025-12-01 to 2026-12-01'."""
+        return (
+            f"Office {self.office} · {PERIODS[self.period]} by {PERIODS[self.period]} · "
+            f"{self.start:%Y-%m-%d} to {self.end:%Y-%m-%d}"
+        )
+
+    def breakdown(self, by: Sequence[str] = (), measure: str = "created") -> Any:
+        """The breakdown of this report's office and range (cached by the client)."""
+        from vitec_nb.query import ContactQuery
+
+        return self.client.breakdown(
+            ContactQuery(self.office),
+            by=tuple(by),
+            measure=measure,
+            period=self.period,
+            start=self.start,
+            end=self.end,
+        )
+
+
+def _timestamp(value: Any, field: str) -> pd.Timestamp:
+    from vitec_nb.query import to_stockholm
+
+    return to_stockholm(value, field=field)
+
+
+def _period_start(period: str, shift: int, anchor: pd.Timestamp | None = None) -> pd.Timestamp:
+    """Start of the period `shift` periods after the one holding `anchor` (default now)."""
+    now = anchor if anchor is not None else pd.Timestamp.now(tz="Europe/Stockholm")
+    freq = {"D": "D", "W": "W-SUN", "M": "M", "Q": "Q", "Y": "Y"}[period]
+    current = now.tz_localize(None).to_period(freq)
+    return (current + shift).start_time.tz_localize("Europe/Stockholm")
+
+
+def show_header(report: Report) -> None:
+    """The report's first lines: what, where, when, and whether the data is a demo."""
+    from IPython.display import HTML, display
+
+    client = report.client
+    source = (
+        "<b>DEMO DATA</b> from the built-in stand-in (no credentials configured)"
+        if getattr(client, "is_demo", False)
+        else f"live data from {html.escape(str(getattr(client, 'base_url', 'Vitec Connect')))}"
+    )
+    display(HTML(f"<h2>Contact activity</h2><p>{html.escape(report.title)}<br>{source}</p>"))
+
+
+def show_breakdown(report: Report, dimension: str, *, measure: str = "created") -> None:
+    """Chart and table of activity split by one dimension."""
+    result = report.breakdown((dimension,), measure)
+    _show_figure(result.plot())
+    _show_table(result.counts)
+
+
+def show_created_vs_changed(report: Report) -> None:
+    """Created and changed contacts per period, side by side, with the table."""
+    from vitec_nb import charts
+
+    created = report.breakdown((), "created")
+    changed = report.breakdown((), "changed")
+    fig = charts.created_vs_changed(created.counts, changed.counts, office=report.office)
+    _show_figure(fig)
+    _show_table(pd.DataFrame({"created": _totals(created), "changed": _totals(changed)}))
+
+
+def _totals(result: Any) -> pd.Series:
+    counts = result.counts
+    if isinstance(counts, pd.DataFrame):
+        return counts.sum(axis=1) if counts.shape[1] > 1 else counts.iloc[:, 0]
+    return counts
+
+
+def _show_figure(fig: Any) -> None:
+    import matplotlib.pyplot as plt
+    from IPython.display import display
+
+    display(fig)
+    plt.close(fig)  # the inline backend would otherwise show it a second time
+
+
+def _show_table(frame: Any) -> None:
+    from IPython.display import display
+
+    display(frame)
