@@ -1,0 +1,1 @@
+"""Benchmarks of vitec_nb against the naive requests loop; run `python benchmarks/run.py`."""

@@ -1,0 +1,223 @@
+"""Benchmarks 1, 2 and 5: cold and warm breakdowns against the naive loop, and concurrency.
+
+Every call is counted from the stand-in's request log (lookups and retries included), not
+from what either side says about itself.
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks import naive, sides
+from benchmarks.harness import Config, Row, Timing, timed
+
+
+def _fresh_cache(root: Path, name: str) -> Path:
+    path = root / f"{name}-{time.perf_counter_ns()}.sqlite"
+    return path
+
+
+def cold_and_warm(cfg: Config, log: list[str]) -> list[Row]:
+    """Benchmarks 1 and 2 on one stand-in: naive loop, vitec_nb cold, vitec_nb warm."""
+    with sides.standin(cfg.contacts, cfg.agents, cfg.seed) as s:
+        customer_id, agents = sides.office_and_agents(s, cfg.agents)
+        start, end = sides.months_window(s, cfg.months)
+        truth = sides.truth_counts(s, customer_id, agents, start, end)
+        s.set_faults(latency=cfg.latency)
+        log.append(
+            f"breakdown: {cfg.contacts} contacts, office {customer_id}, {len(agents)} agents, "
+            f"{cfg.months} months from {start:%Y-%m}, latency {cfg.latency * 1000:.0f} ms"
+        )
+
+        # The naive loop.
+        s.clear_requests()
+        auth = (s.username, s.password)
+        naive_run = timed(
+            lambda: naive.naive_breakdown(s.url, auth, customer_id, agents, start, cfg.months),
+            cfg.naive_reps,
+        )
+        naive_calls = len(s.requests) / naive_run.runs
+        naive_table, _ = naive_run.value
+        missed = int((truth - naive_table).to_numpy().sum())
+        log.append(
+            f"naive loop: {naive_calls:.0f} calls a run, counts "
+            + ("equal the ground truth" if missed == 0 else f"miss {missed} contacts")
+            + " (month ends written as T23:59:59)"
+        )
+
+        try:
+            cold, cold_calls, warm, warm_calls, reopened = _ours_cold_warm(
+                cfg, s, customer_id, agents, start, end, truth, log
+            )
+        except Exception as exc:  # vitec_nb's side missing or broken: keep the baseline
+            log.append(f"vitec_nb breakdown FAILED: {type(exc).__name__}: {exc}")
+            error = f"{type(exc).__name__}: {exc}"[:90]
+            return _rows(None, None, None, None, None, naive_run, naive_calls, error)
+    return _rows(cold, cold_calls, warm, warm_calls, reopened, naive_run, naive_calls, "")
+
+
+def _rows(
+    cold: Timing | None,
+    cold_calls: float | None,
+    warm: Timing | None,
+    warm_calls: float | None,
+    reopened: Timing | None,
+    naive_run: Timing,
+    naive_calls: float,
+    error: str,
+) -> list[Row]:
+    """The rows of benchmarks 1 and 2 (with `error` instead of vitec_nb's values)."""
+    naive_s = naive_run.median
+    cold_s = cold.median if cold else None
+    runs = f"{cold.runs if cold else 0} / naive {naive_run.runs}"
+    warm_runs = str(warm.runs if warm else 0)
+    return [
+        Row(
+            "1a cold breakdown: calls",
+            "calls",
+            cold_calls,
+            naive_calls,
+            "naive loop",
+            "≤ 1/10 of naive",
+            target_ratio=0.1,
+            runs=runs,
+            error=error,
+        ),
+        Row(
+            "1b cold breakdown: wall time",
+            "s",
+            cold_s,
+            naive_s,
+            "naive loop",
+            "≤ 1/15 of naive",
+            target_ratio=1 / 15,
+            runs=runs,
+            error=error,
+        ),
+        Row(
+            "2a warm breakdown: wall time",
+            "s",
+            warm.median if warm else None,
+            cold_s,
+            "vitec_nb cold",
+            "≤ 5 % of cold",
+            target_ratio=0.05,
+            runs=warm_runs,
+            error=error,
+        ),
+        Row(
+            "2b warm breakdown: calls",
+            "calls",
+            warm_calls,
+            naive_calls,
+            "naive loop",
+            "0 calls",
+            target_value=0,
+            runs=warm_runs,
+            error=error,
+        ),
+        Row(
+            "2c warm, new client on the same cache file",
+            "s",
+            reopened.median if reopened else None,
+            cold_s,
+            "vitec_nb cold",
+            "(information)",
+            runs=warm_runs,
+            error=error,
+        ),
+    ]
+
+
+def _ours_cold_warm(
+    cfg: Config,
+    s: Any,
+    customer_id: str,
+    agents: list[str],
+    start: Any,
+    end: Any,
+    truth: Any,
+    log: list[str],
+) -> tuple[Timing, float, Timing, float, Timing]:
+    """vitec_nb cold then warm, on a fresh cache file for every repetition."""
+    cold, warm, reopened = Timing(), Timing(), Timing()
+    cold_calls: list[int] = []
+    warm_calls: list[int] = []
+    with tempfile.TemporaryDirectory(prefix="vitec-bench-") as tmp:
+        for _ in range(cfg.reps):
+            cache = _fresh_cache(Path(tmp), "cold")
+            client = sides.connect(s, cache)
+            s.clear_requests()
+            run = timed(lambda c=client: sides.breakdown(c, customer_id, agents, start, end), 1)
+            cold.times += run.times
+            cold.value = run.value
+            cold_calls.append(len(s.requests))
+
+            s.clear_requests()
+            run = timed(lambda c=client: sides.breakdown(c, customer_id, agents, start, end), 1)
+            warm.times += run.times
+            warm_calls.append(len(s.requests))
+
+            again = sides.connect(s, cache)
+            run = timed(lambda c=again: sides.breakdown(c, customer_id, agents, start, end), 1)
+            reopened.times += run.times
+    ours = sides.result_counts(cold.value, agents, start)
+    same = ours.equals(truth)
+    log.append(
+        f"vitec_nb: {cold_calls} calls cold, {warm_calls} warm; counts "
+        + ("equal the ground truth" if same else "DIFFER from the ground truth")
+    )
+    return (
+        cold,
+        float(sorted(cold_calls)[len(cold_calls) // 2]),
+        warm,
+        float(max(warm_calls)),
+        reopened,
+    )
+
+
+def concurrency(cfg: Config, log: list[str]) -> list[Row]:
+    """Benchmark 5: cold breakdown at each concurrency against ceil(calls / c) × latency."""
+    rows: list[Row] = []
+    lat = cfg.concurrency_latency
+    with (
+        sides.standin(cfg.contacts, cfg.agents, cfg.seed) as s,
+        tempfile.TemporaryDirectory(prefix="vitec-bench-") as tmp,
+    ):
+        customer_id, agents = sides.office_and_agents(s, cfg.agents)
+        start, end = sides.months_window(s, cfg.months)
+        s.set_faults(latency=lat)
+        for level in cfg.concurrency_levels:
+            times: list[float] = []
+            calls: list[int] = []
+            for _ in range(cfg.reps):
+                client = sides.connect(s, _fresh_cache(Path(tmp), f"c{level}"))
+                s.clear_requests()
+                run = timed(
+                    lambda c=client, n=level: sides.breakdown(
+                        c, customer_id, agents, start, end, concurrency=n
+                    ),
+                    1,
+                )
+                times += run.times
+                calls.append(len(s.requests))
+            n_calls = max(calls)
+            ideal = math.ceil(n_calls / level) * lat
+            rows.append(
+                Row(
+                    f"5  concurrency {level}: wall vs ideal",
+                    "s",
+                    Timing(times).median,
+                    ideal,
+                    f"ideal, {n_calls} calls",
+                    "≤ 1.3 × ideal" if level == 8 else "(information)",
+                    target_ratio=1.3 if level == 8 else None,
+                    runs=str(len(times)),
+                )
+            )
+        log.append(f"concurrency: latency {lat * 1000:.0f} ms, levels {cfg.concurrency_levels}")
+    return rows

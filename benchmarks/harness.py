@@ -1,0 +1,303 @@
+"""Timing, machine details and the results table shared by every benchmark.
+
+A benchmark produces `Row`s: one figure, what vitec_nb measured, what the baseline measured
+in the same run, the target and whether it was met. The table is printed as text and can
+be written as Markdown into docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import platform
+import statistics
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from typing import Any
+
+# The six figures of issue 7, in order. Every one of them gets a row in the table, even
+# when it could not be measured (the smoke test checks that each label is printed).
+FIGURES: tuple[str, ...] = (
+    "1a cold breakdown: calls",
+    "1b cold breakdown: wall time",
+    "2a warm breakdown: wall time",
+    "2b warm breakdown: calls",
+    "2c warm, new client on the same cache file",
+    "3a parse 100k refs vs orjson floor",
+    "3b parse 100k refs vs naive json+pandas",
+    "4  memory: bytes per reference",
+    "5  concurrency 1: wall vs ideal",
+    "5  concurrency 2: wall vs ideal",
+    "5  concurrency 4: wall vs ideal",
+    "5  concurrency 8: wall vs ideal",
+    "6  form: filter change to drawn chart",
+)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the results table.
+
+    `ours` and `base` are in `unit`; `ratio` is ours / base. `met` is None when the row has
+    no target or could not be measured; `error` says why a value is missing.
+    """
+
+    figure: str
+    unit: str
+    ours: float | None = None
+    base: float | None = None
+    base_label: str = ""
+    target: str = ""
+    target_ratio: float | None = None  # met when ratio <= target_ratio
+    target_value: float | None = None  # met when ours <= target_value
+    runs: str = ""
+    error: str = ""
+
+    @property
+    def ratio(self) -> float | None:
+        if self.ours is None or self.base is None or self.base == 0:
+            return None
+        return self.ours / self.base
+
+    @property
+    def met(self) -> bool | None:
+        if self.ours is None:
+            return None
+        if self.target_value is not None:
+            return self.ours <= self.target_value
+        if self.target_ratio is not None and self.ratio is not None:
+            return self.ratio <= self.target_ratio
+        return None
+
+
+@dataclass
+class Timing:
+    """Wall times of repeated runs (seconds) and the value the last run returned."""
+
+    times: list[float] = field(default_factory=list)
+    value: Any = None
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.times)
+
+    @property
+    def runs(self) -> int:
+        return len(self.times)
+
+
+def timed(
+    fn: Callable[[], Any],
+    reps: int,
+    *,
+    warmup: int = 0,
+    setup: Callable[[], Any] | None = None,
+) -> Timing:
+    """Run `fn` `warmup` + `reps` times and keep the wall times of the last `reps`.
+
+    `setup` runs before each call, outside the timed section (e.g. a fresh cache).
+    A garbage collection runs before each timed call so one run's garbage is not billed
+    to the next.
+    """
+    result = Timing()
+    for i in range(warmup + reps):
+        if setup is not None:
+            setup()
+        gc.collect()
+        start = time.perf_counter()
+        value = fn()
+        elapsed = time.perf_counter() - start
+        if i >= warmup:
+            result.times.append(elapsed)
+            result.value = value
+    return result
+
+
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages, as the kernel reports them."""
+    try:
+        one, five, fifteen = os.getloadavg()
+    except OSError:
+        return "unknown"
+    return f"{one:.2f} {five:.2f} {fifteen:.2f}"
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _ram_gib() -> str:
+    try:
+        with open("/proc/meminfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("MemTotal:"):
+                    return f"{int(line.split()[1]) / 1024**2:.1f} GiB"
+    except OSError:
+        pass
+    return "unknown"
+
+
+def _version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def machine_details() -> dict[str, str]:
+    """What the figures depend on: date, CPU, cores, RAM, OS, library versions, load."""
+    return {
+        "date (UTC)": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"),
+        "CPU": _cpu_model(),
+        "cores": str(os.cpu_count()),
+        "RAM": _ram_gib(),
+        "OS": f"{platform.system()} {platform.release()}",
+        "Python": platform.python_version(),
+        "pandas": _version("pandas"),
+        "numpy": _version("numpy"),
+        "pyarrow": _version("pyarrow"),
+        "orjson": _version("orjson"),
+        "requests": _version("requests"),
+        "requests-cache": _version("requests-cache"),
+        "matplotlib": _version("matplotlib"),
+        "load average at start": load_average(),
+    }
+
+
+# ---------------------------------------------------------------- formatting
+
+
+def fmt_value(value: float | None, unit: str) -> str:
+    """A value with its unit, rounded for reading ("1.23 s", "480 calls", "41 B")."""
+    if value is None:
+        return "—"
+    if unit == "s":
+        return f"{value:.3f} s" if value < 10 else f"{value:.1f} s"
+    if unit == "ms":
+        return f"{value:.1f} ms"
+    if unit == "calls":
+        return f"{value:.0f}"
+    if unit == "B":
+        return f"{value:.1f} B"
+    return f"{value:g} {unit}"
+
+
+def fmt_ratio(ratio: float | None) -> str:
+    if ratio is None:
+        return "—"
+    if ratio == 0:
+        return "0"
+    if ratio < 0.1:
+        return f"{ratio:.4f} (1/{1 / ratio:.0f})"
+    return f"{ratio:.2f}"
+
+
+def fmt_met(row: Row) -> str:
+    if row.error:
+        return "n/a"
+    met = row.met
+    return "—" if met is None else ("yes" if met else "NO")
+
+
+def row_cells(row: Row) -> list[str]:
+    """The table cells of one row (figure, vitec_nb, baseline, ratio, target, met?, runs)."""
+    ours = fmt_value(row.ours, row.unit) if not row.error else f"not measured: {row.error}"
+    base = fmt_value(row.base, row.unit)
+    if row.base is not None and row.base_label:
+        base += f" ({row.base_label})"
+    return [row.figure, ours, base, fmt_ratio(row.ratio), row.target, fmt_met(row), row.runs]
+
+
+HEADER = ["figure", "vitec_nb", "baseline (same run)", "ratio", "target", "met?", "runs"]
+
+
+def text_table(rows: Sequence[Row]) -> str:
+    """The results as an aligned plain-text table."""
+    lines = [HEADER, *(row_cells(r) for r in rows)]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(HEADER))]
+    out = []
+    for n, line in enumerate(lines):
+        out.append(" | ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip())
+        if n == 0:
+            out.append("-+-".join("-" * w for w in widths))
+    return "\n".join(out)
+
+
+def markdown_table(rows: Sequence[Row]) -> str:
+    """The results as a Markdown table (for docs/benchmarks.md)."""
+    out = ["| " + " | ".join(HEADER) + " |", "|" + " --- |" * len(HEADER)]
+    for row in rows:
+        cells = [c.replace("|", "\\|") for c in row_cells(row)]
+        out.append("| " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
+def markdown_details(details: dict[str, str]) -> str:
+    return "\n".join(f"- {k}: {v}" for k, v in details.items())
+
+
+def missing_rows(figures: Iterable[str], unit: str, error: str) -> list[Row]:
+    """Placeholder rows for figures a benchmark could not measure, saying why."""
+    return [Row(figure=f, unit=unit, error=error) for f in figures]
+
+
+@dataclass(frozen=True)
+class Config:
+    """Sizes and repetitions of one benchmark run (`full()` is issue 7's; `quick()` a smoke run)."""
+
+    contacts: int
+    agents: int
+    months: int
+    latency: float  # benchmark 1-2: the stand-in's added latency per request (s)
+    concurrency_latency: float  # benchmark 5
+    concurrency_levels: tuple[int, ...]
+    parse_contacts: int  # benchmark 3-4: references in the one answer
+    form_contacts: int  # benchmark 6
+    reps: int  # repetitions of each breakdown and form measurement; the median is reported
+    parse_reps: int  # repetitions of the parsing measurements (well under a second each)
+    naive_reps: int  # repetitions of the naive loop (about half a minute each at full size)
+    seed: int = 7
+    quick: bool = False
+
+    @classmethod
+    def full(cls, reps: int = 5, naive_reps: int = 3) -> Config:
+        return cls(
+            contacts=100_000,
+            agents=20,
+            months=24,
+            latency=0.05,
+            concurrency_latency=0.1,
+            concurrency_levels=(1, 2, 4, 8),
+            parse_contacts=100_000,
+            form_contacts=100_000,
+            reps=reps,
+            parse_reps=11,
+            naive_reps=naive_reps,
+        )
+
+    @classmethod
+    def smoke(cls) -> Config:
+        return cls(
+            contacts=3_000,
+            agents=3,
+            months=3,
+            latency=0.002,
+            concurrency_latency=0.005,
+            concurrency_levels=(1, 2, 4, 8),
+            parse_contacts=3_000,
+            form_contacts=3_000,
+            reps=1,
+            parse_reps=1,
+            naive_reps=1,
+            quick=True,
+        )

@@ -1,0 +1,164 @@
+"""Run every benchmark of issue 7 and print one table: vitec_nb vs the naive loop, same run.
+
+    .venv/bin/python benchmarks/run.py                # full sizes, medians (a few minutes)
+    .venv/bin/python benchmarks/run.py --quick        # smoke run: small sizes, one repetition
+    .venv/bin/python benchmarks/run.py --write-docs   # also update docs/benchmarks.md
+
+Each benchmark runs against the stand-in on loopback. A benchmark that fails (or whose
+vitec_nb side is missing) still prints its rows, with the reason instead of a value.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks import bench_breakdown, bench_form, bench_parse
+from benchmarks.harness import (
+    FIGURES,
+    Config,
+    Row,
+    load_average,
+    machine_details,
+    markdown_details,
+    markdown_table,
+    missing_rows,
+    text_table,
+)
+
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
+BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
+
+
+def _section(
+    name: str, figures: list[str], unit: str, fn: Callable[[], list[Row]], log: list[str]
+) -> list[Row]:
+    """Run one benchmark; on failure, rows for its figures that carry the error."""
+    started = time.perf_counter()
+    try:
+        rows = fn()
+    except Exception as exc:
+        log.append(f"{name}: FAILED\n" + traceback.format_exc(limit=4).rstrip())
+        rows = missing_rows(figures, unit, f"{type(exc).__name__}: {exc}"[:90])
+    log.append(f"{name}: {time.perf_counter() - started:.1f} s")
+    print(f"  {name} done ({time.perf_counter() - started:.1f} s)", file=sys.stderr, flush=True)
+    return rows
+
+
+def run_all(cfg: Config, log: list[str]) -> list[Row]:
+    """Every benchmark in issue 7's order; every figure gets a row."""
+    rows: list[Row] = []
+    rows += _section(
+        "benchmarks 1-2 (cold and warm breakdown)",
+        [f for f in FIGURES if f[0] in "12"],
+        "s",
+        lambda: bench_breakdown.cold_and_warm(cfg, log),
+        log,
+    )
+    rows += _section(
+        "benchmarks 3-4 (parsing and memory)",
+        [f for f in FIGURES if f[0] in "34"],
+        "ms",
+        lambda: bench_parse.parsing(cfg, bench_parse.fetch_body(cfg, log), log),
+        log,
+    )
+    rows += _section(
+        "benchmark 5 (concurrency)",
+        [f for f in FIGURES if f[0] == "5"],
+        "s",
+        lambda: bench_breakdown.concurrency(cfg, log),
+        log,
+    )
+    rows += _section(
+        "benchmark 6 (form responsiveness)",
+        [f for f in FIGURES if f[0] == "6"],
+        "ms",
+        lambda: bench_form.form(cfg, log),
+        log,
+    )
+    seen = {r.figure for r in rows}
+    for figure in FIGURES:
+        if figure not in seen:
+            rows.append(Row(figure, "", error="no row produced (see the log above)"))
+    order = {f: i for i, f in enumerate(FIGURES)}
+    return sorted(rows, key=lambda r: order.get(r.figure, len(order)))
+
+
+def write_docs(path: Path, details: dict[str, str], table: str, log: list[str]) -> None:
+    """Replace the generated block of docs/benchmarks.md with this run's results."""
+    block = "\n".join(
+        [
+            BEGIN,
+            "",
+            "Machine and run:",
+            "",
+            markdown_details(details),
+            "",
+            table,
+            "",
+            "Run log:",
+            "",
+            "```text",
+            *log,
+            "```",
+            "",
+            END,
+        ]
+    )
+    text = (
+        path.read_text(encoding="utf-8") if path.exists() else f"# Benchmarks\n\n{BEGIN}\n{END}\n"
+    )
+    if BEGIN not in text or END not in text:
+        text = text.rstrip() + f"\n\n{BEGIN}\n{END}\n"
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    path.write_text(head + block + tail, encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the options, run the benchmarks, print (and optionally write) the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smoke run: small sizes, 1 rep")
+    parser.add_argument("--reps", type=int, default=5, help="repetitions (median reported)")
+    parser.add_argument("--naive-reps", type=int, default=3, help="repetitions of naive loop")
+    parser.add_argument(
+        "--write-docs", action="store_true", help=f"write the results into {DOCS.name}"
+    )
+    args = parser.parse_args(argv)
+    cfg = Config.smoke() if args.quick else Config.full(args.reps, args.naive_reps)
+
+    details = machine_details()
+    details["sizes"] = f"{cfg.contacts} contacts, {cfg.agents} agents, {cfg.months} months" + (
+        " (--quick smoke run)" if cfg.quick else ""
+    )
+    details["repetitions"] = (
+        f"median of {cfg.reps} (breakdowns, form), {cfg.parse_reps} (parsing), "
+        f"{cfg.naive_reps} (naive loop)"
+    )
+    for key, value in details.items():
+        print(f"{key}: {value}")
+    print(flush=True)
+
+    log: list[str] = []
+    rows = run_all(cfg, log)
+    details["load average at end"] = load_average()
+
+    print("\n".join(log))
+    print()
+    print(text_table(rows))
+    print(f"\nload average at end: {details['load average at end']}")
+    if args.write_docs:
+        write_docs(DOCS, details, markdown_table(rows), log)
+        print(f"wrote {DOCS}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

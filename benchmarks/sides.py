@@ -1,0 +1,108 @@
+"""How the benchmarks drive vitec_nb and the stand-in: every call into the package in one place.
+
+Kept apart from the measuring code so that a change in the package's surface is fixed here
+once. Each function is the plain use an analyst would make of the public API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+TZ = "Europe/Stockholm"
+
+
+@contextmanager
+def standin(contacts: int, agents: int, seed: int, latency: float = 0.0) -> Iterator[Any]:
+    """A one-office stand-in with `contacts` contacts and (at least) `agents` agents."""
+    from vitec_nb.standin import StandIn
+
+    with StandIn(seed=seed, contacts=contacts, offices=1, latency=latency) as s:
+        yield s
+
+
+def office_and_agents(s: Any, agents: int) -> tuple[str, list[str]]:
+    """The office and its `agents` busiest active agents (issue 7: 20 agents in one office)."""
+    customer_id = s.customer_ids[0]
+    truth = s.truth
+    mine = truth[truth["customer_id"] == customer_id]
+    busiest = mine["agent_id"].dropna().value_counts().index[:agents]
+    return customer_id, [str(a) for a in busiest]
+
+
+def months_window(s: Any, months: int) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The last `months` whole months of the data: [start, end) as naive Stockholm times."""
+    latest = s.truth["created_at"].max().tz_convert(TZ).tz_localize(None)
+    end = latest.normalize().replace(day=1)
+    start = end - pd.DateOffset(months=months)
+    return pd.Timestamp(start), pd.Timestamp(end)
+
+
+def truth_counts(
+    s: Any, customer_id: str, agent_ids: list[str], start: pd.Timestamp, end: pd.Timestamp
+) -> pd.DataFrame:
+    """Created-per-month by agent from the stand-in's ground truth (index month, cols agent)."""
+    t = s.truth
+    created = t["created_at"].dt.tz_convert(TZ).dt.tz_localize(None)
+    keep = (
+        (t["customer_id"] == customer_id)
+        & t["agent_id"].isin(agent_ids)
+        & (created >= start)
+        & (created < end)
+    )
+    months = created[keep].dt.to_period("M").dt.start_time
+    table = pd.crosstab(months, t.loc[keep, "agent_id"].astype(str))
+    index = pd.date_range(start, end, freq="MS", inclusive="left")
+    table = table.reindex(index=index, columns=agent_ids, fill_value=0).astype("int64")
+    table.index.name = "month"
+    table.columns.name = None
+    return table
+
+
+def connect(s: Any, cache: Path) -> Any:
+    """A vitec_nb client on the stand-in with its own SQLite cache file."""
+    import vitec_nb
+
+    return vitec_nb.connect(s.url, username=s.username, password=s.password, cache=str(cache))
+
+
+def breakdown(
+    client: Any,
+    customer_id: str,
+    agent_ids: list[str],
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    concurrency: int | None = None,
+) -> Any:
+    """Created per month by agent over [start, end) through the planner."""
+    from vitec_nb import ContactQuery
+
+    options: dict[str, Any] = {}
+    if concurrency is not None:
+        options["concurrency"] = concurrency
+    return client.breakdown(
+        ContactQuery(customer_id),
+        by=("agent",),
+        measure="created",
+        period="M",
+        start=start,
+        end=end,
+        **options,
+    )
+
+
+def result_counts(result: Any, agent_ids: list[str], start: pd.Timestamp) -> pd.DataFrame:
+    """The result's counts in the truth table's layout (index month start, columns agent)."""
+    counts = result.counts
+    return counts
+
+
+def parse(body: bytes) -> pd.DataFrame:
+    """One JSON answer into the contacts DataFrame with vitec_nb's parser."""
+    from vitec_nb.parse import parse_contacts
+
+    return parse_contacts(body)
