@@ -141,7 +141,7 @@ class Report:
     """What one report is about: client, office, period and the time range.
 
     Build it with `Report.create`, which fills defaults: the first configured office, and
-    the twelve periods up to the current one when start/end are not given.
+    the twelve whole periods before the current one when start/end are not given.
     """
 
     client: Any
@@ -175,11 +175,12 @@ class Report:
             raise InvalidQueryError(
                 "office", f"{office!r} is not a configured office", ", ".join(offices)
             )
-        end_ts = _timestamp(end, "end") if end is not None else _period_start(period, 1)
+        # Default: the twelve whole periods before the current (unfinished) one.
+        end_ts = _timestamp(end, "end") if end is not None else _period_start(period, 0)
         start_ts = (
             _timestamp(start, "start")
             if start is not None
-            else _period_start(period, -11, anchor=end_ts - pd.Timedelta(microseconds=1))
+            else _period_start(period, -12, anchor=end_ts)
         )
         if start_ts >= end_ts:
             raise InvalidQueryError("end", "must be after start", "a later date than start")
