@@ -9,6 +9,7 @@ run.py reports how many against the stand-in's ground truth rather than hiding i
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Sequence
 
@@ -51,10 +52,12 @@ def naive_breakdown(
     agent_ids: Sequence[str],
     start: pd.Timestamp,
     months: int,
+    filters: dict[str, str] | None = None,
 ) -> tuple[pd.DataFrame, int]:
     """Created-per-month by agent, one request per (agent, month), sequential, no cache.
 
-    Returns the counts (index: month start, columns: agent id) and the number of calls.
+    `filters` are extra API parameters (e.g. ``{"LeadScore": "3"}``). Returns the counts
+    (index: month start, columns: agent id) and the number of calls.
     """
     url = f"{base_url}/CRM/Contact/{customer_id}"
     counts: dict[str, dict[pd.Timestamp, int]] = {}
@@ -67,6 +70,7 @@ def naive_breakdown(
                 "AgentId": agent,
                 "CreatedAtFrom": month.strftime("%Y-%m-%dT00:00:00"),
                 "CreatedAtTo": last_day.strftime("%Y-%m-%dT23:59:59"),
+                **(filters or {}),
             }
             response = requests.get(url, params=params, auth=auth, timeout=120)
             calls += 1
@@ -75,3 +79,19 @@ def naive_breakdown(
     table = pd.DataFrame(counts, dtype="int64")
     table.index.name = "month"
     return table, calls
+
+
+def naive_chart(table: pd.DataFrame) -> bytes:
+    """The naive cell's chart: stacked monthly bars per agent, rendered to PNG as inline does."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(10, 5))
+    table.set_axis(table.index.strftime("%Y-%m")).plot(kind="bar", stacked=True, ax=ax)
+    ax.set_ylabel("contacts created")
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", bbox_inches="tight")
+    plt.close(fig)
+    return buffer.getvalue()
