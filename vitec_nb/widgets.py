@@ -255,7 +255,7 @@ class ContactExplorer:
         self.lead_score = dropdown(
             "lead_score",
             "Lead score: the number of stars, 0 to 5",
-            [(ANY, None)] + [(f"{stars(n)}  {n}", n) for n in range(6)],
+            [(ANY, None)] + [(f"{stars(n)} {n}", n) for n in range(6)],
         )
         self.scheduled_order_type = text(
             "scheduled_order_type",
