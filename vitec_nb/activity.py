@@ -1,0 +1,324 @@
+"""Activity tables: contacts counted per period × dimension value, every period present.
+
+Periods are calendar periods in Swedish local time (Europe/Stockholm): a day starts at local
+midnight, a week on Monday at local midnight, a month, quarter or year on its first day.
+A period is represented by its start, a tz-aware ``Timestamp`` (``datetime64[ns,
+Europe/Stockholm]`` in frames): it sorts, plots and exports without surprises, and
+``period_label()`` turns it into tick text ("Jan\\n2025", "W05\\n2025", "2025-Q1").
+
+Everything here is pure pandas on frames already fetched: no requests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from vitec_nb.errors import InvalidQueryError
+
+__all__ = [
+    "MULTI_VALUED",
+    "NO_VALUE_LABELS",
+    "PERIODS",
+    "TIMEZONE",
+    "activity_counts",
+    "floor_period",
+    "next_period_start",
+    "normalize_period",
+    "period_index",
+    "period_label",
+    "period_name",
+    "shift_periods",
+    "to_timestamp",
+    "wide",
+]
+
+TIMEZONE = "Europe/Stockholm"
+DATETIME_DTYPE = f"datetime64[ns, {TIMEZONE}]"
+
+# period code -> (pandas Period frequency on local wall-clock time, noun used in titles)
+PERIODS: dict[str, tuple[str, str]] = {
+    "D": ("D", "day"),
+    "W": ("W-SUN", "week"),  # weeks ending Sunday = weeks starting Monday
+    "M": ("M", "month"),
+    "Q": ("Q-DEC", "quarter"),
+    "Y": ("Y-DEC", "year"),
+}
+_ALIASES = {
+    "d": "D",
+    "day": "D",
+    "daily": "D",
+    "w": "W",
+    "week": "W",
+    "weekly": "W",
+    "m": "M",
+    "month": "M",
+    "monthly": "M",
+    "q": "Q",
+    "quarter": "Q",
+    "quarterly": "Q",
+    "y": "Y",
+    "year": "Y",
+    "yearly": "Y",
+    "a": "Y",
+}
+_ALLOWED_PERIODS = "D, W, M, Q, Y (or day, week, month, quarter, year)"
+
+# Dimensions whose contacts may carry several values at once (a contact can be on several
+# newsletter lists); the facts frame holds a tuple of values for them.
+MULTI_VALUED = frozenset({"newsletter_list"})
+
+# Label used in counts for a multi-valued dimension's contacts that have none of the values.
+NO_VALUE_LABELS: dict[str, str] = {"newsletter_list": "(no list)"}
+
+
+def normalize_period(period: str) -> str:
+    """The one-letter period code ("D", "W", "M", "Q", "Y") for a code or a word."""
+    if isinstance(period, str):
+        code = _ALIASES.get(period.strip().lower())
+        if code is not None:
+            return code
+    raise InvalidQueryError("period", f"{period!r} is not a period", _ALLOWED_PERIODS)
+
+
+def period_name(period: str) -> str:
+    """The period as a noun for titles: "month", "week", ..."""
+    return PERIODS[normalize_period(period)][1]
+
+
+def to_timestamp(value: Any, field: str = "date") -> pd.Timestamp:
+    """A tz-aware Stockholm Timestamp from a date, datetime, ISO text or Timestamp.
+
+    Naive values are Swedish local time. Delegates to ``vitec_nb.query.to_stockholm`` so
+    the planner, the form and the queries read dates the same way.
+    """
+    from vitec_nb.query import to_stockholm
+
+    return to_stockholm(value, field=field)
+
+
+def _local_naive(ts: pd.Timestamp) -> pd.Timestamp:
+    return ts.tz_convert(TIMEZONE).tz_localize(None)
+
+
+def _localize(naive: Any) -> Any:
+    # Local midnight always exists and is never ambiguous in Stockholm (DST switches at
+    # 02:00/03:00), so localising period starts is exact.
+    return naive.tz_localize(TIMEZONE)
+
+
+def floor_period(ts: pd.Timestamp, period: str) -> pd.Timestamp:
+    """Start of the period that contains `ts` (Stockholm local midnight)."""
+    freq = PERIODS[normalize_period(period)][0]
+    start = pd.Period(_local_naive(ts), freq=freq).start_time
+    return _localize(start.as_unit("ns"))
+
+
+def shift_periods(period_start: pd.Timestamp, period: str, n: int) -> pd.Timestamp:
+    """The start of the period `n` periods after (or before, n < 0) the one at `period_start`."""
+    freq = PERIODS[normalize_period(period)][0]
+    start = (pd.Period(_local_naive(period_start), freq=freq) + n).start_time
+    return _localize(start.as_unit("ns"))
+
+
+def next_period_start(ts: pd.Timestamp, period: str) -> pd.Timestamp:
+    """The earliest period start at or after `ts`: its ceiling on the period grid.
+
+    The natural default end of a range ("up to and including the current period").
+    """
+    floor = floor_period(ts, period)
+    return floor if floor == ts else shift_periods(floor, period, 1)
+
+
+def period_index(start: Any, end: Any, period: str) -> pd.DatetimeIndex:
+    """Starts of every period that overlaps the half-open range [start, end).
+
+    The first entry is the start of the period containing `start` (it may begin before
+    `start` when `start` is not on the period grid). Named "period", dtype
+    ``datetime64[ns, Europe/Stockholm]``.
+
+    >>> period_index("2025-01-15", "2025-04-01", "M")  # Jan, Feb, Mar 2025
+    """
+    code = normalize_period(period)
+    start_ts = to_timestamp(start, "start")
+    end_ts = to_timestamp(end, "end")
+    if end_ts <= start_ts:
+        raise InvalidQueryError(
+            "end", f"{end_ts} is not after start {start_ts}", "an end later than the start"
+        )
+    freq = PERIODS[code][0]
+    first = pd.Period(_local_naive(start_ts), freq=freq)
+    last = pd.Period(_local_naive(end_ts - pd.Timedelta(1, "ns")), freq=freq)
+    naive = pd.period_range(first, last, freq=freq).start_time.as_unit("ns")
+    return pd.DatetimeIndex(_localize(naive), name="period")
+
+
+def floor_series(values: pd.Series, period: str) -> pd.Series:
+    """Vectorised `floor_period` for a tz-aware datetime Series (NaT stays NaT)."""
+    freq = PERIODS[normalize_period(period)][0]
+    local = values.dt.tz_convert(TIMEZONE).dt.tz_localize(None)
+    starts = local.dt.to_period(freq).dt.start_time
+    return starts.dt.tz_localize(TIMEZONE).astype(DATETIME_DTYPE)
+
+
+def period_label(start: pd.Timestamp, period: str, *, multiline: bool = True) -> str:
+    """Tick text for a period: "3 Mar\\n2025", "W05\\n2025", "Jan\\n2025", "2025-Q1", "2025"."""
+    code = normalize_period(period)
+    ts = _local_naive(start)
+    sep = "\n" if multiline else " "
+    if code == "D":
+        return f"{ts.day} {ts.strftime('%b')}{sep}{ts.year}"
+    if code == "W":
+        iso = ts.isocalendar()
+        return f"W{iso.week:02d}{sep}{iso.year}"
+    if code == "M":
+        return f"{ts.strftime('%b')}{sep}{ts.year}"
+    if code == "Q":
+        return f"{ts.year}-Q{(ts.month - 1) // 3 + 1}"
+    return str(ts.year)
+
+
+def _dimension_values(
+    facts: pd.Series, name: str, order: Sequence[Any] | None
+) -> tuple[pd.Series, list[Any]]:
+    """The column to group on (exploded for multi-valued dimensions) and its value order."""
+    column = facts
+    if name in MULTI_VALUED:
+        empty = NO_VALUE_LABELS.get(name, "(none)")
+        column = column.map(
+            lambda v: empty if isinstance(v, tuple | list) and len(v) == 0 else v,
+            na_action="ignore",
+        ).explode()
+    present = [v for v in pd.unique(column.dropna())]
+    if order is None:
+        try:
+            values = sorted(present)
+        except TypeError:
+            values = sorted(present, key=str)
+    else:
+        values = list(order) + [v for v in present if v not in set(order)]
+    return column, values
+
+
+def activity_counts(
+    facts: pd.DataFrame,
+    measure: str = "created",
+    by: Sequence[str] = (),
+    period: str = "M",
+    start: Any = None,
+    end: Any = None,
+    *,
+    values: Mapping[str, Sequence[Any]] | None = None,
+) -> pd.DataFrame:
+    """Contacts per period (× each dimension value): a tidy frame with every period present.
+
+    Args:
+        facts: one row per contact, as in ``BreakdownResult.facts``: needs ``changed_at``
+            for measure "changed", ``created_period`` for measure "created", and a column
+            for each name in `by`.
+        measure: "created" (period of creation, as fetched) or "changed" (period of the last
+            change, from ``changed_at``).
+        by: fact columns to split by ("agent", "lead_score", "newsletter_list", "kind",
+            "customer_id", ...). Multi-valued columns (tuples) are exploded: a contact on two
+            lists counts once under each, so such counts may sum to more than the contacts.
+        period: "D", "W", "M", "Q" or "Y"; created periods are regrouped onto it (only
+            meaningful for a period at least as coarse as the fetched one).
+        start, end: the half-open range [start, end) whose periods are listed; contacts
+            outside it are left out. Default: the range of the data.
+        values: for each dimension, the values to list in this order even when no contact
+            has them (so zeros show).
+
+    Returns columns ``period`` (period start), one per `by`, and ``contacts`` (int64);
+    every combination of period and listed values is present, zero where none.
+    """
+    code = normalize_period(period)
+    by = tuple(by)
+    facts = facts.reset_index(drop=True)
+    if measure == "created":
+        if "created_period" not in facts.columns:
+            raise InvalidQueryError(
+                "measure",
+                "these facts carry no creation periods (they come from a 'changed' breakdown)",
+                "'changed', or run a breakdown with measure='created'",
+            )
+        times = facts["created_period"]
+    elif measure == "changed":
+        times = facts["changed_at"]
+    else:
+        raise InvalidQueryError("measure", f"{measure!r} is not a measure", "created, changed")
+    for name in by:
+        if name not in facts.columns:
+            raise InvalidQueryError(
+                "by", f"{name!r} is not a column of the facts", ", ".join(map(str, facts.columns))
+            )
+
+    periods_col = floor_series(times.astype(DATETIME_DTYPE), code)
+    if start is None or end is None:
+        known = times.dropna()
+        if known.empty and (start is None or end is None):
+            raise InvalidQueryError("start", "no dates to take a range from", "a start and end")
+        start_ts = to_timestamp(start, "start") if start is not None else known.min()
+        end_ts = (
+            to_timestamp(end, "end")
+            if end is not None
+            else next_period_start(known.max() + pd.Timedelta(1, "ns"), code)
+        )
+    else:
+        start_ts, end_ts = to_timestamp(start, "start"), to_timestamp(end, "end")
+    index = period_index(start_ts, end_ts, code)
+
+    frame = pd.DataFrame({"period": periods_col})
+    inside = times.notna() & (times >= start_ts) & (times < end_ts)
+    if measure == "created":
+        # created_period is already a period start on the fetched grid: keep those whose
+        # period overlaps the range.
+        inside = times.notna() & (periods_col >= index[0]) & (periods_col <= index[-1])
+    frame = frame[inside.to_numpy()]
+    levels: list[list[Any]] = [list(index)]
+    for name in by:
+        order = None if values is None else values.get(name)
+        column, vals = _dimension_values(facts.loc[inside.to_numpy(), name], name, order)
+        if name in MULTI_VALUED:
+            frame = frame.loc[column.index].assign(**{name: column.to_numpy()})
+        else:
+            frame[name] = column.to_numpy()
+        levels.append(vals)
+
+    names = ["period", *by]
+    full = pd.MultiIndex.from_product(levels, names=names)
+    if frame.empty:
+        counted = pd.Series(0, index=full, dtype="int64")
+    else:
+        counted = frame.groupby(names, dropna=True, observed=True, sort=False).size()
+        counted = counted.reindex(full, fill_value=0).astype("int64")
+    out = counted.rename("contacts").reset_index()
+    out["period"] = out["period"].astype(DATETIME_DTYPE)
+    for name, vals in zip(by, levels[1:], strict=True):
+        out[name] = pd.Categorical(out[name], categories=vals, ordered=True)
+    return out
+
+
+def wide(counts: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
+    """A tidy counts frame pivoted for export or plotting: periods down, values across.
+
+    With no dimension (or `by=None` and only ``period``/``contacts`` columns) the result has
+    one column, ``contacts``. With several dimensions, pass the one to spread across;
+    the others are summed.
+    """
+    dims = [c for c in counts.columns if c not in ("period", "contacts")]
+    if by is None:
+        if not dims:
+            return counts.set_index("period")[["contacts"]]
+        by = dims[0]
+    table = counts.pivot_table(
+        index="period", columns=by, values="contacts", aggfunc="sum", observed=False, sort=False
+    )
+    # a NaN count (unknown cell) must stay NaN through the sum, not become 0
+    unknown = counts.assign(_nan=counts["contacts"].isna()).pivot_table(
+        index="period", columns=by, values="_nan", aggfunc="any", observed=False, sort=False
+    )
+    table = table.mask(unknown.reindex_like(table).fillna(False).astype(bool))
+    table.columns = pd.Index(list(table.columns), name=by)
+    return table
