@@ -1,0 +1,244 @@
+"""The on-disk answer cache: one requests-cache `CachedSession` with credential-tagged keys.
+
+Decisions, and why:
+- SQLite in the user cache directory by default (WAL, so the planner's threads read while
+  one writes); a ``redis://`` URL gives a team a shared cache; any requests_cache backend
+  object works too.
+- The JSON serializer (orjson): pickle runs code when it loads, which a shared cache must
+  never allow.
+- Only 200 answers are stored; an answer the `validate` callback rejects (a malformed
+  body) is never stored and any older entry under its key is dropped.
+- The key is requests-cache's own key (method, URL, parameters, the Accept header) plus
+  "-" plus a tag of the credential (see credentials.py), so a second credential never
+  reads what the first fetched. The tag's secret lives beside the cache: a 0600 file
+  ``<cache>.secret`` for SQLite, a ``SET NX`` key in Redis.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+import requests
+from requests_cache import CachedSession, create_key
+from requests_cache.backends import BaseCache, FileCache, RedisCache, SQLiteCache
+
+from vitec_nb.credentials import CredentialTagger
+from vitec_nb.errors import ConfigurationError
+
+__all__ = [
+    "PARSED_ATTR",
+    "cache_description",
+    "default_cache_path",
+    "demo_cache_path",
+    "entry_is_fresh",
+    "make_backend",
+    "make_session",
+]
+
+SERIALIZER = "orjson"  # requests-cache's JSON serializer backed by orjson: fast, never pickle
+REDIS_NAMESPACE = "vitec_nb"
+REDIS_SECRET_KEY = "vitec_nb:credential_secret"
+SECRET_BYTES = 32
+# The validated parse of a fresh answer rides on the response object under this attribute,
+# so the client does not parse the same body twice.
+PARSED_ATTR = "vitec_parsed"
+
+Validator = Callable[[requests.Response], Any]
+
+
+def default_cache_path() -> Path:
+    """Where the cache lives unless told otherwise (platformdirs' user cache directory)."""
+    return platformdirs.user_cache_path("vitec_nb") / "http_cache.sqlite"
+
+
+def demo_cache_path() -> Path:
+    """Demo mode's own cache file, so stand-in answers never sit beside real ones."""
+    return platformdirs.user_cache_path("vitec_nb") / "demo_http_cache.sqlite"
+
+
+def _sqlite_path(path: Path) -> Path:
+    path = Path(path).expanduser()
+    if path.is_dir():
+        path = path / "http_cache.sqlite"
+    elif not path.suffix:
+        path = path.with_suffix(".sqlite")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def make_backend(cache: Any = None) -> BaseCache:
+    """A requests_cache backend from a path, a redis:// URL, a backend object, or None."""
+    if isinstance(cache, BaseCache):
+        return cache
+    if cache is None:
+        cache = default_cache_path()
+    if isinstance(cache, str) and cache.startswith(("redis://", "rediss://", "unix://")):
+        try:
+            import redis
+        except ImportError as exc:
+            raise ConfigurationError(
+                "cache: a redis:// URL needs the redis package (pip install 'vitec_nb[redis]')"
+            ) from exc
+        connection = redis.Redis.from_url(cache)
+        return RedisCache(REDIS_NAMESPACE, connection=connection, serializer=SERIALIZER)
+    if isinstance(cache, str | os.PathLike):
+        path = _sqlite_path(Path(cache))
+        return SQLiteCache(path, serializer=SERIALIZER, wal=True, busy_timeout=30_000)
+    raise ConfigurationError(
+        f"cache: {cache!r} is not allowed (allowed: a file path, a directory, a "
+        "redis://host:port/db URL, or a requests_cache backend object)"
+    )
+
+
+def secret_path(backend: BaseCache) -> Path | None:
+    """Where a file-based backend keeps its credential-tag secret (None: not in a file)."""
+    if isinstance(backend, SQLiteCache):
+        db = Path(backend.responses.db_path)
+        return db.with_name(db.name + ".secret")
+    if isinstance(backend, FileCache):
+        return Path(backend.cache_dir) / "vitec_nb.secret"
+    return None
+
+
+def _file_secret(path: Path) -> bytes:
+    """Read the secret, creating it (mode 0600, atomically: first writer wins) if missing."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_hex(SECRET_BYTES))
+            with contextlib.suppress(FileExistsError):
+                os.link(tmp, path)  # fails if another process created it first: use theirs
+        finally:
+            tmp.unlink(missing_ok=True)
+    text = path.read_text().strip()
+    try:
+        return bytes.fromhex(text)
+    except ValueError as exc:
+        raise ConfigurationError(
+            f"the cache secret {path} is damaged; delete it (cached answers become unreachable)"
+        ) from exc
+
+
+def load_secret(backend: BaseCache) -> bytes:
+    """The random secret that keys credential tags for this cache, created on first use."""
+    path = secret_path(backend)
+    if path is not None:
+        return _file_secret(path)
+    if isinstance(backend, RedisCache):
+        connection = backend.responses.connection
+        connection.set(REDIS_SECRET_KEY, secrets.token_hex(SECRET_BYTES), nx=True)
+        value = connection.get(REDIS_SECRET_KEY)
+        return bytes.fromhex(value.decode() if isinstance(value, bytes) else value)
+    # Memory and other backends: a secret for this process only (entries do not outlive it).
+    return secrets.token_bytes(SECRET_BYTES)
+
+
+def make_key_fn(tagger: CredentialTagger) -> Callable[..., str]:
+    """requests-cache's default key with the Accept header, + "-" + the credential tag."""
+
+    def key_fn(request: Any, **kwargs: Any) -> str:
+        kwargs["match_headers"] = ["Accept"]  # the format is part of the answer
+        base = create_key(request, **kwargs)
+        return f"{base}-{tagger.tag_for_header(request.headers.get('Authorization'))}"
+
+    return key_fn
+
+
+def make_filter_fn(validate: Validator | None) -> Callable[[requests.Response], bool]:
+    """A filter that stores a 200 answer only if `validate` accepts its body.
+
+    The parse result (or the exception) is kept on the response under PARSED_ATTR. Cached
+    answers were validated before they were stored and pass without a second parse.
+    """
+
+    def filter_fn(response: requests.Response) -> bool:
+        if validate is None or response.status_code != 200:
+            return True
+        if getattr(response, "from_cache", False):
+            return True
+        parsed = getattr(response, PARSED_ATTR, None)
+        if parsed is None:
+            try:
+                parsed = validate(response)
+            except Exception as exc:  # any parse failure: keep it for the client to raise
+                parsed = exc
+            setattr(response, PARSED_ATTR, parsed)
+        return not isinstance(parsed, Exception)
+
+    return filter_fn
+
+
+def make_session(
+    cache: Any = None,
+    *,
+    expire_after: float = 3600.0,
+    validate: Validator | None = None,
+) -> CachedSession:
+    """The one CachedSession every request goes through.
+
+    Args:
+        cache: a path (file or directory), a ``redis://`` URL, a requests_cache backend, or
+            None for `default_cache_path()`.
+        expire_after: seconds an answer stays fresh; -1 = never expires.
+        validate: called with each fresh 200 answer; raising keeps it out of the cache.
+    """
+    backend = make_backend(cache)
+    tagger = CredentialTagger(load_secret(backend))
+    session = CachedSession(
+        backend=backend,
+        expire_after=expire_after,
+        allowable_codes=(200,),
+        allowable_methods=("GET",),
+        stale_if_error=True,
+        key_fn=make_key_fn(tagger),
+        filter_fn=make_filter_fn(validate),
+    )
+    session.vitec_tagger = tagger  # type: ignore[attr-defined]
+    return session
+
+
+def entry_is_fresh(session: CachedSession, key: str) -> bool:
+    """Whether `key` is cached and not expired, without sending anything.
+
+    For SQLite this reads one index column instead of loading the (possibly large) answer.
+    """
+    backend = session.cache
+    if isinstance(backend, SQLiteCache):
+        responses = backend.responses
+        with responses.connection() as con:
+            row = con.execute(
+                f"SELECT expires FROM {responses.table_name} WHERE key = ?", (key,)
+            ).fetchone()
+        return row is not None and (row[0] is None or row[0] > time.time())
+    response = backend.get_response(key)
+    return response is not None and not response.is_expired
+
+
+def cache_description(session: CachedSession) -> dict[str, Any]:
+    """Where the cache is and what is in it (for `vitec-nb cache info`)."""
+    backend = session.cache
+    info: dict[str, Any] = {"backend": type(backend).__name__}
+    if isinstance(backend, SQLiteCache):
+        path = Path(backend.responses.db_path)
+        info["location"] = str(path)
+        size = sum(p.stat().st_size for p in path.parent.glob(path.name + "*") if p.is_file())
+        info["bytes"] = size
+    elif isinstance(backend, RedisCache):
+        kwargs = backend.responses.connection.connection_pool.connection_kwargs
+        info["location"] = f"redis://{kwargs.get('host')}:{kwargs.get('port')}/{kwargs.get('db')}"
+    info["responses"] = backend.responses.__len__()
+    try:
+        info["fresh"] = len(list(backend.filter(valid=True, expired=False)))
+    except Exception:  # backends without filter support
+        info["fresh"] = None
+    return info

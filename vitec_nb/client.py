@@ -1,0 +1,799 @@
+"""`connect()` and `VitecClient`: contact queries and lookups as DataFrames, through the cache.
+
+The client turns a `ContactQuery` into one cached GET per office, maps every failure to
+the exception hierarchy in errors.py, and labels each frame with where it came from
+(`df.attrs`). Sending is layered, one concern per step:
+
+    contacts() -> _fetch_contacts() per office -> _get() (cache, retries, timeout, one log
+    line) -> _raise_for_status() / parse
+
+Retries happen below the cache, on the session's HTTP adapter (urllib3 `Retry`), so cache
+hits never wait. With nothing configured, `connect()` starts the built-in stand-in once
+per process and every result says it is demo data.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import orjson
+import pandas as pd
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ReadTimeoutError
+from urllib3.util.retry import Retry
+
+from vitec_nb import cache as cache_mod
+from vitec_nb.credentials import Credentials
+from vitec_nb.errors import (
+    ApiError,
+    ConfigurationError,
+    InvalidQueryError,
+    MalformedResponseError,
+    NotCachedError,
+    RateLimitedError,
+    RequestTimeoutError,
+    ServerValidationError,
+    TransportError,
+    error_for_status,
+)
+from vitec_nb.query import TIMEZONE, ContactQuery
+from vitec_nb.settings import Settings
+
+if TYPE_CHECKING:
+    from requests_cache import CachedSession
+
+__all__ = ["DEMO_BANNER", "VitecClient", "connect"]
+
+logger = logging.getLogger("vitec_nb")
+
+DEMO_BANNER = "DEMO DATA from the built-in stand-in"
+DEMO_SEED = 0
+DEMO_CONTACTS = 20_000
+FORMATS = {"json": "application/json", "xml": "application/xml"}
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+
+# --- retries --------------------------------------------------------------------------------
+
+
+class CappedRetry(Retry):
+    """urllib3 `Retry` that honours Retry-After but never waits longer than `max_retry_after`.
+
+    A read timeout is never retried (the caller asked for an answer within the timeout);
+    other read errors (a connection dropped before the status line) are.
+    """
+
+    def __init__(self, *args: Any, max_retry_after: float = 30.0, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.max_retry_after = max_retry_after
+
+    def new(self, **kw: Any) -> CappedRetry:
+        kw.setdefault("max_retry_after", self.max_retry_after)
+        return super().new(**kw)
+
+    def parse_retry_after(self, retry_after: str) -> float:
+        return min(super().parse_retry_after(retry_after), self.max_retry_after)
+
+    def increment(
+        self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None
+    ):  # type: ignore[no-untyped-def]
+        if isinstance(error, ReadTimeoutError):
+            return self.new(read=False).increment(method, url, response, error, _pool, _stacktrace)
+        return super().increment(method, url, response, error, _pool, _stacktrace)
+
+
+def make_retry(settings: Settings) -> CappedRetry:
+    """The retry policy: bounded in count and in every single wait; GET only."""
+    return CappedRetry(
+        total=settings.max_retries,
+        connect=settings.max_retries,
+        read=settings.max_retries,
+        status=settings.max_retries,
+        other=0,
+        redirect=3,
+        allowed_methods=frozenset({"GET"}),
+        status_forcelist=RETRY_STATUSES,
+        backoff_factor=settings.backoff_factor,
+        backoff_max=settings.backoff_max,
+        respect_retry_after_header=True,
+        raise_on_status=False,  # the last answer's body carries the server's message
+        max_retry_after=settings.max_retry_after,
+    )
+
+
+# --- the demo stand-in ----------------------------------------------------------------------
+
+_demo_lock = threading.Lock()
+_demo_standin: Any = None
+
+
+def demo_standin() -> Any:
+    """The process-wide stand-in behind demo mode, started on first use (daemon threads)."""
+    global _demo_standin
+    with _demo_lock:
+        if _demo_standin is None:
+            from vitec_nb.standin import StandIn
+
+            standin = StandIn(seed=DEMO_SEED, contacts=DEMO_CONTACTS)
+            start = getattr(standin, "start", None)
+            if callable(start):
+                start()
+            else:
+                standin.__enter__()
+            _demo_standin = standin
+        return _demo_standin
+
+
+# --- parsing ------------------------------------------------------------------------------
+
+
+def _parse_contacts(body: bytes, fmt: str, customer_id: str) -> pd.DataFrame:
+    from vitec_nb.parse import parse_contacts
+
+    return parse_contacts(body, format=fmt, customer_id=customer_id)
+
+
+def _empty_contacts() -> pd.DataFrame:
+    from vitec_nb.parse import empty_contacts
+
+    return empty_contacts()
+
+
+def _json_body(response: requests.Response) -> Any:
+    try:
+        return orjson.loads(response.content)
+    except orjson.JSONDecodeError as exc:
+        raise MalformedResponseError(
+            f"The answer from {urlsplit(response.url).path} is not valid JSON ({exc})."
+        ) from None
+
+
+def _server_message(response: requests.Response) -> tuple[str | None, list[str]]:
+    """The server's message and, for validation errors, the per-field messages."""
+    try:
+        body = orjson.loads(response.content) if response.content else None
+    except orjson.JSONDecodeError:
+        text = response.text.strip()
+        return (text[:300] or None), []
+    if not isinstance(body, dict):
+        return (str(body)[:300] if body else None), []
+    lowered = {str(k).lower(): v for k, v in body.items()}
+    message = lowered.get("message") or lowered.get("title") or lowered.get("error")
+    messages: list[str] = []
+    for key in ("errors", "modelstate", "validationerrors", "details"):
+        value = lowered.get(key)
+        if isinstance(value, Mapping):
+            for field, problems in value.items():
+                problems = problems if isinstance(problems, list) else [problems]
+                messages += [f"{field}: {p}" for p in problems]
+        elif isinstance(value, list):
+            for item in value:
+                if isinstance(item, Mapping):
+                    low = {str(k).lower(): v for k, v in item.items()}
+                    field = low.get("field") or low.get("parameter") or low.get("name")
+                    text = low.get("message") or low.get("error") or str(dict(item))
+                    messages.append(f"{field}: {text}" if field else str(text))
+                else:
+                    messages.append(str(item))
+    return (str(message) if message is not None else None), messages
+
+
+# --- the client -----------------------------------------------------------------------------
+
+
+class VitecClient:
+    """Contacts and lookups from Vitec Connect (or the stand-in) as DataFrames, cached.
+
+    Create it with `connect()`. Thread-safe: one client may serve several threads at once.
+    """
+
+    def __init__(self, settings: Settings, *, standin: Any = None) -> None:
+        if settings.credentials is None or settings.base_url is None:
+            raise ConfigurationError("VitecClient needs resolved settings; use vitec_nb.connect()")
+        self.settings = settings
+        self.standin = standin
+        self.session: CachedSession = cache_mod.make_session(
+            settings.cache, expire_after=settings.expire_after, validate=self._validate
+        )
+        adapter = HTTPAdapter(
+            max_retries=make_retry(settings),
+            pool_connections=4,
+            pool_maxsize=max(settings.concurrency, 10),
+        )
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self.session.headers["User-Agent"] = "vitec_nb"
+
+    # -- description ---------------------------------------------------------------------
+
+    @property
+    def is_demo(self) -> bool:
+        """True when the data comes from the built-in stand-in (nothing was configured)."""
+        return self.settings.demo
+
+    @property
+    def base_url(self) -> str:
+        return str(self.settings.base_url)
+
+    @property
+    def customer_ids(self) -> tuple[str, ...]:
+        """Offices configured (passwords, VITEC_CUSTOMER_IDS; demo: every stand-in office)."""
+        return self.settings.customer_ids
+
+    @property
+    def credentials(self) -> Credentials:
+        assert self.settings.credentials is not None
+        return self.settings.credentials
+
+    def describe(self) -> str:
+        """One line: where the data comes from and as whom (never a password)."""
+        if self.is_demo:
+            return (
+                f"{DEMO_BANNER} at {self.base_url} ({len(self.customer_ids)} offices: "
+                f"{', '.join(self.customer_ids)}) — not real customers"
+            )
+        return self.settings.describe()
+
+    def __repr__(self) -> str:
+        mode = DEMO_BANNER if self.is_demo else "live"
+        return (
+            f"<VitecClient {mode}: {self.base_url} user={self.credentials.username!r} "
+            f"password=*** offices={list(self.customer_ids)}>"
+        )
+
+    def _repr_html_(self) -> str:
+        import html
+
+        text = html.escape(self.describe())
+        if self.is_demo:
+            return f"<b style='color:#b45309'>{text}</b>"
+        return text
+
+    def close(self) -> None:
+        """Close the HTTP session and the cache connection."""
+        self.session.close()
+
+    def __enter__(self) -> VitecClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- contacts ------------------------------------------------------------------------
+
+    def contacts(
+        self,
+        query: ContactQuery | None = None,
+        /,
+        *,
+        format: str = "json",
+        refresh: bool = False,
+        offline: bool = False,
+        **filters: Any,
+    ) -> pd.DataFrame:
+        """Contacts matching a query, one row per contact reference (schema: docs/architecture.md).
+
+        Pass a `ContactQuery`, or the filters as keywords (`customer_id=..., lead_score=5`).
+        `customer_id` may be a list: one call per office, one frame. Answers come from the
+        cache when fresh; `refresh=True` asks the server again, `offline=True` never does
+        (NotCachedError on a miss). `df.attrs` says what, when, and from where.
+        """
+        q = self._query(query, filters)
+        fmt = self._format(format)
+        _flag("refresh", refresh)
+        _flag("offline", offline)
+        if refresh and offline:
+            raise InvalidQueryError(
+                "refresh", "cannot be combined with offline=True", "one of them"
+            )
+        for cid in q.customer_ids:
+            self.credentials.auth_for(cid)  # no password for an office: error before any request
+        parts = [
+            self._fetch_contacts(q.for_office(cid), fmt, refresh, offline) for cid in q.customer_ids
+        ]
+        if len(parts) == 1:
+            frame, info = parts[0]
+        else:
+            frame = _concat_offices([p[0] for p in parts], q.customer_ids)
+            info = {
+                "fetched_at": min(p[1]["fetched_at"] for p in parts),
+                "from_cache": all(p[1]["from_cache"] for p in parts),
+                "stale": any(p[1]["stale"] for p in parts),
+            }
+            info["offices"] = {cid: p[1] for cid, p in zip(q.customer_ids, parts, strict=True)}
+        frame.attrs.clear()
+        frame.attrs.update(
+            query=q,
+            fetched_at=info["fetched_at"],
+            from_cache=info["from_cache"],
+            stale=info["stale"],
+            demo=self.is_demo,
+            source=self.base_url,
+            format=fmt,
+        )
+        if "offices" in info:
+            frame.attrs["offices"] = info["offices"]
+        return frame
+
+    def is_cached(
+        self, query: ContactQuery | None = None, /, *, format: str = "json", **filters: Any
+    ) -> bool:
+        """Whether every office's answer is in the cache and fresh; sends nothing."""
+        q = self._query(query, filters)
+        fmt = self._format(format)
+        for cid in q.customer_ids:
+            single = q.for_office(cid)
+            request = self._prepare(single.path, single.to_params(), cid, FORMATS[fmt])
+            key = self.session.cache.create_key(request)
+            if not cache_mod.entry_is_fresh(self.session, key):
+                return False
+        return True
+
+    def _fetch_contacts(
+        self, q: ContactQuery, fmt: str, refresh: bool, offline: bool
+    ) -> tuple[pd.DataFrame, dict[str, Any]]:
+        cid = q.customer_ids[0]
+        what = f"contacts {q.describe()}"
+        for attempt in (1, 2):
+            try:
+                response = self._get(
+                    q.path, q.to_params(), cid, fmt, refresh=refresh, offline=offline, what=what
+                )
+                parsed = getattr(response, cache_mod.PARSED_ATTR, None)
+                if parsed is None:  # a cached answer: validated before it was stored
+                    parsed = self._parse_response(response)
+                if isinstance(parsed, Exception):
+                    raise parsed
+                break
+            except MalformedResponseError:
+                if attempt == 2 or offline:
+                    raise
+                logger.warning("malformed answer for %s; asking once more", what)
+                refresh = True  # a malformed answer was never stored: fetch it fresh
+        return parsed, _response_info(response)
+
+    # -- lookups ---------------------------------------------------------------------------
+
+    def agents(
+        self, customer_id: str, *, refresh: bool = False, offline: bool = False
+    ) -> pd.DataFrame:
+        """The office's users (agents): user_id, name, title, archived, customer_id."""
+        cid = self._office(customer_id)
+        body = self._lookup(
+            "User/GetUser", {"CustomerId": cid}, cid, refresh, offline, f"agents of office {cid}"
+        )
+        rows = [
+            {
+                "user_id": str(u.get("userId", "")),
+                "name": str(u.get("userName") or u.get("name") or ""),
+                "title": str(u.get("title") or ""),
+                "archived": bool(u.get("archived", False)),
+                "customer_id": cid,
+            }
+            for u in _as_list(body, "users")
+        ]
+        return _lookup_frame(
+            rows,
+            {
+                "user_id": "str",
+                "name": "str",
+                "title": "str",
+                "archived": "bool",
+                "customer_id": "str",
+            },
+        )
+
+    def newsletter_lists(
+        self, customer_id: str, *, refresh: bool = False, offline: bool = False
+    ) -> pd.DataFrame:
+        """The office's newsletter lists: id, name, customer_id."""
+        cid = self._office(customer_id)
+        body = self._lookup(
+            f"CRM/Newsletter/{cid}/NewsletterLists",
+            {},
+            cid,
+            refresh,
+            offline,
+            f"newsletter lists of office {cid}",
+        )
+        rows = [
+            {"id": str(item.get("id", "")), "name": str(item.get("name") or ""), "customer_id": cid}
+            for item in _as_list(body, "newsletter lists")
+        ]
+        return _lookup_frame(rows, {"id": "str", "name": "str", "customer_id": "str"})
+
+    def custom_fields(
+        self, customer_id: str, *, refresh: bool = False, offline: bool = False
+    ) -> pd.DataFrame:
+        """The office's custom (customer-defined) fields: name, label, type, customer_id."""
+        cid = self._office(customer_id)
+        body = self._lookup(
+            "CustomField/Get",
+            {"customerId": cid},
+            cid,
+            refresh,
+            offline,
+            f"custom fields of office {cid}",
+        )
+        rows = []
+        for group in _as_list(body, "custom fields"):
+            for f in group.get("fields") or []:
+                rows.append(
+                    {
+                        "name": str(f.get("name", "")),
+                        "label": str(f.get("label") or f.get("name") or ""),
+                        "type": str(f.get("type") or ""),
+                        "customer_id": str(group.get("customerId") or cid),
+                    }
+                )
+        return _lookup_frame(
+            rows, {"name": "str", "label": "str", "type": "str", "customer_id": "str"}
+        )
+
+    def _lookup(
+        self, path: str, params: dict[str, str], cid: str, refresh: bool, offline: bool, what: str
+    ) -> Any:
+        _flag("refresh", refresh)
+        _flag("offline", offline)
+        response = self._get(path, params, cid, "json", refresh=refresh, offline=offline, what=what)
+        parsed = getattr(response, cache_mod.PARSED_ATTR, None)
+        if parsed is None:
+            parsed = _json_body(response)
+        if isinstance(parsed, Exception):
+            raise parsed
+        return parsed
+
+    # -- breakdowns (planner) -------------------------------------------------------------
+
+    def plan(self, query: ContactQuery, by: Sequence[str] = ("agent",), **options: Any) -> Any:
+        """The calls a breakdown needs and how many are cached; sends only lookups."""
+        from vitec_nb.plan import plan_breakdown
+
+        return plan_breakdown(self, query, by=by, **options)
+
+    def breakdown(
+        self,
+        query: ContactQuery,
+        by: Sequence[str] = ("agent",),
+        measure: str = "created",
+        period: str = "M",
+        start: Any = None,
+        end: Any = None,
+        **options: Any,
+    ) -> Any:
+        """Activity per period × dimension value, exact, with few calls (see plan.py)."""
+        from vitec_nb.plan import run_breakdown
+
+        return run_breakdown(
+            self, query, by=by, measure=measure, period=period, start=start, end=end, **options
+        )
+
+    # -- sending -----------------------------------------------------------------------------
+
+    def _query(self, query: ContactQuery | None, filters: Mapping[str, Any]) -> ContactQuery:
+        if query is None:
+            if "customer_id" not in filters:
+                raise InvalidQueryError(
+                    "customer_id", "is required", "an office id like M30011, or a list of them"
+                )
+            return ContactQuery(**filters)
+        if not isinstance(query, ContactQuery):
+            raise InvalidQueryError(
+                "query", f"must be a ContactQuery, not {type(query).__name__}", "a ContactQuery"
+            )
+        if filters:
+            return query.replace(**filters)
+        return query
+
+    @staticmethod
+    def _format(fmt: str) -> str:
+        if not isinstance(fmt, str) or fmt.lower() not in FORMATS:
+            raise InvalidQueryError("format", f"{fmt!r} is not a format", "'json' or 'xml'")
+        return fmt.lower()
+
+    def _office(self, customer_id: str) -> str:
+        cid = ContactQuery(customer_id).customer_id
+        if not isinstance(cid, str):
+            raise InvalidQueryError("customer_id", "a lookup takes one office", "one office id")
+        self.credentials.auth_for(cid)
+        return cid
+
+    def _prepare(
+        self, path: str, params: Mapping[str, str], cid: str, accept: str
+    ) -> requests.PreparedRequest:
+        request = requests.Request(
+            "GET",
+            f"{self.base_url}/{path}",
+            params=dict(params),
+            headers={"Accept": accept},
+            auth=self.credentials.auth_for(cid),
+        )
+        return self.session.prepare_request(request)
+
+    def _get(
+        self,
+        path: str,
+        params: Mapping[str, str],
+        cid: str,
+        fmt: str,
+        *,
+        refresh: bool,
+        offline: bool,
+        what: str,
+    ) -> requests.Response:
+        """One cached GET; every failure becomes a VitecError naming the office."""
+        url = f"{self.base_url}/{path}"
+        read_timeout = self.settings.timeout[1]
+        started = time.perf_counter()
+        status: Any = "error"
+        cached = False
+        try:
+            response = self.session.get(
+                url,
+                params=dict(params),
+                headers={"Accept": FORMATS[fmt]},
+                auth=self.credentials.auth_for(cid),
+                timeout=self.settings.timeout,
+                only_if_cached=offline,
+                force_refresh=refresh,
+            )
+            status = response.status_code
+            cached = bool(getattr(response, "from_cache", False))
+            if offline and status == 504:  # only-if-cached miss: a synthetic 504, nothing sent
+                status, cached = "not-cached", False
+        except requests.Timeout:
+            raise RequestTimeoutError(
+                f"Vitec Connect at {self.base_url} did not answer within "
+                f"{read_timeout:g} s ({what}); try again, or raise timeout= "
+                "in connect()."
+            ) from None
+        except (
+            requests.exceptions.ChunkedEncodingError,
+            requests.exceptions.ContentDecodingError,
+        ):
+            raise MalformedResponseError(
+                f"The answer for {what} was cut off or garbled in transit; "
+                "nothing was cached. Run again."
+            ) from None
+        except requests.ConnectionError as exc:
+            if _caused_by_read_timeout(exc):
+                raise RequestTimeoutError(
+                    f"Vitec Connect at {self.base_url} did not answer within {read_timeout:g} s "
+                    f"({what}); try again, or raise timeout= in connect()."
+                ) from None
+            raise TransportError(
+                f"Could not reach Vitec Connect at {self.base_url} ({what}): "
+                f"{_reason(exc)}. Check the network and the base URL; cached answers still "
+                "work with offline=True."
+            ) from None
+        except requests.RequestException as exc:
+            raise TransportError(f"The request for {what} failed: {_reason(exc)}.") from None
+        finally:
+            elapsed = (time.perf_counter() - started) * 1000
+            logger.info(
+                "GET %s %s cached=%s %.0f ms",
+                _log_path(path, params),
+                status,
+                cached,
+                elapsed,
+            )
+        if status == "not-cached":
+            raise NotCachedError(f"not in the cache (offline mode): {what}")
+        if status != 200:
+            self._raise_for_status(response, cid, what)
+        return response
+
+    def _raise_for_status(self, response: requests.Response, cid: str, what: str) -> None:
+        status = response.status_code
+        message, messages = _server_message(response)
+        cls = error_for_status(status)
+        url = response.url.split("?", 1)[0] if response.url else None
+        kwargs: dict[str, Any] = {
+            "status": status,
+            "url": url,
+            "server_message": message,
+            "customer_id": cid,
+        }
+        error: ApiError
+        if cls is ServerValidationError:
+            if messages and message:
+                kwargs["server_message"] = f"{message} {'; '.join(messages)}"
+            error = ServerValidationError(messages=messages, **kwargs)
+        elif cls is RateLimitedError:
+            retry_after = response.headers.get("Retry-After")
+            try:
+                seconds = float(retry_after) if retry_after is not None else None
+            except ValueError:
+                seconds = None
+            error = RateLimitedError(retry_after=seconds, **kwargs)
+        else:
+            error = cls(**kwargs)
+        raise error
+
+    # -- validation before caching -------------------------------------------------------
+
+    def _validate(self, response: requests.Response) -> Any:
+        """Parse a fresh 200 answer; raising keeps it out of the cache (see cache.py)."""
+        path = urlsplit(response.url).path
+        if "/CRM/Contact/" in path:
+            return self._parse_response(response)
+        return _json_body(response)
+
+    @staticmethod
+    def _parse_response(response: requests.Response) -> pd.DataFrame:
+        path = urlsplit(response.url).path
+        cid = path.rstrip("/").rsplit("/", 1)[-1]
+        accept = response.request.headers.get("Accept", "") if response.request else ""
+        fmt = "xml" if "xml" in accept else "json"
+        try:
+            return _parse_contacts(response.content, fmt, cid)
+        except MalformedResponseError:
+            raise
+        except Exception as exc:
+            raise MalformedResponseError(
+                f"The answer for office {cid} is not a valid contact list ({type(exc).__name__}:"
+                f" {str(exc)[:200]}); it was not cached."
+            ) from None
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def _flag(name: str, value: Any) -> None:
+    if not isinstance(value, bool):
+        raise InvalidQueryError(name, f"{value!r} is not True or False", "True or False")
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc.args[0] if exc.args else exc)
+    for marker in ("Connection refused", "Name or service not known", "timed out", "reset"):
+        if marker in text:
+            return marker.lower()
+    return type(exc).__name__
+
+
+def _caused_by_read_timeout(exc: BaseException) -> bool:
+    seen: set[int] = set()
+    stack: list[Any] = [exc]
+    while stack:
+        item = stack.pop()
+        if item is None or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, ReadTimeoutError | requests.ReadTimeout):
+            return True
+        if isinstance(item, BaseException):
+            stack += [*item.args, item.__cause__, item.__context__, getattr(item, "reason", None)]
+    return False
+
+
+def _log_path(path: str, params: Mapping[str, str]) -> str:
+    if not params:
+        return f"/{path}"
+    query = "&".join(f"{k}={v}" for k, v in params.items())
+    return f"/{path}?{query}"
+
+
+def _response_info(response: requests.Response) -> dict[str, Any]:
+    from_cache = bool(getattr(response, "from_cache", False))
+    created = getattr(response, "created_at", None)
+    fetched = pd.Timestamp(created) if created is not None else pd.Timestamp.now(tz="UTC")
+    if fetched.tzinfo is None:
+        fetched = fetched.tz_localize("UTC")
+    return {
+        "fetched_at": fetched.tz_convert(TIMEZONE),
+        "from_cache": from_cache,
+        "stale": bool(from_cache and getattr(response, "is_expired", False)),
+    }
+
+
+def _concat_offices(frames: list[pd.DataFrame], offices: Sequence[str]) -> pd.DataFrame:
+    categories = list(dict.fromkeys([*offices, *(c for f in frames for c in _cats(f))]))
+    dtype = pd.CategoricalDtype(categories)
+    aligned = [f.assign(customer_id=f["customer_id"].astype(str).astype(dtype)) for f in frames]
+    for f in aligned:
+        f.attrs = {}
+    return pd.concat(aligned, ignore_index=True)
+
+
+def _cats(frame: pd.DataFrame) -> list[str]:
+    col = frame["customer_id"]
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        return [str(c) for c in col.cat.categories]
+    return [str(c) for c in col.unique()]
+
+
+def _as_list(body: Any, what: str) -> list[Mapping[str, Any]]:
+    if isinstance(body, Mapping):  # some endpoints wrap the list
+        for value in body.values():
+            if isinstance(value, list):
+                body = value
+                break
+    if not isinstance(body, list) or not all(isinstance(i, Mapping) for i in body):
+        raise MalformedResponseError(f"The {what} answer is not a list of records.")
+    return body
+
+
+def _lookup_frame(rows: list[dict[str, Any]], dtypes: dict[str, str]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=list(dtypes))
+    return frame.astype(
+        {k: ("bool" if v == "bool" else pd.StringDtype("pyarrow")) for k, v in dtypes.items()}
+    )
+
+
+# --- connect --------------------------------------------------------------------------------
+
+
+def connect(
+    base_url: str | None = None,
+    username: str | None = None,
+    password: str | None = None,
+    passwords: Mapping[str, str] | None = None,
+    cache: Any = None,
+    expire_after: float | timedelta | None = None,
+    *,
+    customer_ids: Sequence[str] | str | None = None,
+    timeout: float | tuple[float, float] | None = None,
+    max_retries: int | None = None,
+    backoff_factor: float | None = None,
+    max_retry_after: float | None = None,
+    concurrency: int | None = None,
+    demo: bool | None = None,
+) -> VitecClient:
+    """Connect to Vitec Connect — or, with nothing configured, to the built-in stand-in.
+
+    Args:
+        base_url: default ``VITEC_BASE_URL``, else https://connect.maklare.vitec.net.
+        username, password: ``password`` applies to every office (``VITEC_USERNAME``,
+            ``VITEC_PASSWORD``, or the keyring; see docs/credentials.md).
+        passwords: customer id -> password, one per office (``VITEC_PASSWORD_<ID>``).
+        cache: SQLite path or directory, ``redis://host:port/db``, or a requests_cache
+            backend (default ``VITEC_NB_CACHE``, else the user cache directory).
+        expire_after: seconds (or timedelta) an answer stays fresh; default one hour;
+            -1 = never.
+        customer_ids: the offices to offer (default ``VITEC_CUSTOMER_IDS`` and the keys of
+            ``passwords``).
+        timeout: seconds, or (connect, read); default (10, 60).
+        max_retries, backoff_factor, max_retry_after: the retry policy (docs/caching.md).
+        concurrency: connection pool size for concurrent breakdown calls.
+        demo: True forces the stand-in; False refuses demo mode.
+
+    Raises ConfigurationError for a partial configuration (e.g. a user name without a
+    password), naming what is missing and where it may come from.
+    """
+    settings = Settings.resolve(
+        base_url,
+        username,
+        password,
+        passwords,
+        cache,
+        expire_after,
+        customer_ids=customer_ids,
+        timeout=timeout,
+        max_retries=max_retries,
+        backoff_factor=backoff_factor,
+        max_retry_after=max_retry_after,
+        concurrency=concurrency,
+        demo=demo,
+    )
+    if not settings.demo:
+        return VitecClient(settings)
+    standin = demo_standin()
+    import dataclasses
+
+    settings = dataclasses.replace(
+        settings,
+        base_url=standin.url,
+        credentials=Credentials(
+            standin.username, standin.password, sources={"username": "demo", "password": "demo"}
+        ),
+        customer_ids=tuple(standin.customer_ids),
+        cache=settings.cache if settings.cache is not None else cache_mod.demo_cache_path(),
+    )
+    return VitecClient(settings, standin=standin)

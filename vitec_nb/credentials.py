@@ -1,0 +1,158 @@
+"""The user name and per-office passwords, and the credential tag that goes into cache keys.
+
+Vitec issues one user name per partner and a password per customer id (office), so a
+`Credentials` holds a user name, an optional password for every office and a mapping of
+per-office passwords. Its repr never shows a password.
+
+The credential tag is a slow, keyed, one-way digest of (user name, password): it makes a
+cached answer reachable only with the credential that fetched it, and a stolen cache file
+plus its secret is still no cheap oracle for guessing the password.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from vitec_nb.errors import InvalidQueryError
+
+__all__ = ["KEYRING_SERVICE", "CredentialTagger", "Credentials", "credential_tag"]
+
+KEYRING_SERVICE = "vitec_nb"
+
+# scrypt cost: about 16 MiB and a few tens of milliseconds per credential, computed once per
+# credential and process. Slow enough that guessing passwords against a stolen cache file and
+# its secret costs real work; fast enough not to be noticed when connecting.
+_SCRYPT_N = 2**14
+_SCRYPT_R = 8
+_SCRYPT_P = 1
+_TAG_BYTES = 16
+
+
+def credential_tag(username: str, password: str, secret: bytes) -> str:
+    """A hex tag of (username, password) keyed by `secret`; not reversible, slow to guess.
+
+    The same credential and secret always give the same tag, so a cache shared by several
+    processes (SQLite file or Redis) finds the answers fetched with that credential.
+    """
+    material = username.encode("utf-8") + b"\x00" + password.encode("utf-8")
+    digest = hashlib.scrypt(
+        material,
+        salt=secret,
+        n=_SCRYPT_N,
+        r=_SCRYPT_R,
+        p=_SCRYPT_P,
+        maxmem=64 * 1024 * 1024,
+        dklen=_TAG_BYTES,
+    )
+    return digest.hex()
+
+
+class CredentialTagger:
+    """Maps an Authorization header to its credential tag, deriving each tag only once.
+
+    The memo is keyed by a SHA-256 of the header, so it holds no second copy of a password.
+    Thread-safe: the planner's worker threads share one tagger through the cache key function.
+    """
+
+    ANONYMOUS = "anon"
+
+    def __init__(self, secret: bytes) -> None:
+        self._secret = secret
+        self._tags: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"<CredentialTagger: {len(self._tags)} credential(s) seen>"
+
+    def tag_for_header(self, authorization: str | bytes | None) -> str:
+        """The tag of a `Basic` Authorization header value; "anon" when there is none."""
+        if not authorization:
+            return self.ANONYMOUS
+        if isinstance(authorization, str):
+            authorization = authorization.encode("latin-1")
+        memo_key = hashlib.sha256(authorization).hexdigest()
+        with self._lock:
+            tag = self._tags.get(memo_key)
+        if tag is not None:
+            return tag
+        username, password = _split_basic(authorization)
+        tag = credential_tag(username, password, self._secret)
+        with self._lock:
+            self._tags[memo_key] = tag
+        return tag
+
+
+def _split_basic(authorization: bytes) -> tuple[str, str]:
+    """(user, password) from a Basic header value; any other scheme is tagged as a whole."""
+    scheme, _, token = authorization.partition(b" ")
+    if scheme.lower() == b"basic":
+        try:
+            user, _, password = base64.b64decode(token).decode("utf-8").partition(":")
+            return user, password
+        except (ValueError, UnicodeDecodeError):
+            pass
+    return "", authorization.decode("latin-1")
+
+
+def _mask(value: str | None) -> str:
+    return "None" if value is None else "***"
+
+
+@dataclass(frozen=True, repr=False)
+class Credentials:
+    """A user name, an optional password for every office and per-office passwords.
+
+    `sources` says where each part came from (e.g. ``{"username": "VITEC_USERNAME"}``), for
+    messages; it never holds a secret.
+    """
+
+    username: str
+    password: str | None = None
+    passwords: Mapping[str, str] = field(default_factory=dict)
+    sources: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Freeze the mappings so a shared Settings cannot be changed behind the client's back.
+        object.__setattr__(self, "passwords", MappingProxyType(dict(self.passwords)))
+        object.__setattr__(self, "sources", MappingProxyType(dict(self.sources)))
+
+    def __repr__(self) -> str:
+        offices = ", ".join(f"{cid}=***" for cid in sorted(self.passwords))
+        return (
+            f"Credentials(username={self.username!r}, password={_mask(self.password)}, "
+            f"passwords={{{offices}}})"
+        )
+
+    __str__ = __repr__
+
+    @property
+    def customer_ids(self) -> tuple[str, ...]:
+        """Offices with a password of their own, sorted."""
+        return tuple(sorted(self.passwords))
+
+    def has_password_for(self, customer_id: str) -> bool:
+        """Whether a request for this office can be authenticated."""
+        return customer_id in self.passwords or self.password is not None
+
+    def auth_for(self, customer_id: str) -> tuple[str, str]:
+        """(user name, password) for one office; InvalidQueryError when there is none.
+
+        The error is raised before any request and names the offices that do have one.
+        """
+        password = self.passwords.get(customer_id, self.password)
+        if password is None:
+            allowed = ", ".join(self.customer_ids) or "none configured"
+            raise InvalidQueryError(
+                "customer_id",
+                f"no password is configured for office {customer_id}; pass passwords="
+                f"{{'{customer_id}': ...}} to connect(), set VITEC_PASSWORD_{customer_id}, or "
+                f"store one with `python -m keyring set {KEYRING_SERVICE} "
+                f"{self.username}@{customer_id}`",
+                allowed=allowed,
+            )
+        return self.username, password
