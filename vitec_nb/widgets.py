@@ -191,10 +191,12 @@ class ContactExplorer:
         self.last_figure: Figure | None = None
         self.last_error: str | None = None
         self.last_export: Path | None = None
+        self.last_exception: BaseException | None = None
         self.figures_shown = 0
         self.query: Any = None  # the ContactQuery the controls describe (None while invalid)
         self.plan: Any = None
         self._updating = False  # set while the form itself changes options
+        self._lookup_problems: list[str] = []
         self._busy = False
         self._build()
         self._load_lookups()
@@ -236,9 +238,12 @@ class ContactExplorer:
             return day, time, w.HBox([day, time], layout=w.Layout(width=CONTROL_WIDTH))
 
         offices = list(self.client.customer_ids)
-        self.office = dropdown(
-            "customer_id", "The office (customer id) whose CRM is asked", [(o, o) for o in offices]
-        )
+        office_tip = "The office (customer id) whose CRM is asked"
+        if offices:
+            self.office = dropdown("customer_id", office_tip, [(o, o) for o in offices])
+        else:  # no offices configured (one password for all): the analyst types the id
+            self.office = text("customer_id", office_tip, "customer id, e.g. M30011")
+            self.office.continuous_update = False
         self.agent = dropdown("agent_id", "Only contacts of this agent (from the users list)")
         self.created_from, self.created_from_time, created_from = when(
             "created_from", "Contacts created on or after this day (Swedish time)"
@@ -252,6 +257,9 @@ class ContactExplorer:
         self.changed_to, self.changed_to_time, changed_to = when(
             "changed_to", "Contacts changed on or before this day (through its end)"
         )
+        # The form opens on the twelve whole months before this one: a range with data and
+        # a chart worth looking at, which the analyst then narrows or widens.
+        self.created_from.value, self.created_to.value = default_range()
         self.lead_score = dropdown(
             "lead_score",
             "Lead score: the number of stars, 0 to 5",
@@ -492,24 +500,35 @@ class ContactExplorer:
 
     # ------------------------------------------------------------ validation
     def build_query(self) -> Any:
-        """The `ContactQuery` the controls describe; raises `InvalidQueryError` by field."""
+        """The `ContactQuery` the controls describe; raises `InvalidQueryError` by field.
+
+        Dates are whole days in Swedish time: "from" starts at 00:00 and "to" includes
+        the whole day. For the measured pair (created or changed) the planner reads
+        `*_to` as the exclusive end of a half-open range, so "to" becomes 00:00 of the
+        next day; for the other pair, a plain inclusive API filter, it becomes
+        23:59:59.999999. A time of day, when given, is used as is.
+        """
         from vitec_nb.query import ContactQuery
 
+        measured = self.measure.value
+
+        def bound(pair: str, side: str) -> Any:
+            day = getattr(self, f"{pair}_{side}").value
+            time = getattr(self, f"{pair}_{side}_time").value
+            field = f"{pair}_{side}"
+            if side == "from":
+                return _combine(day, time, dt.time(), field)
+            if day is not None and time is None and pair == measured:
+                return dt.datetime.combine(day + dt.timedelta(days=1), dt.time())
+            return _combine(day, time, END_OF_DAY, field)
+
         return ContactQuery(
-            customer_id=self.office.value,
+            customer_id=self.office.value or "",
             agent_id=self.agent.value,
-            created_from=_combine(
-                self.created_from.value, self.created_from_time.value, dt.time(), "created_from"
-            ),
-            created_to=_combine(
-                self.created_to.value, self.created_to_time.value, END_OF_DAY, "created_to"
-            ),
-            changed_from=_combine(
-                self.changed_from.value, self.changed_from_time.value, dt.time(), "changed_from"
-            ),
-            changed_to=_combine(
-                self.changed_to.value, self.changed_to_time.value, END_OF_DAY, "changed_to"
-            ),
+            created_from=bound("created", "from"),
+            created_to=bound("created", "to"),
+            changed_from=bound("changed", "from"),
+            changed_to=bound("changed", "to"),
             lead_score=self.lead_score.value,
             scheduled_order_type=_blank(self.scheduled_order_type.value),
             newsletter_list_id=self.newsletter_list.value,
@@ -557,7 +576,7 @@ class ContactExplorer:
         colour = {"error": "#b94a48", "info": "#31708f", "ok": "#3c763d"}[level]
         icon = {"error": "⚠ ", "info": "", "ok": "✓ "}[level]
         self.status.value = (
-            f'<div class="vnb-status vnb-{level}" style="color:{colour}">'
+            f'<div class="vnb-status vnb-{level}" style="color:{colour};white-space:pre-line">'
             f"{icon}{html.escape(text)}</div>"
         )
         self.status_text = text
@@ -583,8 +602,9 @@ class ContactExplorer:
             )
             self._show(result)
         except Exception as err:  # every failure becomes a message, never a traceback
-            if not isinstance(err, VitecError):
-                log.exception("the contact explorer's run failed")
+            # Kept for developers (and at DEBUG in the log), never printed in the form.
+            self.last_exception = err
+            log.debug("the contact explorer's run failed", exc_info=err)
             self.last_error = error_message(err)
             self._set_status(self.last_error, "error")
         finally:
@@ -619,23 +639,23 @@ class ContactExplorer:
         return f"Done: {s.get('total', 0)} contacts, {s.get('calls', 0)} calls made."
 
     def _show(self, result: Any) -> None:
-        frame = result.facts
-        self.last_result, self.last_frame = result, frame
-        self.last_summary = summarize(result, self.client, self.office.value)
-        self.summary.value = summary_html(self.last_summary)
+        """Summary, chart and first rows of a finished run (recorded for tests too)."""
         import matplotlib.pyplot as plt
         from IPython.display import display
 
-        fig = result.plot()
+        fig = result.plot()  # first: if the chart fails, nothing half-shown remains
+        summary = summarize(result, self.client, self.office.value)
+        self.last_result, self.last_frame, self.last_summary = result, result.facts, summary
+        self.summary.value = summary_html(summary)
         with self.chart_output:
             self.chart_output.clear_output(wait=True)
             display(fig)
-        plt.close(fig)
+        plt.close(fig)  # the inline backend would otherwise show it a second time
         self.last_figure = fig
         self.figures_shown += 1
         with self.table_output:
             self.table_output.clear_output(wait=True)
-            display(_table(frame))
+            display(_table(result.facts))
 
     # ---------------------------------------------------------------- export
     def export(self, fmt: str = "csv") -> Path | None:
@@ -663,6 +683,14 @@ class ContactExplorer:
 
 
 # ------------------------------------------------------------------ helpers
+def default_range(months: int = 12, today: dt.date | None = None) -> tuple[dt.date, dt.date]:
+    """First and last day of the `months` whole months before the current one."""
+    today = today or dt.date.today()
+    first = today.replace(day=1)
+    year, month = divmod(first.year * 12 + first.month - 1 - months, 12)
+    return dt.date(year, month + 1, 1), first - dt.timedelta(days=1)
+
+
 def _agent_options(agents: pd.DataFrame) -> list[tuple[str, Any]]:
     """Agents as (label, user id): active first, archived marked; names stay unique."""
     rows = agents.sort_values(["archived", "name"], kind="stable")
@@ -691,17 +719,20 @@ def summarize(result: Any, client: Any, office: Any) -> dict[str, Any]:
     """The numbers of the summary line: counts per kind, calls, cache, fetch time, source."""
     facts = result.facts
     counts = facts["kind"].value_counts()
-    calls = int(getattr(result, "calls", 0))
-    total_calls = int(getattr(result, "n_calls", 0) or getattr(result.plan, "n_calls", calls))
-    fetched = getattr(result, "fetched_at", None) or facts.attrs.get("fetched_at")
     summary: dict[str, Any] = {k: int(counts.get(k, 0)) for k, _ in KINDS}
+    plan = result.plan
     summary.update(
         total=len(facts),
-        calls=calls,
-        cached=max(total_calls - calls, 0),
-        fetched_at=fetched,
-        demo=bool(getattr(client, "is_demo", False)),
+        calls=int(result.calls),
+        cached=int(result.cached_calls),
+        planned=int(plan.n_calls),
+        fetched_at=facts.attrs.get("fetched_at") or plan.planned_at,
+        demo=bool(getattr(result, "demo", False) or getattr(client, "is_demo", False)),
         office=office,
+        start=plan.start,
+        end=plan.end,
+        measure=plan.measure,
+        warnings=list(getattr(result, "warnings", [])),
     )
     return summary
 
@@ -710,18 +741,24 @@ def summary_html(s: dict[str, Any]) -> str:
     """The summary as HTML; numbers sit in spans with class vnb-count for tests to read."""
     kinds = ", ".join(f"{_count(s[k], k)} {label}" for k, label in KINDS)
     source = (
-        '<b style="color:#f0ad4e">DEMO DATA</b>'
+        '<b style="color:#c77c02">DEMO DATA</b>'
         if s["demo"]
         else '<b style="color:#3c763d">live data</b>'
     )
+    last_day = s["end"] - pd.Timedelta(microseconds=1)
+    span = f"{s['measure']} {_local(s['start'])[:10]} to {_local(last_day)[:10]}"
     fetched = _local(s["fetched_at"])
+    warnings = "".join(
+        f'<br><span style="color:#b94a48">⚠ {html.escape(w)}</span>' for w in s["warnings"]
+    )
     return (
-        '<div style="padding:4px 0;line-height:1.6">'
-        f"<b>{_count(s['total'], 'total')} contacts</b>: {kinds}<br>"
+        '<div style="padding:4px 2px;line-height:1.6">'
+        f"<b>{_count(s['total'], 'total')} contacts</b> {html.escape(span)}: {kinds}<br>"
         f"Office {html.escape(str(s['office']))} · {source} · "
         f'<span class="vnb-calls">{s["calls"]}</span> calls made, '
         f'<span class="vnb-cached">{s["cached"]}</span> answered from the cache'
-        + (f" · fetched {fetched} (Swedish time)" if fetched else "")
+        + (f" · run at {fetched} (Swedish time)" if fetched else "")
+        + warnings
         + "</div>"
     )
 
