@@ -61,8 +61,8 @@ FIELD_LABELS: dict[str, str] = {
     "by": "Split by",
     "measure": "Measure",
     "period": "Period",
-    "start": "Chart from",
-    "end": "Chart to",
+    "start": "Date range",
+    "end": "Date range",
 }
 
 ANY = "(any)"
@@ -122,7 +122,7 @@ def error_message(err: BaseException) -> str:
         said = err.server_message or "; ".join(err.messages) or str(err)
         return f"Vitec Connect rejected the query (400): {said}"
     if isinstance(err, IncompleteBreakdownError):
-        return f"{err} Run again to fetch only what is missing (answers so far are cached)."
+        return _incomplete_message(err)
     if isinstance(err, NotCachedError):
         return f"{err} Switch Offline off to fetch from Vitec Connect."
     if isinstance(err, RequestTimeoutError):
@@ -132,6 +132,32 @@ def error_message(err: BaseException) -> str:
     if isinstance(err, VitecError):
         return str(err)
     return f"Unexpected error ({type(err).__name__}): {err}"
+
+
+def _incomplete_message(err: IncompleteBreakdownError) -> str:
+    """When every failed call failed the same way (a 401 or 403 for the office, offline
+    misses, the server down), say that; otherwise the breakdown's own list of what is missing.
+    """
+    causes = [getattr(m, "error", None) for m in err.missing]
+    kinds = {type(c) for c in causes}
+    plan = getattr(err.partial, "plan", None)
+    total = getattr(plan, "n_calls", None)
+    if causes and None not in kinds and len(kinds) == 1:
+        of = f" of {total}" if total else ""
+        first = causes[0]
+        assert first is not None
+        return f"{error_message(first)} ({len(causes)}{of} calls failed.)"
+    return f"{err} Run again to fetch only what is missing (answers so far are cached)."
+
+
+def _check_days(pair: str, start: dt.date | None, end: dt.date | None) -> None:
+    """A whole-day range whose last day is before its first: name the "to" control."""
+    if start is not None and end is not None and end < start:
+        raise InvalidQueryError(
+            f"{pair}_to",
+            f"{end:%Y-%m-%d} is before {pair}_from {start:%Y-%m-%d}",
+            f"a day on or after {start:%Y-%m-%d}",
+        )
 
 
 def _combine(day: dt.date | None, time: dt.time | None, default: dt.time, field: str) -> Any:
@@ -208,7 +234,6 @@ class ContactExplorer:
             return w.Dropdown(
                 options=list(options),
                 description=FIELD_LABELS[field],
-                description_tooltip=tooltip,
                 tooltip=tooltip,
                 style=_STYLE,
                 layout=w.Layout(width=CONTROL_WIDTH),
@@ -217,7 +242,6 @@ class ContactExplorer:
         def text(field: str, tooltip: str, placeholder: str) -> w.Text:
             return w.Text(
                 description=FIELD_LABELS[field],
-                description_tooltip=tooltip,
                 tooltip=tooltip,
                 placeholder=placeholder,
                 style=_STYLE,
@@ -227,7 +251,6 @@ class ContactExplorer:
         def when(field: str, tooltip: str) -> tuple[w.DatePicker, w.TimePicker, w.HBox]:
             day = w.DatePicker(
                 description=FIELD_LABELS[field],
-                description_tooltip=tooltip,
                 style=_STYLE,
                 layout=w.Layout(width="250px"),
             )
@@ -511,6 +534,10 @@ class ContactExplorer:
         from vitec_nb.query import ContactQuery
 
         measured = self.measure.value
+        for pair in ("created", "changed"):
+            _check_days(
+                pair, getattr(self, f"{pair}_from").value, getattr(self, f"{pair}_to").value
+            )
 
         def bound(pair: str, side: str) -> Any:
             day = getattr(self, f"{pair}_{side}").value

@@ -23,7 +23,7 @@ FORM_OFFICES = 2
 
 @pytest.fixture(scope="session")
 def form_standin() -> Iterator[Any]:
-    """A stand-in shared by the form tests (read-only: no faults, no new accounts)."""
+    """A stand-in shared by the form tests (never given faults; tests may add accounts)."""
     from vitec_nb.standin import StandIn
 
     with StandIn(seed=FORM_SEED, contacts=FORM_CONTACTS, offices=FORM_OFFICES) as s:
@@ -39,6 +39,7 @@ def form_client(form_standin: Any, tmp_path: Path) -> Any:
         base_url=form_standin.url,
         username=form_standin.username,
         password=form_standin.password,
+        customer_ids=form_standin.customer_ids,
         cache=tmp_path / "cache.sqlite",
     )
 
@@ -62,6 +63,7 @@ def standin_env(form_standin: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("VITEC_BASE_URL", form_standin.url)
     monkeypatch.setenv("VITEC_USERNAME", form_standin.username)
     monkeypatch.setenv("VITEC_PASSWORD", form_standin.password)
+    monkeypatch.setenv("VITEC_CUSTOMER_IDS", ",".join(form_standin.customer_ids))
     monkeypatch.setenv("VITEC_NB_CACHE", str(cache))
     return cache
 
