@@ -12,6 +12,7 @@ XML), so a body of 100 000 references is one numpy gather and one `tobytes()`.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -173,6 +174,7 @@ class Dataset:
     lists: np.ndarray  # uint16 bit j = the office's j-th list
     custom: np.ndarray  # (n, len(_CUSTOM_FIELDS)) int8 value code, -1 = unset
     _rows: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+    _rows_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def size(self) -> int:
@@ -182,9 +184,10 @@ class Dataset:
 
     def rows(self, fmt: str) -> np.ndarray:
         """Fixed-width rendered references, one uint8 row per contact (built once)."""
-        if fmt not in self._rows:
-            self._rows[fmt] = _render_json(self) if fmt == "json" else _render_xml(self)
-        return self._rows[fmt]
+        with self._rows_lock:
+            if fmt not in self._rows:
+                self._rows[fmt] = _render_json(self) if fmt == "json" else _render_xml(self)
+            return self._rows[fmt]
 
     @cached_property
     def agent_code(self) -> dict[str, int]:
@@ -663,9 +666,10 @@ def _render_xml(ds: Dataset) -> np.ndarray:
     )
 
 
-def select(ds: Dataset, office: int, f: Any) -> list[np.ndarray]:
-    """Row indexes of the office's contacts matching filters `f`, one array per kind.
+def select(ds: Dataset, office: int, f: Any) -> list[np.ndarray | slice]:
+    """Rows of the office's contacts matching filters `f`, one index array per kind.
 
+    Without filters each kind is a `slice` (a contiguous block: no copy of indexes).
     `f` is a `params.ContactFilters`. Filters combine with AND; bounds are inclusive at
     nanosecond precision; text values match case-insensitively (like SQL Server's default
     collation). An unknown agent, list or field gives no matches, not an error.
@@ -721,13 +725,13 @@ def select(ds: Dataset, office: int, f: Any) -> list[np.ndarray]:
         else:
             empty = True
     kb = ds.kind_bounds[office]
-    out = []
+    out: list[np.ndarray | slice] = []
     for j in range(3):
         a, b = int(kb[j]), int(kb[j + 1])
         if empty:
             out.append(np.zeros(0, dtype=np.int64))
         elif mask is None:
-            out.append(np.arange(a, b))
+            out.append(slice(a, b))
         else:
             out.append(np.flatnonzero(mask[a - lo : b - lo]) + a)
     return out

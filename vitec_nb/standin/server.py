@@ -179,6 +179,7 @@ class StandIn:
     ) -> None:
         self.seed = seed
         self.dataset: Dataset = build_dataset(seed, contacts, offices, agents=agents, end=end)
+        self.dataset.rows("json")  # pre-render every reference once: answers are slices of it
         self.username = username
         self.password = password
         self._host = host
@@ -548,25 +549,31 @@ def _malformed(kind: int, content_type: str) -> bytes:
     ][kind]
 
 
-def _json_body(ds: Dataset, parts: list[np.ndarray]) -> bytes:
+def _count(part: np.ndarray | slice) -> int:
+    if isinstance(part, slice):
+        return max(0, part.stop - part.start)
+    return len(part)
+
+
+def _json_body(ds: Dataset, parts: list[np.ndarray | slice]) -> bytes:
     rows = ds.rows("json")
     out = [b"{"]
     for j, key in enumerate(_LIST_KEYS):
         if j:
             out.append(b",")
         out.append(b'"' + key + b'":[')
-        if len(parts[j]):
+        if _count(parts[j]):
             out.append(rows[parts[j]].tobytes()[:-1])  # each row ends with a comma
         out.append(b"]")
     out.append(b"}")
     return b"".join(out)
 
 
-def _xml_body(ds: Dataset, parts: list[np.ndarray]) -> bytes:
+def _xml_body(ds: Dataset, parts: list[np.ndarray | slice]) -> bytes:
     rows = ds.rows("xml")
     out = [_XML_OPEN]
     for tag, j in _XML_KEYS:
-        if len(parts[j]):
+        if _count(parts[j]):
             out += [b"<" + tag + b">", rows[parts[j]].tobytes(), b"</" + tag + b">"]
         else:
             out.append(b"<" + tag + b"/>")
