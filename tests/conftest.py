@@ -6,4 +6,5 @@ pytest_plugins = [
     "tests.plugins.breakdown",
     "tests.plugins.notebook",
     "tests.plugins.reliability",
+    "tests.plugins.parse",
 ]

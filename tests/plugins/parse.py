@@ -1,0 +1,119 @@
+"""Contact-list bodies in the exact API shape, built without the stand-in (parse tests, probe).
+
+`contact_list(n)` makes the ground truth (a frame of kind, id, customer_id, changed_at) and
+`json_body` / `xml_body` write it the way Vitec Connect does: camelCase JSON, or .NET
+DataContract XML in the seed's namespace. Timestamps are Stockholm local time with an offset
+and varying fraction digits, as the seed shows.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+XML_NS = "http://schemas.datacontract.org/2004/07/Vitec.Housing.Connect.Api.Models.Contact.Crm"
+JSON_LISTS = (
+    ("person", "persons"),
+    ("company", "companies"),
+    ("deceased_estate", "deceasedEstates"),
+)
+XML_LISTS = (
+    ("company", "Companies"),
+    ("deceased_estate", "DeceasedEstates"),
+    ("person", "Persons"),
+)
+
+
+def contact_list(
+    n: int, *, seed: int = 0, offices: tuple[str, ...] = ("M30011",), shares=(0.8, 0.15)
+) -> pd.DataFrame:
+    """Ground truth for `n` references: persons, companies, deceased estates in that order."""
+    rng = np.random.default_rng(seed)
+    counts = [int(n * shares[0]), int(n * shares[1])]
+    counts.append(n - sum(counts))
+    kinds = np.repeat(["person", "company", "deceased_estate"], counts)
+    start = pd.Timestamp("2019-01-01", tz="UTC").value // 1000
+    span_us = 6 * 365 * 86_400 * 1_000_000
+    micros = start + rng.integers(0, span_us, n)
+    whole = rng.random(n) < 0.05  # some whole seconds: written without fraction digits
+    micros[whole] = micros[whole] // 1_000_000 * 1_000_000
+    changed = pd.to_datetime(micros, unit="us", utc=True).tz_convert("Europe/Stockholm")
+    ids = [f"CON{seed:02d}{i:014X}" for i in rng.permutation(n)]
+    return pd.DataFrame(
+        {
+            "kind": kinds,
+            "id": ids,
+            "customer_id": rng.choice(list(offices), n),
+            "changed_at": changed.as_unit("ns"),
+        }
+    )
+
+
+def _iso(changed: pd.Series) -> list[str]:
+    """Stockholm local time with offset, six fraction digits or none, like the API."""
+    local = changed.dt.tz_localize(None).to_numpy().astype("M8[us]")
+    text = np.datetime_as_string(local, unit="us").astype(object)
+    whole = (changed.dt.microsecond == 0).to_numpy()
+    offset = np.where(
+        (changed.dt.tz_localize(None) - changed.dt.tz_convert("UTC").dt.tz_localize(None))
+        == pd.Timedelta(hours=2),
+        "+02:00",
+        "+01:00",
+    )
+    return [t[:19] + o if w else t + o for t, w, o in zip(text, whole, offset, strict=True)]
+
+
+def json_body(truth: pd.DataFrame, *, separators: str = ",") -> bytes:
+    """The answer as compact JSON (`separators=", "` mimics Python's json.dumps)."""
+    iso = _iso(truth["changed_at"])
+    sep = separators
+    colon = ":" if sep == "," else ": "
+    parts = []
+    for kind, name in JSON_LISTS:
+        rows = np.flatnonzero(truth["kind"].to_numpy() == kind)
+        items = sep.join(
+            f'{{"id"{colon}"{truth["id"].iat[i]}"{sep}"changedAt"{colon}"{iso[i]}"{sep}'
+            f'"customerId"{colon}"{truth["customer_id"].iat[i]}"}}'
+            for i in rows
+        )
+        parts.append(f'"{name}"{colon}[{items}]')
+    return ("{" + sep.join(parts) + "}").encode()
+
+
+def xml_body(truth: pd.DataFrame) -> bytes:
+    """The answer as .NET DataContract XML (lists and fields in alphabetical order)."""
+    iso = _iso(truth["changed_at"])
+    out = [f'<CrmContactList xmlns:i="http://www.w3.org/2001/XMLSchema-instance" xmlns="{XML_NS}">']
+    for kind, name in XML_LISTS:
+        out.append(f"<{name}>")
+        for i in np.flatnonzero(truth["kind"].to_numpy() == kind):
+            out.append(
+                f"<CrmContactReference><ChangedAt>{iso[i]}</ChangedAt>"
+                f"<CustomerId>{truth['customer_id'].iat[i]}</CustomerId>"
+                f"<Id>{truth['id'].iat[i]}</Id></CrmContactReference>"
+            )
+        out.append(f"</{name}>")
+    out.append("</CrmContactList>")
+    return "".join(out).encode()
+
+
+@pytest.fixture(scope="session")
+def seed_json() -> bytes:
+    """The seed page's JSON sample body, byte for byte."""
+    return (FIXTURES / "seed_sample.json").read_bytes()
+
+
+@pytest.fixture(scope="session")
+def seed_xml() -> bytes:
+    """The seed page's XML sample body, byte for byte."""
+    return (FIXTURES / "seed_sample.xml").read_bytes()
+
+
+@pytest.fixture(scope="session")
+def truth_2k() -> pd.DataFrame:
+    """2 000 references over three offices."""
+    return contact_list(2_000, seed=7, offices=("M30011", "M30012", "S5"))

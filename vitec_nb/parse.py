@@ -1,0 +1,365 @@
+"""Contact-list answers (JSON or XML) into the contacts DataFrame, fast and with clear errors.
+
+The schema (docs/architecture.md): `kind` category person/company/deceased_estate, `id`
+pyarrow-backed string, `customer_id` category, `changed_at` datetime64[ns, Europe/Stockholm].
+Rows come persons first, then companies, then deceased estates, each in body order.
+
+Decisions:
+
+- All three lists must be present: the API always sends them, so a missing one means the
+  answer is not what we think it is (MalformedResponseError). Keys match case-insensitively
+  (camelCase from ASP.NET JSON, PascalCase accepted too); unknown extra keys are ignored.
+- `changedAt` must carry a UTC offset (the API always writes one); any number of fraction
+  digits up to nanoseconds is kept.
+- A reference without `customerId` takes the `customer_id` argument when one is given.
+
+Speed: the body is decoded with orjson and each column is built in one pass straight into
+pyarrow arrays; the timestamps are parsed by pyarrow's vectorised ISO 8601 cast, which is
+several times faster than `pandas.to_datetime`.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterable, Iterator
+from operator import itemgetter
+from typing import Any, Literal
+
+import numpy as np
+import orjson
+import pandas as pd
+import pyarrow as pa
+from defusedxml import DefusedXmlException
+from defusedxml import ElementTree as SafeET
+
+from vitec_nb.errors import MalformedResponseError
+from vitec_nb.query import TIMEZONE
+
+__all__ = [
+    "CHANGED_AT_DTYPE",
+    "COLUMNS",
+    "CUSTOMER_ID_DTYPE",
+    "ID_DTYPE",
+    "KINDS",
+    "KIND_DTYPE",
+    "XML_NAMESPACE",
+    "empty_contacts",
+    "parse_contacts",
+]
+
+KINDS: tuple[str, ...] = ("person", "company", "deceased_estate")
+COLUMNS: tuple[str, ...] = ("kind", "id", "customer_id", "changed_at")
+KIND_DTYPE = pd.CategoricalDtype(list(KINDS), ordered=False)
+ID_DTYPE = pd.StringDtype("pyarrow")
+CUSTOMER_ID_DTYPE = "category"
+CHANGED_AT_DTYPE = pd.DatetimeTZDtype("ns", TIMEZONE)
+
+XML_NAMESPACE = (
+    "http://schemas.datacontract.org/2004/07/Vitec.Housing.Connect.Api.Models.Contact.Crm"
+)
+
+# List name in the answer (lower-cased) -> kind.
+_LIST_KINDS: dict[str, str] = {
+    "persons": "person",
+    "companies": "company",
+    "deceasedestates": "deceased_estate",
+}
+_API_LIST_NAMES = {
+    "person": "persons",
+    "company": "companies",
+    "deceased_estate": "deceasedEstates",
+}
+_EXCERPT = 80
+_UTC_NS = pa.timestamp("ns", tz="UTC")
+
+Format = Literal["json", "xml"]
+
+
+def empty_contacts(customer_id: str | Iterable[str] | None = None) -> pd.DataFrame:
+    """An empty contacts frame with the schema's columns and dtypes.
+
+    Args:
+        customer_id: office id(s) to use as the `customer_id` categories, so that frames
+            of several offices concatenate without losing the category dtype.
+    """
+    return _frame(_Columns(customer_id))
+
+
+def parse_contacts(
+    body: bytes | str,
+    *,
+    format: Format = "json",
+    customer_id: str | None = None,
+) -> pd.DataFrame:
+    """Parse one `CrmContactList` answer into the contacts DataFrame.
+
+    Args:
+        body: the response body (bytes as received; str is accepted too).
+        format: ``"json"`` (the API's default) or ``"xml"`` (``Accept: application/xml``).
+        customer_id: the office the answer is for; always among the `customer_id`
+            categories and used for references that lack ``customerId``.
+
+    Raises MalformedResponseError when the body is not a contact list (not JSON/XML,
+    truncated, missing list, reference without id, unreadable changedAt); the message
+    quotes at most ~80 characters of the body.
+    """
+    if format not in ("json", "xml"):
+        raise ValueError(f"format must be 'json' or 'xml', not {format!r}")
+    data = body.encode() if isinstance(body, str) else bytes(body)
+    columns = _Columns(customer_id)
+    chunks = _json_lists(data) if format == "json" else _xml_lists(data)
+    for kind, refs in chunks:
+        columns.add(kind, refs)
+    return _frame(columns)
+
+
+# -- building the columns ------------------------------------------------------------------
+
+
+class _Columns:
+    """Per-kind pyarrow chunks of ids, UTC timestamps and customer ids."""
+
+    def __init__(self, customer_id: str | Iterable[str] | None) -> None:
+        if customer_id is None:
+            self.known: list[str] = []
+        elif isinstance(customer_id, str):
+            self.known = [customer_id]
+        else:
+            self.known = list(customer_id)
+        self.fill = self.known[0] if len(self.known) == 1 else None
+        self.ids: dict[str, list[pa.Array]] = {k: [] for k in KINDS}
+        self.times: dict[str, list[pa.Array]] = {k: [] for k in KINDS}
+        self.cids: dict[str, list[pa.Array]] = {k: [] for k in KINDS}
+        self.seen: set[str] = set()
+
+    def add(self, kind: str, refs: list[Any]) -> None:
+        """Add one chunk of references (dicts with id/changedAt/customerId) of one kind."""
+        if not refs:
+            return
+        ids, changed, cids = _fields(kind, refs, self.fill)
+        self.ids[kind].append(_string_array(kind, "id", ids, refs))
+        changed_arr = _string_array(kind, "changedAt", changed, refs)
+        self.times[kind].append(_timestamps(kind, changed_arr, refs))
+        self.cids[kind].append(_string_array(kind, "customerId", cids, refs))
+
+    def count(self, kind: str) -> int:
+        return sum(len(a) for a in self.ids[kind])
+
+
+def _frame(columns: _Columns) -> pd.DataFrame:
+    counts = [columns.count(k) for k in KINDS]
+    n = sum(counts)
+    kind_codes = np.repeat(np.arange(len(KINDS), dtype=np.int8), counts)
+    kind = pd.Categorical.from_codes(kind_codes, dtype=KIND_DTYPE)
+
+    def combined(parts: dict[str, list[pa.Array]], type_: pa.DataType) -> pa.Array:
+        chunks = [a for k in KINDS for a in parts[k]]
+        return pa.chunked_array(chunks, type=type_).combine_chunks()
+
+    ids = pd.arrays.ArrowStringArray(combined(columns.ids, pa.string()).cast(pa.large_string()))
+
+    cid_arr = combined(columns.cids, pa.string()).dictionary_encode()
+    categories = list(columns.known)
+    categories += [c for c in cid_arr.dictionary.to_pylist() if c not in set(categories)]
+    remap = np.array([categories.index(c) for c in cid_arr.dictionary.to_pylist()], dtype=np.int32)
+    codes = remap[cid_arr.indices.to_numpy(zero_copy_only=False)] if n else np.array([], int)
+    cat_dtype = pd.CategoricalDtype(pd.Index(categories, dtype="str"))
+    customer = pd.Categorical.from_codes(codes, dtype=cat_dtype)
+
+    ns = combined(columns.times, _UTC_NS).cast(pa.int64()).to_numpy(zero_copy_only=False)
+    changed = pd.DatetimeIndex(ns.view("M8[ns]")).tz_localize("UTC").tz_convert(TIMEZONE)
+
+    return pd.DataFrame(
+        {
+            "kind": kind,
+            "id": ids,
+            "customer_id": customer,
+            "changed_at": changed.array if n else pd.array([], dtype=CHANGED_AT_DTYPE),
+        },
+        index=pd.RangeIndex(n),
+    )
+
+
+_CAMEL = (itemgetter("id"), itemgetter("changedAt"), itemgetter("customerId"))
+_PASCAL = (itemgetter("Id"), itemgetter("ChangedAt"), itemgetter("CustomerId"))
+
+
+def _fields(kind: str, refs: list[Any], fill: str | None) -> tuple[list[Any], ...]:
+    """Three column lists from the references: one C-speed pass per column when possible."""
+    first = refs[0]
+    getters = _PASCAL if isinstance(first, dict) and "Id" in first else _CAMEL
+    try:
+        return tuple(list(map(g, refs)) for g in getters)
+    except (KeyError, TypeError):
+        return _fields_slowly(kind, refs, fill)
+
+
+def _fields_slowly(kind: str, refs: list[Any], fill: str | None) -> tuple[list[Any], ...]:
+    """Per-reference path for mixed key case, missing customerId, and precise errors."""
+    ids, changed, cids = [], [], []
+    for i, ref in enumerate(refs):
+        if not isinstance(ref, dict):
+            raise _bad_ref(kind, i, f"is {type(ref).__name__}, not an object", ref)
+        lower = {str(k).lower(): v for k, v in ref.items()}
+        for key in ("id", "changedat"):
+            if key not in lower:
+                name = "id" if key == "id" else "changedAt"
+                raise _bad_ref(kind, i, f"has no {name}", ref)
+        if "customerid" not in lower and fill is None:
+            raise _bad_ref(kind, i, "has no customerId", ref)
+        ids.append(lower["id"])
+        changed.append(lower["changedat"])
+        cids.append(lower.get("customerid", fill))
+    return ids, changed, cids
+
+
+def _string_array(kind: str, field: str, values: list[Any], refs: list[Any]) -> pa.Array:
+    try:
+        arr = pa.array(values, type=pa.string())
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        i = next(i for i, v in enumerate(values) if not isinstance(v, str | None))
+        raise _bad_ref(
+            kind, i, f"has a {field} that is {type(values[i]).__name__}, not text", refs[i]
+        ) from None
+    if arr.null_count:
+        i = next(i for i, v in enumerate(values) if v is None)
+        raise _bad_ref(kind, i, f"has an empty (null) {field}", refs[i])
+    return arr
+
+
+def _timestamps(kind: str, changed: pa.Array, refs: list[Any]) -> pa.Array:
+    try:
+        return changed.cast(_UTC_NS)
+    except pa.ArrowInvalid:
+        for i, text in enumerate(changed.to_pylist()):
+            try:
+                pa.array([text]).cast(_UTC_NS)
+            except pa.ArrowInvalid:
+                raise _bad_ref(
+                    kind,
+                    i,
+                    f"has changedAt {_clip(text, 40)!r}, which is not an ISO 8601 time"
+                    " with a UTC offset",
+                    refs[i],
+                ) from None
+        raise  # pragma: no cover - the whole array failed, so one element must fail
+
+
+# -- JSON ----------------------------------------------------------------------------------
+
+
+def _json_lists(body: bytes) -> Iterator[tuple[str, list[Any]]]:
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise MalformedResponseError(
+            f"The answer is not valid JSON ({exc.msg} at byte {exc.pos} of {len(body)};"
+            f" truncated?). Near there: {_excerpt_at(body, exc.pos)}"
+        ) from None
+    if not isinstance(doc, dict):
+        raise MalformedResponseError(
+            f"The answer is JSON but not a contact list (a {type(doc).__name__}, expected an"
+            f" object with persons, companies and deceasedEstates). It starts: {_excerpt(body)}"
+        )
+    lists = {str(k).lower(): v for k, v in doc.items()}
+    del doc
+    missing = [_API_LIST_NAMES[k] for n, k in _LIST_KINDS.items() if n not in lists]
+    if missing:
+        raise MalformedResponseError(
+            f"The answer has no {', '.join(missing)} list, so it is not a contact list."
+            f" It starts: {_excerpt(body)}"
+        )
+    for name, kind in _LIST_KINDS.items():
+        refs = lists[name]
+        if refs is None:
+            refs = []
+        if not isinstance(refs, list):
+            raise MalformedResponseError(
+                f"The answer's {_API_LIST_NAMES[kind]} is a {type(refs).__name__}, not a list."
+                f" It starts: {_excerpt(body)}"
+            )
+        yield kind, refs
+
+
+# -- XML -----------------------------------------------------------------------------------
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _xml_lists(body: bytes) -> Iterator[tuple[str, list[Any]]]:
+    """Stream the XML (defusedxml, so no entity tricks) into per-kind lists of dicts."""
+    refs: dict[str, list[dict[str, str | None]]] = {k: [] for k in KINDS}
+    present: set[str] = set()
+    current: str | None = None
+    depth = 0
+    try:
+        events = SafeET.iterparse(io.BytesIO(body), events=("start", "end"))
+        for event, elem in events:
+            depth += 1 if event == "start" else -1
+            name = _local(elem.tag)
+            if event == "start":
+                if depth == 1 and name.lower() != "crmcontactlist":
+                    raise MalformedResponseError(
+                        f"The XML answer's root is <{name}>, not <CrmContactList>."
+                        f" It starts: {_excerpt(body)}"
+                    )
+                if depth == 2:
+                    current = _LIST_KINDS.get(name.lower())
+                    if current is not None:
+                        present.add(current)
+                continue
+            if depth == 2 and current is not None and name == "CrmContactReference":
+                ref = {_local(child.tag): child.text for child in elem}
+                refs[current].append(
+                    {k: v for k, v in ref.items() if k in ("Id", "ChangedAt", "CustomerId")}
+                )
+                elem.clear()
+            elif depth == 1:
+                current = None
+    except DefusedXmlException as exc:
+        raise MalformedResponseError(
+            f"The XML answer declares entities or a DTD ({type(exc).__name__}); refused for"
+            f" safety. It starts: {_excerpt(body)}"
+        ) from None
+    except SafeET.ParseError as exc:
+        raise MalformedResponseError(
+            f"The answer is not valid XML ({exc}; truncated?). It starts: {_excerpt(body)}"
+        ) from None
+    missing = [_API_LIST_NAMES[k] for k in KINDS if k not in present]
+    if missing:
+        raise MalformedResponseError(
+            f"The XML answer has no {', '.join(missing)} list, so it is not a contact list."
+            f" It starts: {_excerpt(body)}"
+        )
+    for kind in KINDS:
+        yield kind, refs[kind]
+
+
+# -- messages ------------------------------------------------------------------------------
+
+_SPACE = re.compile(r"\s+")
+
+
+def _clip(text: str, limit: int = _EXCERPT) -> str:
+    text = _SPACE.sub(" ", text).strip()
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _excerpt(body: bytes) -> str:
+    return repr(_clip(body[: _EXCERPT * 4].decode("utf-8", "replace")))
+
+
+def _excerpt_at(body: bytes, pos: int) -> str:
+    start = max(0, pos - _EXCERPT // 2)
+    text = body[start : start + _EXCERPT * 2].decode("utf-8", "replace")
+    return repr(("…" if start else "") + _clip(text, _EXCERPT - 1))
+
+
+def _bad_ref(kind: str, index: int, problem: str, ref: Any) -> MalformedResponseError:
+    shown = ref if not isinstance(ref, dict) else {k: ref[k] for k in list(ref)[:4]}
+    return MalformedResponseError(
+        f"Reference {index} of {_API_LIST_NAMES[kind]} {problem}: {_clip(repr(shown))}"
+    )
