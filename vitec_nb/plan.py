@@ -160,6 +160,9 @@ class DimensionPlan:
             if self.inferred not in vals:
                 vals.append(self.inferred)
             return tuple(vals)
+        if self.name == "lead_score":
+            # lead score is total: "(none)" is listed only when a contact turns out to have it
+            return tuple(vals)
         return (*vals, self.remainder)
 
 
@@ -785,7 +788,13 @@ def run_breakdown(
 ) -> BreakdownResult:
     """Plan and run a breakdown (see `plan_breakdown` and `run_plan` for the options)."""
     if isinstance(query, BreakdownPlan):
-        _, run_opts = _split_options(options)
+        plan_opts, run_opts = _split_options(options)
+        if plan_opts or by not in (("agent",), query.by):
+            raise InvalidQueryError(
+                next(iter(plan_opts), "by"),
+                "cannot change a plan that is already made",
+                "only run options with a plan: " + ", ".join(sorted(_RUN_OPTIONS)),
+            )
         return run_plan(client, query, **run_opts)
     plan = plan_breakdown(client, query, by, **options)
     return run_plan(client, plan)
@@ -1274,8 +1283,12 @@ class BreakdownResult:
         n = len(self.facts)
         kinds = self.facts["kind"].value_counts()
         kind_text = ", ".join(
-            f"{int(kinds.get(k, 0))} {k.replace('_', ' ')}s"
-            for k in ("person", "company", "deceased_estate")
+            f"{int(kinds.get(k, 0))} {noun}"
+            for k, noun in (
+                ("person", "persons"),
+                ("company", "companies"),
+                ("deceased_estate", "deceased estates"),
+            )
         )
         lines = [
             f"{n} contacts {plan.measure} {_fmt(plan.start)} → {_fmt(plan.end)} "

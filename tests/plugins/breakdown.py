@@ -1,1 +1,158 @@
-"""Pytest fixtures for the breakdown tests (loaded by tests/conftest.py)."""
+"""Pytest fixtures for the breakdown tests (loaded by tests/conftest.py).
+
+- `breakdown_standin`: session-scoped stand-ins over several seeds (small: 3 000 contacts,
+  2 offices, 8 agents each, so a naive cell-by-cell loop stays quick).
+- `make_breakdown_client(standin)`: a client on a stand-in with a fresh SQLite cache in
+  the test's tmp_path.
+- `truth_counts(...)` and `naive_counts(...)`: the two independent oracles the planner is
+  checked against — the stand-in's ground truth, and one plain HTTP request per cell.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+import requests
+
+import vitec_nb
+from vitec_nb.standin import StandIn
+
+TZ = "Europe/Stockholm"
+BREAKDOWN_SEEDS = (1, 2, 3)
+NO_AGENT = "(no agent)"
+
+
+@pytest.fixture(scope="session", params=BREAKDOWN_SEEDS, ids=lambda s: f"seed{s}")
+def breakdown_standin(request: pytest.FixtureRequest) -> Iterator[StandIn]:
+    """A small stand-in per seed: 3 000 contacts, offices M30011 and M30012, 8 agents each."""
+    with StandIn(seed=request.param, contacts=3000, offices=2, agents=8) as s:
+        yield s
+
+
+@pytest.fixture(scope="session")
+def seed3_standin() -> Iterator[StandIn]:
+    """One small stand-in (seed 3: has a contact created exactly at 2026-01-01 00:00)."""
+    with StandIn(seed=3, contacts=3000, offices=2, agents=8) as s:
+        yield s
+
+
+@pytest.fixture
+def make_breakdown_client(tmp_path: Path) -> Iterator[Callable[..., Any]]:
+    """Factory: `make_breakdown_client(standin, **connect_kw)` -> a client with a tmp cache."""
+    clients: list[Any] = []
+
+    def make(standin: StandIn, **kw: Any) -> Any:
+        kw.setdefault("cache", tmp_path / f"cache{len(clients)}.sqlite")
+        client = vitec_nb.connect(
+            standin.url,
+            standin.username,
+            standin.password,
+            customer_ids=standin.customer_ids,
+            **kw,
+        )
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()
+
+
+def ts(value: str) -> pd.Timestamp:
+    """A Stockholm local time."""
+    return pd.Timestamp(value).tz_localize(TZ)
+
+
+def month_edges(start: str, end: str) -> list[pd.Timestamp]:
+    """Month starts from `start` to `end` inclusive, Stockholm local midnight."""
+    naive = pd.date_range(start, end, freq="MS")
+    return [t.tz_localize(TZ) for t in naive]
+
+
+def truth_counts(
+    truth: pd.DataFrame,
+    offices: Sequence[str],
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    by: str | None = "agent",
+    measure: str = "created",
+    period: str = "M",
+) -> pd.Series:
+    """Ground-truth contacts per (period start, value) in [start, end), zero cells dropped."""
+    at = truth["created_at"] if measure == "created" else truth["changed_at"]
+    rows = truth[truth["customer_id"].isin(offices) & (at >= start) & (at < end)]
+    at = at.loc[rows.index]
+    freq = {"D": "D", "W": "W-SUN", "M": "M", "Q": "Q-DEC", "Y": "Y-DEC"}[period]
+    month = at.dt.tz_localize(None).dt.to_period(freq).dt.start_time.dt.tz_localize(TZ)
+    keys: list[Any] = [month.rename("period").astype(f"datetime64[ns, {TZ}]")]
+    if by == "agent":
+        keys.append(rows["agent_id"].astype(object).fillna(NO_AGENT).rename("agent"))
+    elif by == "lead_score":
+        keys.append(rows["lead_score"].astype(int).rename("lead_score"))
+    elif by is not None:
+        raise ValueError(by)
+    counts = rows.groupby(keys).size()
+    return counts[counts > 0].sort_index()
+
+
+def result_counts(counts: pd.DataFrame, by: str | None = "agent") -> pd.Series:
+    """A breakdown's tidy counts as the same shape as `truth_counts` (zero cells dropped)."""
+    keys = ["period"] + ([by] if by else [])
+    frame = counts.copy()
+    if by:
+        frame[by] = frame[by].astype(object)
+    series = frame.set_index(keys)["contacts"]
+    series = series[series > 0].astype("int64")
+    series.index = series.index.set_names(keys)
+    return series.sort_index()
+
+
+def naive_counts(
+    standin: StandIn,
+    office: str,
+    edges: Sequence[pd.Timestamp],
+    agent_ids: Sequence[str],
+) -> pd.Series:
+    """What an analyst's loop gets: one plain request per (agent, month) cell, plus one per
+    month for the month's total (the "(no agent)" cell is the total minus the agents').
+
+    Cells are [month start, next month start − 1 µs]: the stand-in stores and compares
+    microseconds, so that edge is exact there (the planner needs no such assumption).
+    """
+    session = requests.Session()
+    session.auth = (standin.username, standin.password)
+    url = f"{standin.url}/CRM/Contact/{office}"
+    fmt = "%Y-%m-%dT%H:%M:%S.%f"
+
+    def count(params: dict[str, str]) -> int:
+        response = session.get(url, params=params, timeout=30)
+        response.raise_for_status()
+        body = response.json()
+        return sum(len(body[k]) for k in ("persons", "companies", "deceasedEstates"))
+
+    cells: dict[tuple[pd.Timestamp, str], int] = {}
+    for lo, hi in itertools.pairwise(edges):
+        window = {
+            "CreatedAtFrom": lo.strftime(fmt),
+            "CreatedAtTo": (hi - pd.Timedelta(1, "us")).strftime(fmt),
+        }
+        total = count(window)
+        for agent in agent_ids:
+            cells[(lo, agent)] = count({**window, "AgentId": agent})
+        cells[(lo, NO_AGENT)] = total - sum(cells[(lo, a)] for a in agent_ids)
+    session.close()
+    series = pd.Series(cells, dtype="int64")
+    series.index = series.index.set_names(["period", "agent"])
+    return series[series > 0].sort_index()
+
+
+def assert_counts_equal(got: pd.Series, expected: pd.Series) -> None:
+    """Same cells with the same counts (index dtypes may differ: object vs string)."""
+    pd.testing.assert_series_equal(
+        got, expected, check_names=False, check_index_type=False, check_dtype=False
+    )

@@ -1,0 +1,311 @@
+"""Breakdowns against the stand-in: exact counts, the fewest calls, caching, failures."""
+
+from __future__ import annotations
+
+import warnings
+
+import pandas as pd
+import pytest
+
+from tests.plugins.breakdown import (
+    NO_AGENT,
+    assert_counts_equal,
+    month_edges,
+    naive_counts,
+    result_counts,
+    truth_counts,
+    ts,
+)
+from vitec_nb import ContactQuery, IncompleteBreakdownError, InvalidQueryError
+from vitec_nb.plan import plan_breakdown, run_breakdown
+
+START, END = "2025-01-01", "2026-01-01"
+
+
+def contact_requests(standin) -> list:
+    return [r for r in standin.requests if r.path.startswith("/CRM/Contact/")]
+
+
+def key(params: dict) -> tuple:
+    """A request's parameters as a sortable key."""
+    return tuple(sorted(params.items()))
+
+
+def run(client, query, by=("agent",), **kw):
+    if isinstance(query, ContactQuery):
+        kw.setdefault("start", START)
+        kw.setdefault("end", END)
+    kw.setdefault("progress", False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a clean stand-in run must raise no BreakdownWarning
+        return run_breakdown(client, query, by, **kw)
+
+
+# -- exactness -----------------------------------------------------------------------------
+
+
+def test_agent_month_counts_equal_ground_truth(breakdown_standin, make_breakdown_client):
+    s = breakdown_standin
+    office = s.customer_ids[0]
+    result = run(make_breakdown_client(s), ContactQuery(office))
+    expected = truth_counts(s.truth, [office], ts(START), ts(END))
+    assert_counts_equal(result_counts(result.counts), expected)
+
+
+def test_agent_month_counts_equal_naive_cell_by_cell_requests(
+    breakdown_standin, make_breakdown_client
+):
+    s = breakdown_standin
+    office = s.customer_ids[1]
+    result = run(make_breakdown_client(s), ContactQuery(office))
+    agents = list(s.agents.loc[s.agents["customer_id"] == office, "user_id"])
+    naive = naive_counts(s, office, month_edges(START, END), agents)
+    assert_counts_equal(result_counts(result.counts), naive)
+
+
+def test_two_offices_at_once_equal_ground_truth(breakdown_standin, make_breakdown_client):
+    s = breakdown_standin
+    result = run(make_breakdown_client(s), ContactQuery(s.customer_ids))
+    expected = truth_counts(s.truth, s.customer_ids, ts(START), ts(END))
+    assert_counts_equal(result_counts(result.counts), expected)
+    assert set(result.facts["customer_id"]) == set(s.customer_ids)
+
+
+def test_contacts_created_exactly_on_month_starts_count_in_the_later_month(
+    seed3_standin, make_breakdown_client
+):
+    s = seed3_standin
+    office = s.customer_ids[1]
+    truth = s.truth[s.truth["customer_id"] == office]
+    c = truth["created_at"]
+    on_edge = truth[(c == c.dt.normalize()) & (c.dt.day == 1) & (c > ts(START)) & (c < ts(END))]
+    assert len(on_edge) > 0, "the stand-in data should hold contacts exactly on month starts"
+    result = run(make_breakdown_client(s), ContactQuery(office))
+    facts = result.facts.set_index(result.facts["id"].astype(object))
+    got = facts.loc[list(on_edge["id"].astype(object)), "period"]
+    assert list(got) == list(on_edge["created_at"])
+
+
+def test_contact_created_exactly_at_the_end_is_left_out(seed3_standin, make_breakdown_client):
+    s = seed3_standin
+    at_end = s.truth[s.truth["created_at"] == ts(END)]
+    assert len(at_end) > 0, "seed 3 should hold a contact created exactly at 2026-01-01 00:00"
+    office = at_end["customer_id"].iloc[0]
+    result = run(make_breakdown_client(s), ContactQuery(office))
+    assert not result.facts["id"].isin(list(at_end["id"])).any()
+    expected = truth_counts(s.truth, [office], ts(START), ts(END), by=None)
+    assert len(result.facts) == expected.sum()
+
+
+def test_daily_counts_on_dst_change_days_equal_ground_truth(
+    breakdown_standin, make_breakdown_client
+):
+    s = breakdown_standin
+    client = make_breakdown_client(s)
+    for lo, hi in (("2025-03-27", "2025-04-02"), ("2025-10-23", "2025-10-29")):
+        dst = s.truth[
+            s.truth["created_at"].dt.strftime("%Y-%m-%d").isin(["2025-03-30", "2025-10-26"])
+        ]
+        assert len(dst) > 0, "the stand-in data should hold contacts on DST change days"
+        result = run(client, ContactQuery(s.customer_ids), by=(), period="D", start=lo, end=hi)
+        expected = truth_counts(s.truth, s.customer_ids, ts(lo), ts(hi), by=None, period="D")
+        pd.testing.assert_series_equal(
+            result_counts(result.counts, by=None), expected, check_names=False
+        )
+
+
+def test_contacts_without_an_agent_are_counted_as_no_agent(seed3_standin, make_breakdown_client):
+    s = seed3_standin
+    office = s.customer_ids[0]
+    truth = s.truth[
+        (s.truth["customer_id"] == office)
+        & s.truth["created_at"].between(ts(START), ts(END), inclusive="left")
+    ]
+    assert truth["agent_id"].isna().sum() > 0
+    result = run(make_breakdown_client(s), ContactQuery(office))
+    no_agent = result.counts[result.counts["agent"] == NO_AGENT]["contacts"].sum()
+    assert no_agent == truth["agent_id"].isna().sum()
+
+
+def test_changed_activity_counts_equal_ground_truth(seed3_standin, make_breakdown_client):
+    s = seed3_standin
+    office = s.customer_ids[0]
+    result = run(make_breakdown_client(s), ContactQuery(office), measure="changed")
+    expected = truth_counts(s.truth, [office], ts(START), ts(END), measure="changed")
+    assert_counts_equal(result_counts(result.counts), expected)
+
+
+def test_lead_score_counts_equal_ground_truth(seed3_standin, make_breakdown_client):
+    s = seed3_standin
+    office = s.customer_ids[1]
+    result = run(make_breakdown_client(s), ContactQuery(office), by=("lead_score",))
+    expected = truth_counts(s.truth, [office], ts(START), ts(END), by="lead_score")
+    got = result_counts(result.counts, by="lead_score")
+    assert_counts_equal(got, expected)
+
+
+def test_inferring_the_last_lead_score_saves_a_call_and_gives_the_same_counts(
+    seed3_standin, make_breakdown_client
+):
+    s = seed3_standin
+    query = ContactQuery(s.customer_ids[1])
+    full = run(make_breakdown_client(s), query, by=("lead_score",))
+    saved = run(make_breakdown_client(s), query, by=("lead_score",), infer_last=True)
+    assert saved.calls == full.calls - 1
+    pd.testing.assert_frame_equal(saved.counts, full.counts)
+
+
+def test_newsletter_list_counts_equal_ground_truth(seed3_standin, make_breakdown_client):
+    s = seed3_standin
+    office = s.customer_ids[0]
+    result = run(make_breakdown_client(s), ContactQuery(office), by=("newsletter_list",))
+    truth = s.truth[
+        (s.truth["customer_id"] == office)
+        & s.truth["created_at"].between(ts(START), ts(END), inclusive="left")
+    ]
+    per_list = truth["newsletter_list_ids"].explode().dropna().value_counts()
+    totals = result.counts.groupby("newsletter_list", observed=True)["contacts"].sum()
+    for list_id, n in per_list.items():
+        assert totals[list_id] == n
+    assert totals["(no list)"] == (truth["newsletter_list_ids"].map(len) == 0).sum()
+
+
+def test_quarterly_regrouping_of_monthly_facts_equals_ground_truth(
+    seed3_standin, make_breakdown_client
+):
+    s = seed3_standin
+    office = s.customer_ids[0]
+    result = run(make_breakdown_client(s), ContactQuery(office))
+    expected = truth_counts(s.truth, [office], ts(START), ts(END), period="Q")
+    got = result_counts(result.activity(period="Q"))
+    assert_counts_equal(got, expected)
+
+
+def test_weekly_regrouping_of_monthly_creation_is_refused(seed3_standin, make_breakdown_client):
+    s = seed3_standin
+    result = run(make_breakdown_client(s), ContactQuery(s.customer_ids[0]))
+    with pytest.raises(InvalidQueryError, match="period"):
+        result.activity(period="W")
+
+
+# -- calls and cache -----------------------------------------------------------------------
+
+
+def test_calls_made_are_one_base_plus_months_plus_agents_plus_end_check(
+    seed3_standin, make_breakdown_client
+):
+    s = seed3_standin
+    office = s.customer_ids[0]
+    n_agents = int((s.agents["customer_id"] == office).sum())
+    client = make_breakdown_client(s)
+    plan = plan_breakdown(client, ContactQuery(office), ("agent",), start=START, end=END)
+    s.clear_requests()
+    result = run(client, ContactQuery(office))
+    made = contact_requests(s)
+    # 1 base + 12 months + 1 end check (the end is in the past) + one per agent
+    assert len(made) == 1 + 12 + 1 + n_agents == plan.n_calls == result.calls
+    assert len({tuple(sorted(r.params.items())) for r in made}) == len(made)
+
+
+def test_second_run_makes_no_calls(seed3_standin, make_breakdown_client):
+    s = seed3_standin
+    client = make_breakdown_client(s)
+    query = ContactQuery(s.customer_ids[0])
+    first = run(client, query)
+    s.clear_requests()
+    second = run(client, query)
+    assert contact_requests(s) == []
+    assert second.calls == 0 and second.cached_calls == first.calls
+    pd.testing.assert_frame_equal(second.counts, first.counts)
+
+
+def test_plan_describe_counts_cached_calls(seed3_standin, make_breakdown_client):
+    s = seed3_standin
+    client = make_breakdown_client(s)
+    query = ContactQuery(s.customer_ids[0])
+    plan = plan_breakdown(client, query, ("agent",), start=START, end=END)
+    assert plan.cached(client) == 0
+    run(client, query)
+    assert plan.cached(client) == plan.n_calls
+    assert plan.describe(client).startswith(f"{plan.n_calls} calls ({plan.n_calls} already")
+
+
+def test_progress_callback_sees_every_call(seed3_standin, make_breakdown_client):
+    s = seed3_standin
+    seen: list[tuple[int, int]] = []
+    result = run(
+        make_breakdown_client(s),
+        ContactQuery(s.customer_ids[0]),
+        progress=lambda done, total: seen.append((done, total)),
+    )
+    n = result.plan.n_calls
+    assert seen == [(i, n) for i in range(n + 1)]
+
+
+def test_offline_run_on_an_empty_cache_sends_nothing_and_names_what_is_missing(
+    seed3_standin, make_breakdown_client
+):
+    s = seed3_standin
+    client = make_breakdown_client(s)
+    plan = plan_breakdown(client, ContactQuery(s.customer_ids[0]), (), start=START, end=END)
+    s.clear_requests()
+    with pytest.raises(IncompleteBreakdownError) as info:
+        run(client, plan, offline=True)
+    assert contact_requests(s) == []
+    assert len(info.value.missing) == plan.n_calls
+    assert f"{s.customer_ids[0]} created 2025-03" in str(info.value)
+
+
+# -- failures ------------------------------------------------------------------------------
+
+
+def test_failed_calls_are_named_and_a_rerun_fetches_only_them(make_standin, make_breakdown_client):
+    s = make_standin(seed=4, contacts=2000, offices=1, agents=6, fault_seed=7)
+    client = make_breakdown_client(s, max_retries=0)
+    query = ContactQuery(s.customer_ids[0])
+    s.set_faults(error_rate=0.3, error_status=500)
+    with pytest.raises(IncompleteBreakdownError) as info:
+        run(client, query)
+    failed_params = [r.params for r in contact_requests(s) if r.status == 500]
+    missing = info.value.missing
+    assert sorted(key(m.call.query.to_params()) for m in missing) == sorted(
+        key(p) for p in failed_params
+    )
+    for m in missing:
+        assert m.call.label in str(info.value)
+
+    s.set_faults()
+    s.clear_requests()
+    result = run(client, query)
+    refetched = [r.params for r in contact_requests(s)]
+    assert sorted(key(p) for p in refetched) == sorted(key(p) for p in failed_params)
+    expected = truth_counts(s.truth, s.customer_ids, ts(START), ts(END))
+    assert_counts_equal(result_counts(result.counts), expected)
+
+
+def test_partial_result_marks_exactly_the_unknown_cells(make_standin, make_breakdown_client):
+    s = make_standin(seed=5, contacts=2000, offices=1, agents=5)
+    office = s.customer_ids[0]
+    client = make_breakdown_client(s, max_retries=0)
+    plan = plan_breakdown(client, ContactQuery(office), ("agent",), start=START, end=END)
+    lost_agent = next(c for c in plan.calls if c.dimension == "agent")
+    lost_window = next(c for c in plan.calls if c.dimension == "created" and c.value == 5)
+    for call in plan.calls:  # fill the cache with every answer but two
+        if call not in (lost_agent, lost_window):
+            client.contacts(call.query)
+    s.set_faults(down=True)
+    result = run(client, plan, allow_partial=True)
+    s.set_faults()
+
+    assert sorted(result.incomplete["call"]) == sorted([lost_agent.label, lost_window.label])
+    counts = result.counts
+    months = sorted(counts["period"].unique())
+    unknown = (
+        counts["agent"].isin([lost_agent.value, NO_AGENT])
+        | counts["period"].isin([months[4], months[5]])  # window 5 and its boundary neighbour
+    )
+    assert counts.loc[unknown, "contacts"].isna().all()
+    known = counts[~unknown].set_index(["period", "agent"])["contacts"]
+    expected = truth_counts(s.truth, [office], ts(START), ts(END))
+    for key, n in known.items():
+        assert n == expected.get(key, 0)
