@@ -633,13 +633,14 @@ class VitecClient:
         fmt = "xml" if "xml" in accept else "json"
         try:
             return _parse_contacts(response.content, fmt, cid)
-        except MalformedResponseError:
-            raise
-        except Exception as exc:
-            raise MalformedResponseError(
-                f"The answer for office {cid} is not a valid contact list ({type(exc).__name__}:"
-                f" {str(exc)[:200]}); it was not cached."
-            ) from None
+        except MalformedResponseError as exc:
+            reason = str(exc)
+        except Exception as exc:  # a parser bug or an unforeseen body: still a bad answer
+            reason = f"{type(exc).__name__}: {str(exc)[:200]}"
+        raise MalformedResponseError(
+            f"The {fmt.upper()} answer for office {cid} is not a valid contact list, so it was "
+            f"not cached. {reason}"
+        )
 
 
 # --- helpers --------------------------------------------------------------------------------
