@@ -92,7 +92,7 @@ TABLE_ROWS = 10
 DOWNLOAD_LINK_LIMIT = 20_000_000  # bytes; bigger exports are only written to the folder
 
 LABEL_WIDTH = "120px"
-CONTROL_WIDTH = "340px"
+CONTROL_WIDTH = "360px"
 _STYLE = {"description_width": LABEL_WIDTH}
 
 
@@ -184,6 +184,20 @@ def _local(ts: Any) -> str:
     return ts.strftime("%Y-%m-%d %H:%M")
 
 
+def _label(text: str, width: str = LABEL_WIDTH) -> w.HTML:
+    """A right-aligned label in the column of the controls' descriptions."""
+    return w.HTML(
+        f'<div style="text-align:right;padding-right:8px;line-height:28px">{text}</div>',
+        layout=w.Layout(width=width, min_width=width),
+    )
+
+
+def _placeholder(text: str) -> Any:
+    from IPython.display import HTML
+
+    return HTML(f'<p style="color:#888;padding:1em">{html.escape(text)}</p>')
+
+
 def _count(n: int, kind: str) -> str:
     return f'<span class="vnb-count" data-kind="{kind}">{n}</span>'
 
@@ -252,11 +266,11 @@ class ContactExplorer:
             day = w.DatePicker(
                 description=FIELD_LABELS[field],
                 style=_STYLE,
-                layout=w.Layout(width="250px"),
+                layout=w.Layout(width="245px"),
             )
             time = w.TimePicker(
                 tooltip="Optional time of day (Swedish local time)",
-                layout=w.Layout(width="90px"),
+                layout=w.Layout(width="112px"),
             )
             return day, time, w.HBox([day, time], layout=w.Layout(width=CONTROL_WIDTH))
 
@@ -306,22 +320,27 @@ class ContactExplorer:
         self.split = w.ToggleButtons(
             options=SPLITS,
             value=(),
-            description=FIELD_LABELS["by"],
             tooltips=["one bar per period", "per agent", "per lead score", "per newsletter list"],
-            style={**_STYLE, "button_width": "110px"},
+            style={"button_width": "112px"},
         )
+        self.split.add_class("vnb-split")
         self.measure = w.ToggleButtons(
             options=MEASURES,
             value="created",
-            description=FIELD_LABELS["measure"],
             tooltips=["count contacts by creation time", "count contacts by last change"],
-            style={**_STYLE, "button_width": "110px"},
+            style={"button_width": "90px"},
         )
         self.period = w.ToggleButtons(
             options=PERIODS,
             value="M",
-            description=FIELD_LABELS["period"],
-            style={**_STYLE, "button_width": "80px"},
+            tooltips=[
+                "per day",
+                "per week (Monday to Sunday)",
+                "per month",
+                "per quarter",
+                "per year",
+            ],
+            style={"button_width": "70px"},
         )
 
         self.run_button = w.Button(
@@ -363,10 +382,14 @@ class ContactExplorer:
         self.summary = w.HTML()
         self.summary.add_class("vnb-summary")
         self.export_link = w.HTML()
-        self.chart_output = w.Output(
-            layout=w.Layout(height="440px", overflow="auto", border="1px solid #ddd")
+        self.chart_output = w.Output(layout=w.Layout(height="440px", overflow="auto"))
+        self.chart_output.append_display_data(
+            _placeholder("Press Run: the chart of the contacts you chose appears here.")
         )
-        self.table_output = w.Output(layout=w.Layout(max_height="330px", overflow="auto"))
+        self.table_output = w.Output(layout=w.Layout(height="440px", overflow="auto"))
+        self.table_output.append_display_data(
+            _placeholder("Press Run: the first rows appear here.")
+        )
 
         self._inputs: list[w.DOMWidget] = [
             self.office,
@@ -397,7 +420,7 @@ class ContactExplorer:
             )
             return box
 
-        col = w.Layout(width="360px")
+        col = w.Layout(width="380px")
         filters = section(
             "Filters",
             w.HBox(
@@ -426,7 +449,18 @@ class ContactExplorer:
                 ]
             ),
         )
-        chart = section("Chart", self.split, self.measure, self.period)
+        chart = section(
+            "Chart",
+            w.HBox([_label(FIELD_LABELS["by"]), self.split]),
+            w.HBox(
+                [
+                    _label(FIELD_LABELS["measure"]),
+                    self.measure,
+                    _label(FIELD_LABELS["period"], "70px"),
+                    self.period,
+                ]
+            ),
+        )
         actions = section(
             "Actions",
             w.HBox([self.run_button, self.refresh_button, self.offline]),
