@@ -1,0 +1,104 @@
+"""The shipped notebooks: stored clean, and run top to bottom by a real kernel (nbclient).
+
+The kernel inherits this process's environment: `standin_env` points it at the test
+stand-in, `demo_env` removes every credential so the notebook falls back to demo data.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from tests.plugins.notebook import last_full_months
+from vitec_nb.report import EXPLORER_NOTEBOOK, NOTEBOOKS, REPORT_NOTEBOOK, render_report
+
+SHIPPED = sorted(NOTEBOOKS.glob("*.ipynb"))
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def execute(path: Path, timeout: int = 120) -> Any:
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(path.parent)}},
+    ).execute()
+    return nb
+
+
+def outputs(nb: Any) -> list[dict[str, Any]]:
+    return [out for cell in nb.cells if cell.cell_type == "code" for out in cell.outputs]
+
+
+def errors_in(nb: Any) -> list[str]:
+    return [f"{o.get('ename')}: {o.get('evalue')}" for o in outputs(nb) if o.output_type == "error"]
+
+
+def test_both_notebooks_are_shipped() -> None:
+    assert {p.name for p in SHIPPED} >= {EXPLORER_NOTEBOOK.name, REPORT_NOTEBOOK.name}
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
+def test_committed_notebook_has_no_outputs_or_widget_state(path: Path) -> None:
+    nb = nbformat.read(path, as_version=4)
+    assert "widgets" not in nb.metadata
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None
+
+
+def test_report_notebook_has_a_parameters_cell() -> None:
+    nb = nbformat.read(REPORT_NOTEBOOK, as_version=4)
+    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1
+    source = tagged[0].source
+    for name in ("office", "period", "start", "end", "dimensions"):
+        assert f"{name} =" in source
+
+
+@pytest.mark.notebook
+def test_explorer_notebook_runs_against_the_standin(standin_env: Path) -> None:
+    nb = execute(EXPLORER_NOTEBOOK)
+    assert errors_in(nb) == []
+    assert any(WIDGET_VIEW in o.get("data", {}) for o in outputs(nb))
+
+
+@pytest.mark.notebook
+def test_explorer_notebook_without_credentials_says_demo_data(demo_env: Path) -> None:
+    nb = execute(EXPLORER_NOTEBOOK)
+    assert errors_in(nb) == []
+    text = json.dumps([o for o in outputs(nb)])
+    assert "DEMO DATA" in text
+
+
+@pytest.mark.notebook
+def test_report_notebook_runs_and_draws_charts(standin_env: Path) -> None:
+    nb = execute(REPORT_NOTEBOOK)
+    assert errors_in(nb) == []
+    images = [o for o in outputs(nb) if "image/png" in o.get("data", {})]
+    assert len(images) >= 3  # created vs changed, by agent, by lead score
+
+
+@pytest.mark.notebook
+def test_rendered_report_has_charts_and_no_password_or_code(
+    form_standin: Any, standin_env: Path, tmp_path: Path
+) -> None:
+    start, end = last_full_months(4)
+    office = form_standin.customer_ids[1]
+    out = render_report(
+        tmp_path / "report.html", office=office, period="M", start=str(start), end=str(end)
+    )
+    text = out.read_text(encoding="utf-8")
+    assert text.count("<img") >= 3
+    assert f"Office {office}" in text
+    secret = form_standin.password
+    basic = base64.b64encode(f"{form_standin.username}:{secret}".encode()).decode()
+    assert secret not in text and basic not in text
+    assert "import vitec_nb" not in text  # input cells are left out
