@@ -84,7 +84,8 @@ class CappedRetry(Retry):
         self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None
     ):  # type: ignore[no-untyped-def]
         if isinstance(error, ReadTimeoutError):
-            return self.new(read=False).increment(method, url, response, error, _pool, _stacktrace)
+            no_read_retry = self.new(read=False)  # urllib3 then re-raises the timeout as is
+            return Retry.increment(no_read_retry, method, url, response, error, _pool, _stacktrace)
         return super().increment(method, url, response, error, _pool, _stacktrace)
 
 
