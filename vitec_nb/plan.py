@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from vitec_nb import activity
@@ -720,6 +721,7 @@ def run_plan(
     failures: dict[ContactQuery, MissingCall] = {}
     fetched = cached = failed_requests = 0
     done = 0
+    demo = bool(getattr(client, "is_demo", False))
     update(0)
     pool = ThreadPoolExecutor(
         max_workers=max(1, min(workers, total)), thread_name_prefix="vitec-breakdown"
@@ -740,18 +742,21 @@ def run_plan(
                     if not _is_offline_miss(exc):
                         failed_requests += 1
                 else:
-                    answers[call.query] = frame
                     if frame.attrs.get("from_cache"):
                         cached += 1
                     else:
                         fetched += 1
+                    demo = demo or bool(frame.attrs.get("demo"))
+                    # pandas copies attrs (deeply) on every operation: the join needs none
+                    frame.attrs = {}
+                    answers[call.query] = frame
                 done += 1
                 update(done)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         close()
 
-    result = _join(plan, answers, failures, client)
+    result = _join(plan, answers, failures, demo)
     result = dataclasses.replace(result, calls=fetched + failed_requests, cached_calls=cached)
     if failures:
         missing = [failures[c.query] for c in plan.calls if c.query in failures]
@@ -829,21 +834,19 @@ def _join(
     plan: BreakdownPlan,
     answers: Mapping[ContactQuery, pd.DataFrame],
     failures: Mapping[ContactQuery, MissingCall],
-    client: Any,
+    demo: bool,
 ) -> BreakdownResult:
     facts_parts: list[pd.DataFrame] = []
     conflicts: list[dict[str, Any]] = []
     notes: list[str] = []
     unknowns: list[_Unknown] = []
     window_periods = [activity.floor_period(b, plan.period) for b in plan.boundaries[:-1]]
-    demo = bool(getattr(client, "is_demo", False))
 
     for op in plan.offices:
         if op.base.query in failures:
             unknowns.append(_Unknown(op.office, op.base.label))
             continue
         base = answers[op.base.query]
-        demo = demo or bool(base.attrs.get("demo"))
         facts = base[_FACT_BASE].copy().reset_index(drop=True)
         facts["id"] = facts["id"].astype("string")
         ids = pd.Index(facts["id"].to_numpy(dtype=object))
@@ -866,34 +869,30 @@ def _join(
                 else:
                     at_end = _ids(answers[op.end_check.query])
                     keep &= ~ids.isin(at_end)
-            window_of = pd.Series(-1, index=ids, dtype="int64")
-            in_any = pd.Series(False, index=ids)
+            window_of = np.full(len(ids), -1, dtype="int64")
             failed_windows: list[int] = []
             for k, call in enumerate(op.windows):
                 if call.query in failures:
                     failed_windows.append(k)
                     continue
                 found = _ids(answers[call.query])
-                hit = ids.isin(found)
                 # boundary contacts are in two adjacent windows: the later one wins
-                window_of[hit] = k
-                in_any |= hit
-                extra = found.difference(ids)
-                if len(extra):
+                window_of[ids.isin(found)] = k
+                extra = int((~found.isin(ids)).sum())
+                if extra:
                     notes.append(
-                        f"{len(extra)} contacts in {call.label} are not in the base set of "
+                        f"{extra} contacts in {call.label} are not in the base set of "
                         f"{op.office} (data changed during the run?); they are left out."
                     )
+            in_any = window_of >= 0
             for k in failed_windows:
                 cells = {window_periods[k]} | ({window_periods[k - 1]} if k > 0 else set())
                 unknowns.append(_Unknown(op.office, op.windows[k].label, periods=frozenset(cells)))
-            periods = pd.Series(
-                [window_periods[k] if k >= 0 else pd.NaT for k in window_of.to_numpy()],
-                dtype=DATETIME_DTYPE,
-            )
+            starts = pd.DatetimeIndex([*window_periods, pd.NaT]).astype(DATETIME_DTYPE)
+            periods = pd.Series(starts[np.where(in_any, window_of, len(window_periods))])
             facts["period"] = periods.to_numpy()
             facts["created_period"] = facts["period"]
-            lost = int((~in_any.to_numpy() & keep.to_numpy()).sum())
+            lost = int((~in_any & keep.to_numpy()).sum())
             if lost and not failed_windows:
                 notes.append(
                     f"{lost} contacts of the base set of {op.office} were in no creation "
@@ -968,25 +967,38 @@ def _join_dimension(
         return [value] * n, [], [], []
     calls = [c for c in op.dimension_calls if c.dimension == dim.name]
     failed = [c for c in calls if c.query in failures]
-    found: dict[str, list[Any]] = {}
     notes: list[str] = []
-    extra_total = 0
+    id_parts: list[pd.Index] = []
+    value_parts: list[pd.Series] = []
     for call in calls:
-        if call.query in failures:
-            continue
-        answer_ids = _ids(answers[call.query])
-        extra_total += len(answer_ids.difference(ids))
-        for cid in answer_ids:
-            found.setdefault(cid, []).append(call.value)
-    if extra_total:
-        notes.append(
-            f"{extra_total} answers for {_NOUNS[dim.name][1]} in {op.office} name contacts "
-            f"that are not in its base set (data changed during the run?); they are left out."
+        if call.query not in failures:
+            answer_ids = _ids(answers[call.query])
+            id_parts.append(answer_ids)
+            value_parts.append(pd.Series([call.value] * len(answer_ids), dtype=object))
+    if id_parts:
+        pairs = pd.DataFrame(
+            {
+                "id": pd.Index([]).append(id_parts).to_numpy(dtype=object),
+                "value": pd.concat(value_parts, ignore_index=True).to_numpy(dtype=object),
+            }
         )
+    else:
+        pairs = pd.DataFrame({"id": pd.Series(dtype=object), "value": pd.Series(dtype=object)})
+    in_base = pairs["id"].isin(ids)
+    if not in_base.all():
+        notes.append(
+            f"{int((~in_base).sum())} answers for {_NOUNS[dim.name][1]} in {op.office} name "
+            f"contacts that are not in its base set (data changed during the run?); they are "
+            f"left out."
+        )
+        pairs = pairs[in_base]
     unknowns: list[_Unknown] = []
     if dim.multi_valued:
         order = {v: i for i, v in enumerate(dim.values)}
-        column = [tuple(sorted(found.get(cid, []), key=order.__getitem__)) for cid in ids]
+        pairs = pairs.assign(rank=pairs["value"].map(order)).sort_values(["id", "rank"])
+        grouped = pairs.groupby("id", sort=False)["value"].agg(tuple)
+        column = pd.Series(grouped.reindex(ids).to_numpy(dtype=object))
+        column = [v if isinstance(v, tuple) else () for v in column]
         for call in failed:
             unknowns.append(
                 _Unknown(
@@ -999,25 +1011,22 @@ def _join_dimension(
         return column, [], notes, unknowns
 
     remainder: Any = dim.inferred if dim.inferred is not None else dim.remainder
-    column: list[Any] = []
+    twice = pairs["id"].duplicated(keep=False)
+    single = pairs[~twice].set_index("id")["value"]
+    values = pd.Series(single.reindex(ids).to_numpy(dtype=object), dtype=object)
+    missing = values.isna()
     conflicts: list[dict[str, Any]] = []
-    unknown_rest = bool(failed)
-    for cid in ids:
-        values = found.get(cid)
-        if values is None:
-            column.append(pd.NA if unknown_rest else remainder)
-        elif len(values) > 1:
-            conflicts.append(
-                {
-                    "customer_id": op.office,
-                    "id": cid,
-                    "dimension": dim.name,
-                    "values": tuple(values),
-                }
-            )
-            column.append(CONFLICT)
-        else:
-            column.append(values[0])
+    if twice.any():
+        several = pairs[twice].groupby("id", sort=False)["value"].agg(tuple)
+        conflicts = [
+            {"customer_id": op.office, "id": cid, "dimension": dim.name, "values": vals}
+            for cid, vals in several.items()
+        ]
+        in_conflict = pd.Index(ids).isin(several.index)
+        values[in_conflict] = CONFLICT
+        missing &= ~in_conflict
+    values[missing.to_numpy()] = pd.NA if failed else remainder
+    column: list[Any] = list(values)
     for call in failed:
         unknowns.append(
             _Unknown(
