@@ -1,0 +1,123 @@
+"""A team cache on Redis: `connect(cache="redis://...")` shares answers between processes.
+
+Runs against a throw-away Debian redis-server on loopback (fixture `redis_server`). Two
+separate Python processes sharing one Redis database make each API call only once between
+them, and the isolation guarantees of the SQLite cache hold here too: a second credential is
+asked again, a wrong password is rejected by the server, the password is in no key or value,
+and every stored response is JSON (pickle would run code from whoever can write to Redis).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections import Counter
+
+import pytest
+
+import vitec_nb as vnb
+from tests.plugins.reliability import find_secrets, redis_dump, redis_responses, secret_forms
+
+pytestmark = pytest.mark.redis
+
+# One process of the team: connect to the shared Redis cache, ask for some lead scores,
+# print how many contacts each answer had and whether it came from the cache.
+WORKER = """
+import json, sys
+import vitec_nb as vnb
+url, user, password, cache, customer_id, scores = sys.argv[1:7]
+client = vnb.connect(base_url=url, username=user, password=password, cache=cache)
+out = {}
+for score in scores.split(","):
+    try:
+        df = client.contacts(customer_id=customer_id, lead_score=int(score))
+        out[score] = {"n": len(df), "from_cache": bool(df.attrs["from_cache"])}
+    except vnb.VitecError as err:
+        out[score] = {"error": type(err).__name__}
+print(json.dumps(out))
+"""
+
+SECRET = "Team-lösen/ord+7=="
+USER = "analyst.redis"
+
+
+def run_worker(standin, cache: str, scores: str, user: str, password: str) -> dict:
+    """Run one worker process to completion and return what it printed."""
+    done = subprocess.run(
+        [sys.executable, "-c", WORKER, standin.url, user, password, cache,
+         standin.customer_ids[0], scores],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _lead_score_truth(standin, score: int) -> int:
+    truth = standin.truth
+    office = truth[truth["customer_id"] == standin.customer_ids[0]]
+    return int((office["lead_score"] == score).sum())
+
+
+def test_redis_url_uses_requests_cache_redis_backend(standin, redis_url) -> None:
+    client = vnb.connect(
+        base_url=standin.url, username=standin.username, password=standin.password,
+        cache=redis_url,
+    )  # fmt: skip
+    from requests_cache.backends.redis import RedisCache
+
+    assert isinstance(client.session.cache, RedisCache)
+
+
+def test_two_processes_make_each_call_once_between_them(standin, redis_url) -> None:
+    standin.clear_requests()
+    first = run_worker(standin, redis_url, "0,1,2", standin.username, standin.password)
+    second = run_worker(standin, redis_url, "0,1,2,3,4,5", standin.username, standin.password)
+
+    calls = Counter(
+        r.params.get("LeadScore") for r in standin.requests if r.path.startswith("/CRM/Contact/")
+    )
+    assert calls == Counter({str(s): 1 for s in range(6)})
+    assert all(not v["from_cache"] for v in first.values())
+    assert [second[str(s)]["from_cache"] for s in range(6)] == [True] * 3 + [False] * 3
+    for s in range(6):
+        assert second[str(s)]["n"] == _lead_score_truth(standin, s)
+
+
+def test_wrong_password_in_another_process_is_rejected_by_the_server(standin, redis_url) -> None:
+    customer_id = standin.customer_ids[0]
+    standin.add_account(USER, passwords={customer_id: SECRET})
+    run_worker(standin, redis_url, "3", USER, SECRET)
+    standin.clear_requests()
+    wrong = run_worker(standin, redis_url, "3", USER, "guess")
+    assert wrong == {"3": {"error": "AuthenticationError"}}
+    assert [(r.username, r.status) for r in standin.requests] == [(USER, 401)]
+
+
+def test_second_credential_is_asked_again_with_a_shared_redis_cache(standin, redis_url) -> None:
+    customer_id = standin.customer_ids[0]
+    standin.add_account(USER, passwords={customer_id: SECRET})
+    run_worker(standin, redis_url, "4", USER, SECRET)
+    standin.clear_requests()
+    other = run_worker(standin, redis_url, "4", standin.username, standin.password)
+    assert other["4"]["from_cache"] is False
+    assert [(r.username, r.status) for r in standin.requests] == [(standin.username, 200)]
+
+
+def test_redis_holds_no_password_and_no_pickle(standin, redis_server, redis_url) -> None:
+    customer_id = standin.customer_ids[0]
+    standin.add_account(USER, passwords={customer_id: SECRET})
+    run_worker(standin, redis_url, "0,5", USER, SECRET)
+    run_worker(standin, redis_url, "1", USER, "wrong-password")
+    dump = redis_dump(redis_server)
+    assert dump, "nothing was cached in Redis"
+    assert find_secrets(dump, secret_forms(USER, SECRET)) == []
+    assert find_secrets(dump, secret_forms(USER, "wrong-password")) == []
+    from vitec_nb.cache import REDIS_SECRET_KEY
+
+    # The credential-tag secret is the one plain value (random hex); the rest are answers.
+    responses = [(k, v) for k, v in redis_responses(redis_server) if k != REDIS_SECRET_KEY]
+    assert responses
+    for key, data in responses:
+        assert not data.startswith(b"\x80"), f"{key} is pickled"
+        json.loads(data)
