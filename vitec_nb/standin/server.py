@@ -107,6 +107,9 @@ def _wants_xml(accept: str | None) -> str | None:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default backlog of 5 drops connections from 8 concurrent clients
+    # (they retry a second later): a real server accepts far more.
+    request_queue_size = 256
     standin: StandIn
 
     def handle_error(self, request: Any, client_address: Any) -> None:
