@@ -649,14 +649,18 @@ class ContactExplorer:
         Errors are shown as messages in the form (and kept in `last_error`); nothing is
         raised, so a button click never prints a traceback.
         """
-        if self._busy or not self._validate():
+        from vitec_nb.plan import run_plan
+
+        # Every change of a control re-plans (see _validate), so the current plan is the
+        # one to run; planning again here would only repeat the work.
+        if self._busy or (self.plan is None and not self._validate()):
             return
         self._set_busy(True)
         self.last_error = None
         try:
-            result = self.client.breakdown(
-                self.query,
-                **self.chart_options(),
+            result = run_plan(
+                self.client,
+                self.plan,
                 refresh=refresh,
                 offline=bool(self.offline.value),
                 progress=self._on_progress,
@@ -671,7 +675,6 @@ class ContactExplorer:
         finally:
             self._set_busy(False)
             if self.last_error is None:
-                self._validate()
                 self._set_status(self._done_text(), "ok")
 
     def _on_progress(self, done: int, total: int) -> None:
@@ -697,7 +700,10 @@ class ContactExplorer:
 
     def _done_text(self) -> str:
         s = self.last_summary or {}
-        return f"Done: {s.get('total', 0)} contacts, {s.get('calls', 0)} calls made."
+        return (
+            f"Done: {s.get('total', 0)} contacts; {s.get('calls', 0)} calls made, "
+            f"{s.get('cached', 0)} answered from the cache."
+        )
 
     def _show(self, result: Any) -> None:
         """Summary, chart and first rows of a finished run (recorded for tests too)."""
