@@ -40,6 +40,7 @@ __all__ = [
     "entry_is_fresh",
     "make_backend",
     "make_session",
+    "sqlite_path",
 ]
 
 SERIALIZER = "orjson"  # requests-cache's JSON serializer backed by orjson: fast, never pickle
@@ -63,13 +64,15 @@ def demo_cache_path() -> Path:
     return platformdirs.user_cache_path("vitec_nb") / "demo_http_cache.sqlite"
 
 
-def _sqlite_path(path: Path) -> Path:
+def sqlite_path(path: Path, *, create: bool = True) -> Path:
+    """The SQLite file for a path: a directory gets http_cache.sqlite, no suffix gets .sqlite."""
     path = Path(path).expanduser()
     if path.is_dir():
         path = path / "http_cache.sqlite"
     elif not path.suffix:
         path = path.with_suffix(".sqlite")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if create:
+        path.parent.mkdir(parents=True, exist_ok=True)
     return path
 
 
@@ -89,7 +92,7 @@ def make_backend(cache: Any = None) -> BaseCache:
         connection = redis.Redis.from_url(cache)
         return RedisCache(REDIS_NAMESPACE, connection=connection, serializer=SERIALIZER)
     if isinstance(cache, str | os.PathLike):
-        path = _sqlite_path(Path(cache))
+        path = sqlite_path(Path(cache))
         return SQLiteCache(path, serializer=SERIALIZER, wal=True, busy_timeout=30_000)
     raise ConfigurationError(
         f"cache: {cache!r} is not allowed (allowed: a file path, a directory, a "
@@ -236,9 +239,9 @@ def cache_description(session: CachedSession) -> dict[str, Any]:
     elif isinstance(backend, RedisCache):
         kwargs = backend.responses.connection.connection_pool.connection_kwargs
         info["location"] = f"redis://{kwargs.get('host')}:{kwargs.get('port')}/{kwargs.get('db')}"
-    info["responses"] = backend.responses.__len__()
-    try:
-        info["fresh"] = len(list(backend.filter(valid=True, expired=False)))
-    except Exception:  # backends without filter support
-        info["fresh"] = None
+    info["responses"] = len(backend.responses)
+    # Counting fresh answers is one indexed query for SQLite; elsewhere it would load them all.
+    info["fresh"] = (
+        backend.responses.count(expired=False) if isinstance(backend, SQLiteCache) else None
+    )
     return info

@@ -1,0 +1,123 @@
+"""The `vitec-nb` command: fetch to files, cache info/clear, stand-in, readable errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import requests
+
+from vitec_nb.cli import main
+from vitec_nb.standin import StandIn
+
+
+@pytest.fixture
+def live_env(standin: StandIn, monkeypatch: pytest.MonkeyPatch) -> StandIn:
+    """Credentials for the shared stand-in in the environment, as an analyst would set them."""
+    monkeypatch.setenv("VITEC_BASE_URL", standin.url)
+    monkeypatch.setenv("VITEC_USERNAME", standin.username)
+    monkeypatch.setenv("VITEC_PASSWORD", standin.password)
+    return standin
+
+
+def truth_ids(s: StandIn, office: str, lead_score: int) -> set[str]:
+    t = s.truth
+    t = t[(t["customer_id"].astype(str) == office) & (t["lead_score"] == lead_score)]
+    return set(t["id"].astype(str))
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".xlsx"])
+def test_fetch_writes_the_matching_contacts_and_prints_a_summary(
+    live_env: StandIn, tmp_path: Path, capsys: pytest.CaptureFixture[str], suffix: str
+) -> None:
+    office = live_env.customer_ids[0]
+    out = tmp_path / f"contacts{suffix}"
+    assert main(["fetch", office, "--lead-score", "5", "--out", str(out)]) == 0
+    if suffix == ".csv":
+        written = pd.read_csv(out, dtype=str)
+    elif suffix == ".parquet":
+        written = pd.read_parquet(out)
+    else:
+        written = pd.read_excel(out, dtype=str)
+    want = truth_ids(live_env, office, 5)
+    assert set(written["id"].astype(str)) == want
+    summary = capsys.readouterr().out
+    assert f"Wrote {len(want)} contacts" in summary
+    assert str(out) in summary
+
+
+def test_fetch_with_bad_input_prints_one_line_and_sends_nothing(
+    live_env: StandIn, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    live_env.clear_requests()
+    code = main(["fetch", live_env.customer_ids[0], "--lead-score", "9", "--out", "x.csv"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.count("\n") == 1
+    assert "lead_score" in err and "Traceback" not in err
+    assert live_env.requests == []
+
+
+def test_fetch_to_an_unknown_file_type_is_refused(
+    live_env: StandIn, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["fetch", live_env.customer_ids[0], "--out", str(tmp_path / "x.json")])
+    assert code == 1
+    assert ".csv" in capsys.readouterr().err
+
+
+def test_fetch_with_a_wrong_password_prints_the_servers_answer(
+    live_env: StandIn, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    monkeypatch.setenv("VITEC_PASSWORD", "wrong-one")
+    code = main(["fetch", live_env.customer_ids[0], "--out", str(tmp_path / "x.csv")])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "401" in err and "wrong-one" not in err and "Traceback" not in err
+
+
+def test_cache_info_and_clear(
+    live_env: StandIn, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cache = str(tmp_path / "c.sqlite")
+    office = live_env.customer_ids[0]
+    assert main(["fetch", office, "--lead-score", "4", "--out", str(tmp_path / "a.csv"),
+                 "--cache", cache]) == 0  # fmt: skip
+    capsys.readouterr()
+    assert main(["cache", "info", "--cache", cache]) == 0
+    assert "1 answers (1 fresh)" in capsys.readouterr().out
+    assert main(["cache", "clear", "--cache", cache]) == 0
+    assert "removed 1 answers, 0 left" in capsys.readouterr().out
+    live_env.clear_requests()
+    assert main(["fetch", office, "--lead-score", "4", "--out", str(tmp_path / "b.csv"),
+                 "--cache", cache, "--offline"]) == 1  # fmt: skip
+    assert "not in the cache" in capsys.readouterr().err
+    assert live_env.requests == []
+
+
+def test_fetch_without_credentials_uses_demo_data(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "demo.csv"
+    assert main(["fetch", "M30011", "--lead-score", "5", "--out", str(out)]) == 0
+    assert "DEMO DATA" in capsys.readouterr().out
+
+
+def test_standin_command_serves_until_stopped(tmp_path: Path) -> None:
+    code = "from vitec_nb.cli import main; raise SystemExit(main())"
+    cmd = [sys.executable, "-c", code, "standin", "--port", "0", "--contacts", "300"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=tmp_path)
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        url = first.rsplit(" ", 1)[-1].strip()
+        assert url.startswith("http://127.0.0.1:")
+        answer = requests.get(f"{url}/CRM/Contact/M30011", auth=("x", "y"), timeout=10)
+        assert answer.status_code == 401
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

@@ -1,0 +1,216 @@
+"""The `vitec-nb` command: stand-in server, fetch to a file, cache info/clear, demo, report.
+
+A thin layer over the library: each subcommand calls one public function. Credentials
+come from the environment or the keyring (never from the command line, where other users
+could read them in the process list); with none configured, fetch uses demo data.
+Errors print one readable line to stderr and exit non-zero, without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from vitec_nb.errors import VitecError
+from vitec_nb.query import PARAMETERS
+
+__all__ = ["main"]
+
+OUTPUT_SUFFIXES = (".csv", ".xlsx", ".parquet")
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vitec-nb",
+        description="Explore Vitec Connect CRM contacts: fetch to files, manage the cache, "
+        "run the stand-in, the demo and the report. Credentials come from VITEC_* "
+        "environment variables or the keyring (docs/credentials.md); with none, demo data.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("standin", help="serve a local Vitec Connect stand-in until Ctrl-C")
+    p.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default 8765)")
+    p.add_argument("--seed", type=int, default=0, help="dataset seed (default 0)")
+    p.add_argument("--contacts", type=int, default=10_000, help="contacts in total")
+    p.add_argument("--offices", type=int, default=None, help="number of offices")
+
+    p = sub.add_parser(
+        "fetch", help="fetch contacts to a CSV, Excel or Parquet file and print a summary"
+    )
+    p.add_argument("customer_id", nargs="+", help="office id(s), e.g. M30011")
+    for name, param in PARAMETERS.items():
+        if name == "customer_id":
+            continue
+        p.add_argument(
+            f"--{name.replace('_', '-')}", dest=name, default=None, help=param.description
+        )
+    p.add_argument("--out", required=True, type=Path, help="output file: .csv, .xlsx, .parquet")
+    p.add_argument("--format", choices=("json", "xml"), default="json", help="answer format")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--refresh", action="store_true", help="ask the server even if cached")
+    mode.add_argument("--offline", action="store_true", help="answer from the cache only")
+    p.add_argument("--cache", default=None, help="cache path or redis:// URL")
+
+    p = sub.add_parser("cache", help="show or clear the answer cache")
+    p.add_argument("action", choices=("info", "clear"))
+    p.add_argument("--cache", default=None, help="cache path or redis:// URL")
+    p.add_argument("--expired", action="store_true", help="with clear: remove only expired answers")
+
+    p = sub.add_parser("demo", help="open the contact explorer in JupyterLab (demo data)")
+    p.add_argument("--port", type=int, default=None, help="JupyterLab port")
+    p.add_argument("--no-browser", action="store_true", help="do not open a browser")
+
+    p = sub.add_parser("report", help="render the activity report notebook to HTML")
+    p.add_argument("--out", type=Path, default=Path("report.html"), help="HTML file to write")
+    p.add_argument("--office", default=None, help="office id(s), comma-separated")
+    p.add_argument("--period", default=None, help="D, W, M, Q or Y")
+    p.add_argument("--start", default=None, help="first day, e.g. 2025-01-01")
+    p.add_argument("--end", default=None, help="day after the last, e.g. 2026-01-01")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command; returns the exit status (0 success, 1 error, 2 usage, 130 Ctrl-C)."""
+    args = _build_parser().parse_args(argv)
+    handlers = {
+        "standin": _standin,
+        "fetch": _fetch,
+        "cache": _cache,
+        "demo": _demo,
+        "report": _report,
+    }
+    try:
+        return handlers[args.command](args)
+    except KeyboardInterrupt:
+        print("vitec-nb: interrupted", file=sys.stderr)
+        return 130
+    except (VitecError, OSError, ValueError, ImportError) as exc:
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        print(f"vitec-nb: error: {message}", file=sys.stderr)
+        return 1
+
+
+def _standin(args: argparse.Namespace) -> int:
+    from vitec_nb.standin import serve
+
+    serve(port=args.port, seed=args.seed, contacts=args.contacts, offices=args.offices)
+    return 0
+
+
+def _fetch(args: argparse.Namespace) -> int:
+    from vitec_nb.client import connect
+    from vitec_nb.query import ContactQuery
+
+    out: Path = args.out
+    if out.suffix.lower() not in OUTPUT_SUFFIXES:
+        raise ValueError(f"--out: {out.name} has no known suffix (allowed: .csv, .xlsx, .parquet)")
+    filters = {
+        name: getattr(args, name)
+        for name in PARAMETERS
+        if name != "customer_id" and getattr(args, name) is not None
+    }
+    offices = args.customer_id[0] if len(args.customer_id) == 1 else list(args.customer_id)
+    query = ContactQuery(offices, **filters)  # bad input fails here, before connecting
+    client = connect(cache=args.cache)
+    try:
+        frame = client.contacts(
+            query, format=args.format, refresh=args.refresh, offline=args.offline
+        )
+    finally:
+        client.close()
+    _write(frame, out)
+    print(_summary(frame, out))
+    return 0
+
+
+def _write(frame: Any, out: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    suffix = out.suffix.lower()
+    if suffix == ".csv":
+        frame.to_csv(out, index=False)
+    elif suffix == ".xlsx":
+        # Excel has no time zones: write Swedish local wall-clock time (the column says so).
+        local = frame.assign(changed_at=frame["changed_at"].dt.tz_localize(None))
+        local = local.rename(columns={"changed_at": "changed_at_stockholm"})
+        local.to_excel(out, index=False)
+    else:
+        # Parquet keeps attrs as JSON metadata: store the provenance as plain text.
+        plain = frame.copy(deep=False)
+        plain.attrs = {k: str(v) for k, v in frame.attrs.items() if k != "offices"}
+        plain.to_parquet(out, index=False)
+
+
+def _summary(frame: Any, out: Path) -> str:
+    attrs = frame.attrs
+    counts = frame["kind"].value_counts()
+    kinds = ", ".join(f"{counts.get(k, 0)} {k.replace('_', ' ')}" for k in counts.index)
+    source = "from the cache" if attrs.get("from_cache") else "fetched"
+    if attrs.get("stale"):
+        source = "STALE from the cache (the server failed)"
+    fetched = attrs.get("fetched_at")
+    when = f" at {fetched:%Y-%m-%d %H:%M}" if fetched is not None else ""
+    demo = " [DEMO DATA from the built-in stand-in]" if attrs.get("demo") else ""
+    query = attrs.get("query")
+    return (
+        f"Wrote {len(frame)} contacts ({kinds or 'none'}) to {out} — {query}, {source}{when}{demo}"
+    )
+
+
+def _cache(args: argparse.Namespace) -> int:
+    from vitec_nb import cache as cache_mod
+    from vitec_nb.settings import Settings
+
+    configured = Settings.resolve(cache=args.cache, demo=True).cache
+    targets = [configured]
+    if configured is None:  # the default location: the demo cache lives beside it
+        targets = [cache_mod.default_cache_path(), cache_mod.demo_cache_path()]
+    for target in targets:
+        if isinstance(target, Path) and not cache_mod.sqlite_path(target, create=False).exists():
+            print(f"{cache_mod.sqlite_path(target, create=False)}: no cache yet")
+            continue
+        session = cache_mod.make_session(target)
+        try:
+            if args.action == "info":
+                info = cache_mod.cache_description(session)
+                fresh = info.get("fresh")
+                size = f", {info['bytes'] / 1e6:.1f} MB" if "bytes" in info else ""
+                print(
+                    f"{info.get('location', info['backend'])}: {info['responses']} answers"
+                    f"{'' if fresh is None else f' ({fresh} fresh)'}{size}"
+                )
+            else:
+                before = len(session.cache.responses)
+                if args.expired:
+                    session.cache.delete(expired=True)
+                else:
+                    session.cache.clear()
+                after = len(session.cache.responses)
+                where = cache_mod.cache_description(session).get("location", "cache")
+                print(f"{where}: removed {before - after} answers, {after} left")
+        finally:
+            session.close()
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from vitec_nb.report import launch_demo
+
+    return int(launch_demo(port=args.port, open_browser=not args.no_browser) or 0)
+
+
+def _report(args: argparse.Namespace) -> int:
+    from vitec_nb.report import render_report
+
+    params: dict[str, Any] = {}
+    if args.office:
+        offices = [o.strip() for o in args.office.split(",") if o.strip()]
+        params["office"] = offices[0] if len(offices) == 1 else offices
+    for name in ("period", "start", "end"):
+        if getattr(args, name) is not None:
+            params[name] = getattr(args, name)
+    path = render_report(args.out, **params)
+    print(f"Wrote the activity report to {path}")
+    return 0
