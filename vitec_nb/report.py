@@ -236,28 +236,37 @@ def show_header(report: Report) -> None:
 
 
 def show_breakdown(report: Report, dimension: str, *, measure: str = "created") -> None:
-    """Chart and table of activity split by one dimension."""
+    """Chart and table of activity split by one dimension (agent, lead score, list)."""
     result = report.breakdown((dimension,), measure)
     _show_figure(result.plot())
-    _show_table(result.counts)
+    table = result.to_frame(dimension)
+    names = result.names.get(dimension, {})
+    table.columns = pd.Index([names.get(v, v) for v in table.columns], name=dimension)
+    _show_table(_label_periods(table, report.period))
 
 
 def show_created_vs_changed(report: Report) -> None:
-    """Created and changed contacts per period, side by side, with the table."""
-    from vitec_nb import charts
+    """Contacts created per period and, of those, how many were last changed per period."""
+    from vitec_nb import activity
 
-    created = report.breakdown((), "created")
-    changed = report.breakdown((), "changed")
-    fig = charts.created_vs_changed(created.counts, changed.counts, office=report.office)
-    _show_figure(fig)
-    _show_table(pd.DataFrame({"created": _totals(created), "changed": _totals(changed)}))
+    result = report.breakdown((), "created")
+    _show_figure(result.plot("created_vs_changed"))
+    created = activity.wide(result.activity(measure="created", by=()))["contacts"]
+    changed = activity.wide(result.activity(measure="changed", by=(), end=report.end))
+    table = pd.DataFrame({"created": created, "last changed": changed["contacts"]})
+    _show_table(_label_periods(table, report.period))
 
 
-def _totals(result: Any) -> pd.Series:
-    counts = result.counts
-    if isinstance(counts, pd.DataFrame):
-        return counts.sum(axis=1) if counts.shape[1] > 1 else counts.iloc[:, 0]
-    return counts
+def _label_periods(table: pd.DataFrame, period: str) -> pd.DataFrame:
+    """Period starts as readable labels ("2025-03", "2025-Q1", ...) for a table's rows."""
+    from vitec_nb import activity
+
+    out = table.copy()
+    out.index = pd.Index(
+        [activity.period_label(p, period, multiline=False) for p in out.index],
+        name=PERIODS[period],
+    )
+    return out
 
 
 def _show_figure(fig: Any) -> None:
