@@ -1,0 +1,156 @@
+"""Periods in Stockholm time and activity tables from facts frames (pure, no network)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from vitec_nb import InvalidQueryError
+from vitec_nb.activity import (
+    activity_counts,
+    floor_period,
+    next_period_start,
+    normalize_period,
+    period_index,
+    period_label,
+    wide,
+)
+
+TZ = "Europe/Stockholm"
+
+
+def t(text: str) -> pd.Timestamp:
+    return pd.Timestamp(text).tz_localize(TZ, ambiguous=True)  # first 02:30 in October
+
+
+@pytest.mark.parametrize(
+    ("word", "code"),
+    [("D", "D"), ("day", "D"), ("Week", "W"), ("month", "M"), ("q", "Q"), ("year", "Y")],
+)
+def test_period_accepts_codes_and_words(word, code):
+    assert normalize_period(word) == code
+
+
+@pytest.mark.parametrize("bad", ["fortnight", "", "2W", 3])
+def test_unknown_period_names_the_field(bad):
+    with pytest.raises(InvalidQueryError) as info:
+        normalize_period(bad)
+    assert info.value.field == "period"
+
+
+@pytest.mark.parametrize(
+    ("at", "period", "start"),
+    [
+        ("2025-03-30 03:30", "D", "2025-03-30"),  # spring DST day
+        ("2025-10-26 02:30", "D", "2025-10-26"),  # autumn DST day (first 02:30)
+        ("2025-04-02 12:00", "W", "2025-03-31"),  # Monday after the spring change
+        ("2025-03-30 23:59", "W", "2025-03-24"),  # Sunday belongs to the week before
+        ("2025-02-28 23:59:59.999999", "M", "2025-02-01"),
+        ("2025-05-17", "Q", "2025-04-01"),
+        ("2025-12-31 23:00", "Y", "2025-01-01"),
+    ],
+)
+def test_periods_start_at_stockholm_midnight(at, period, start):
+    floor = floor_period(t(at), period)
+    assert floor == t(start)
+    assert floor.tz_convert(TZ).hour == 0
+
+
+def test_a_utc_instant_falls_in_its_stockholm_day():
+    # 23:30 UTC on 31 Jan is 00:30 on 1 Feb in Stockholm
+    at = pd.Timestamp("2025-01-31 23:30", tz="UTC")
+    assert floor_period(at, "M") == t("2025-02-01")
+
+
+def test_period_index_lists_every_period_overlapping_the_range():
+    index = period_index("2025-01-15", "2025-04-01", "M")
+    assert list(index) == [t("2025-01-01"), t("2025-02-01"), t("2025-03-01")]
+    assert str(index.dtype) == f"datetime64[ns, {TZ}]"
+
+
+def test_period_index_days_across_dst_are_calendar_days():
+    index = period_index("2025-10-25", "2025-10-28", "D")
+    assert [str(x) for x in index] == [
+        "2025-10-25 00:00:00+02:00",
+        "2025-10-26 00:00:00+02:00",
+        "2025-10-27 00:00:00+01:00",
+    ]
+
+
+def test_next_period_start_is_the_ceiling():
+    assert next_period_start(t("2025-03-01"), "M") == t("2025-03-01")
+    assert next_period_start(t("2025-03-01 00:00:01"), "M") == t("2025-04-01")
+
+
+@pytest.mark.parametrize(
+    ("period", "label"),
+    [("D", "3 Feb\n2025"), ("W", "W06\n2025"), ("M", "Feb\n2025"), ("Q", "2025-Q1"), ("Y", "2025")],
+)
+def test_period_labels_read_well(period, label):
+    assert period_label(t("2025-02-03"), period) == label
+
+
+def facts_frame() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "kind": pd.Categorical(["person"] * 4, categories=["person", "company"]),
+            "changed_at": [t("2025-01-05"), t("2025-01-20"), t("2025-03-02"), t("2025-03-31")],
+            "created_period": [t("2025-01-01"), t("2025-01-01"), t("2025-03-01"), t("2025-03-01")],
+            "agent": ["A", "B", "A", pd.NA],
+            "newsletter_list": [("L1", "L2"), (), ("L1",), ()],
+        }
+    )
+
+
+def test_counts_list_every_period_with_zeros_where_none():
+    counts = activity_counts(facts_frame(), "created", (), "M", "2025-01-01", "2025-05-01")
+    assert list(counts["period"]) == [t(f"2025-0{m}-01") for m in (1, 2, 3, 4)]
+    assert list(counts["contacts"]) == [2, 0, 2, 0]
+    assert counts["contacts"].dtype == np.int64
+
+
+def test_counts_by_a_dimension_list_given_values_even_without_contacts():
+    counts = activity_counts(
+        facts_frame(),
+        "changed",
+        ("agent",),
+        "M",
+        "2025-01-01",
+        "2025-04-01",
+        values={"agent": ["A", "B", "C"]},
+    )
+    table = counts.set_index(["period", "agent"])["contacts"]
+    assert table[(t("2025-01-01"), "A")] == 1 and table[(t("2025-01-01"), "B")] == 1
+    assert table[(t("2025-03-01"), "C")] == 0
+    assert len(counts) == 3 * 3
+    assert list(counts["agent"].cat.categories) == ["A", "B", "C"]
+
+
+def test_multi_valued_dimension_counts_a_contact_under_each_value():
+    counts = activity_counts(
+        facts_frame(), "created", ("newsletter_list",), "Q", "2025-01-01", "2025-04-01"
+    )
+    totals = counts.set_index("newsletter_list")["contacts"]
+    assert totals["L1"] == 2 and totals["L2"] == 1 and totals["(no list)"] == 2
+    assert totals.sum() > len(facts_frame())  # more than the contacts: said in the docs
+
+
+def test_counts_leave_out_contacts_outside_the_range():
+    counts = activity_counts(facts_frame(), "changed", (), "M", "2025-01-10", "2025-03-31")
+    assert counts["contacts"].sum() == 2  # 2025-01-20 and 2025-03-02
+
+
+def test_wide_table_has_periods_down_and_values_across():
+    counts = activity_counts(facts_frame(), "created", ("agent",), "M", "2025-01-01", "2025-04-01")
+    table = wide(counts)
+    assert list(table.index) == [t("2025-01-01"), t("2025-02-01"), t("2025-03-01")]
+    assert list(table.columns) == ["A", "B"]
+    assert table.loc[t("2025-03-01"), "A"] == 1
+
+
+def test_wide_table_keeps_unknown_cells_unknown():
+    counts = activity_counts(facts_frame(), "created", ("agent",), "M", "2025-01-01", "2025-04-01")
+    counts["contacts"] = counts["contacts"].astype(float)
+    counts.loc[0, "contacts"] = np.nan
+    assert np.isnan(wide(counts).iloc[0, 0])
