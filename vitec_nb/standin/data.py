@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from vitec_nb.standin.params import ContactFilters
+
 TIMEZONE = "Europe/Stockholm"
 KINDS = ("person", "company", "deceased_estate")
 KIND_SHARES = (0.90, 0.09, 0.01)
@@ -666,11 +668,11 @@ def _render_xml(ds: Dataset) -> np.ndarray:
     )
 
 
-def select(ds: Dataset, office: int, f: Any) -> list[np.ndarray | slice]:
+def select(ds: Dataset, office: int, f: ContactFilters) -> list[np.ndarray | slice]:
     """Rows of the office's contacts matching filters `f`, one index array per kind.
 
     Without filters each kind is a `slice` (a contiguous block: no copy of indexes).
-    `f` is a `params.ContactFilters`. Filters combine with AND; bounds are inclusive at
+    Filters combine with AND; bounds are inclusive at
     nanosecond precision; text values match case-insensitively (like SQL Server's default
     collation). An unknown agent, list or field gives no matches, not an error.
     """
