@@ -102,3 +102,23 @@ def test_rendered_report_has_charts_and_no_password_or_code(
     basic = base64.b64encode(f"{form_standin.username}:{secret}".encode()).decode()
     assert secret not in text and basic not in text
     assert "import vitec_nb" not in text  # input cells are left out
+
+
+def test_parameters_are_injected_after_the_parameters_cell() -> None:
+    from vitec_nb.report import inject_parameters
+
+    nb = inject_parameters(nbformat.read(REPORT_NOTEBOOK, as_version=4), {"period": "Q"})
+    tags = [c.metadata.get("tags", []) for c in nb.cells]
+    position = tags.index(["parameters"])
+    assert tags[position + 1] == ["injected-parameters"]
+    assert "period = 'Q'" in nb.cells[position + 1].source
+
+
+def test_unknown_report_parameter_is_refused_naming_it(tmp_path: Path) -> None:
+    from vitec_nb.errors import InvalidQueryError
+
+    with pytest.raises(InvalidQueryError, match="offices") as info:
+        render_report(tmp_path / "r.html", offices="M30011")
+    assert info.value.field == "offices"
+    assert "office, period, start, end, dimensions" in str(info.value)
+    assert not (tmp_path / "r.html").exists()
