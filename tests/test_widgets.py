@@ -54,6 +54,7 @@ def test_every_filter_has_a_labelled_control(explorer: ContactExplorer) -> None:
     for name in CONTROL_FOR_FIELD.values():
         control = getattr(explorer, name)
         assert control.description, name
+        assert control.tooltip, name
         assert control in explorer._inputs
 
 

@@ -265,6 +265,7 @@ class ContactExplorer:
         def when(field: str, tooltip: str) -> tuple[w.DatePicker, w.TimePicker, w.HBox]:
             day = w.DatePicker(
                 description=FIELD_LABELS[field],
+                tooltip=tooltip,
                 style=_STYLE,
                 layout=w.Layout(width="245px"),
             )
