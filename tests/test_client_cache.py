@@ -236,3 +236,15 @@ def test_error_answers_are_never_cached(
     with pytest.raises(vnb.AuthenticationError):
         client.contacts(customer_id=standin.customer_ids[0])
     assert len(client.session.cache.responses) == 0
+
+
+def test_malformed_lookup_is_never_cached(
+    make_standin: Callable[..., StandIn], make_client: Callable[..., VitecClient]
+) -> None:
+    s = make_standin(seed=4, contacts=300, offices=1, malformed_rate=1.0, lookups=True)
+    client = make_client(s)
+    for lookup in (client.agents, client.newsletter_lists, client.custom_fields):
+        with pytest.raises(vnb.MalformedResponseError):
+            lookup(s.customer_ids[0])
+    assert len(s.requests) == 6  # each asked once more before giving up
+    assert len(client.session.cache.responses) == 0

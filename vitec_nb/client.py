@@ -442,13 +442,20 @@ class VitecClient:
     ) -> Any:
         _flag("refresh", refresh)
         _flag("offline", offline)
-        response = self._get(path, params, cid, "json", refresh=refresh, offline=offline, what=what)
-        parsed = getattr(response, cache_mod.PARSED_ATTR, None)
-        if parsed is None:
-            parsed = _json_body(response)
-        if isinstance(parsed, Exception):
-            raise parsed
-        return parsed
+        for attempt in (1, 2):
+            response = self._get(
+                path, params, cid, "json", refresh=refresh, offline=offline, what=what
+            )
+            parsed = getattr(response, cache_mod.PARSED_ATTR, None)
+            if parsed is None:  # a cached answer: validated before it was stored
+                parsed = _json_body(response)
+            if not isinstance(parsed, Exception):
+                return parsed
+            if attempt == 2 or offline:
+                raise parsed
+            logger.warning("malformed answer for %s; asking once more", what)
+            refresh = True
+        raise AssertionError("unreachable")
 
     # -- breakdowns (planner) -------------------------------------------------------------
 
@@ -624,7 +631,7 @@ class VitecClient:
         path = urlsplit(response.url).path
         if "/CRM/Contact/" in path:
             return self._parse_response(response)
-        return _json_body(response)
+        return _check_lookup(path, _json_body(response))
 
     @staticmethod
     def _parse_response(response: requests.Response) -> pd.DataFrame:
@@ -711,14 +718,27 @@ def _cats(frame: pd.DataFrame) -> list[str]:
     return [str(c) for c in col.unique()]
 
 
-def _as_list(body: Any, what: str) -> list[Mapping[str, Any]]:
-    if isinstance(body, Mapping):  # some endpoints wrap the list
-        for value in body.values():
-            if isinstance(value, list):
-                body = value
-                break
-    if not isinstance(body, list) or not all(isinstance(i, Mapping) for i in body):
-        raise MalformedResponseError(f"The {what} answer is not a list of records.")
+# Lookup endpoints: the key every record must carry (so a wrong-shaped 200 is not cached).
+LOOKUP_KEYS = {"User/GetUser": "userId", "NewsletterLists": "id", "CustomField/Get": "fields"}
+
+
+def _as_list(body: Any, what: str, key: str | None = None) -> list[Mapping[str, Any]]:
+    """The records of a lookup answer; MalformedResponseError for any other shape."""
+    ok = isinstance(body, list) and all(
+        isinstance(i, Mapping) and (key is None or key in i) for i in body
+    )
+    if not ok:
+        needs = f" each with {key!r}" if key else ""
+        raise MalformedResponseError(
+            f"The {what} answer is not a list of records{needs}; it was not cached."
+        )
+    return body
+
+
+def _check_lookup(path: str, body: Any) -> Any:
+    for suffix, key in LOOKUP_KEYS.items():
+        if path.endswith(suffix):
+            _as_list(body, f"{suffix} lookup", key)
     return body
 
 
