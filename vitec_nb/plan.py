@@ -827,7 +827,9 @@ _FACT_BASE = ["kind", "id", "customer_id", "changed_at"]
 
 
 def _ids(frame: pd.DataFrame) -> pd.Index:
-    return pd.Index(frame["id"].astype("string").to_numpy(dtype=object))
+    # dtype=object on purpose: pandas 3 would infer "str" (pyarrow), whose isin() converts
+    # every probed value to a pyarrow scalar in Python (seconds per join at 100k contacts)
+    return pd.Index(frame["id"].astype("string").to_numpy(dtype=object), dtype=object)
 
 
 def _join(
@@ -849,7 +851,7 @@ def _join(
         base = answers[op.base.query]
         facts = base[_FACT_BASE].copy().reset_index(drop=True)
         facts["id"] = facts["id"].astype("string")
-        ids = pd.Index(facts["id"].to_numpy(dtype=object))
+        ids = pd.Index(facts["id"].to_numpy(dtype=object), dtype=object)  # see _ids()
         keep = pd.Series(True, index=facts.index)
 
         # -- time axis ------------------------------------------------------------------
@@ -978,7 +980,10 @@ def _join_dimension(
     if id_parts:
         pairs = pd.DataFrame(
             {
-                "id": pd.Index([]).append(id_parts).to_numpy(dtype=object),
+                "id": pd.Series(  # object, not "str": see _ids()
+                    pd.Index([], dtype=object).append(id_parts).to_numpy(dtype=object),
+                    dtype=object,
+                ),
                 "value": pd.concat(value_parts, ignore_index=True).to_numpy(dtype=object),
             }
         )
