@@ -1,0 +1,132 @@
+"""Charts from real breakdowns: each figure is rendered to PNG (artifacts/charts/) and checked."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+from vitec_nb import ContactQuery
+from vitec_nb.plan import plan_breakdown, run_breakdown
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "charts"
+START, END = "2025-01-01", "2026-01-01"
+
+
+@pytest.fixture(scope="module")
+def chart_client(tmp_path_factory, standin):
+    import vitec_nb
+
+    client = vitec_nb.connect(
+        standin.url,
+        standin.username,
+        standin.password,
+        customer_ids=standin.customer_ids,
+        cache=tmp_path_factory.mktemp("charts") / "cache.sqlite",
+    )
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="module")
+def agent_result(chart_client, standin):
+    query = ContactQuery(standin.customer_ids[0])
+    return run_breakdown(
+        chart_client, query, ("agent", "lead_score"), start=START, end=END, progress=False
+    )
+
+
+def save(fig: Figure, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    fig.savefig(path, dpi=80)
+    assert path.stat().st_size > 5_000
+    return path
+
+
+def bar_heights(fig: Figure) -> float:
+    ax = fig.axes[0]
+    return sum(p.get_height() for p in ax.patches if np.isfinite(p.get_height()))
+
+
+def test_by_agent_chart_stacks_every_contact(agent_result):
+    fig = agent_result.plot("agent")
+    save(fig, "by_agent")
+    assert bar_heights(fig) == len(agent_result.facts)
+    title = fig.get_suptitle()
+    assert "Contacts created per month by agent" in title
+    assert agent_result.plan.query.customer_id in title and "Jan 2025 to Dec 2025" in title
+
+
+def test_by_agent_chart_names_agents_and_keeps_the_top_ones(agent_result, standin):
+    fig = agent_result.plot("agent", top=5)
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert any(label.startswith("others (") for label in labels)
+    assert set(labels) & set(standin.agents["name"])
+
+
+def test_by_lead_score_chart_orders_scores(agent_result):
+    fig = agent_result.plot("lead_score")
+    save(fig, "by_lead_score")
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()][::-1]
+    assert labels[0].startswith("0") and labels[-1].startswith("5")
+    assert bar_heights(fig) == len(agent_result.facts)
+
+
+def test_created_vs_changed_chart_has_both_series(agent_result):
+    fig = agent_result.plot("created_vs_changed")
+    save(fig, "created_vs_changed")
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert labels == ["created", "last changed"]
+
+
+def test_bar_chart_totals_per_agent(agent_result):
+    fig = agent_result.plot("bar", dimension="agent", top=None)
+    save(fig, "bar_agent")
+    widths = sum(p.get_width() for p in fig.axes[0].patches)
+    assert widths == len(agent_result.facts)
+
+
+def test_demo_client_charts_say_demo_data(agent_result):
+    assert not any("DEMO DATA" in t.get_text() for t in agent_result.plot("agent").texts)
+    fig = agent_result.plot("agent", demo=True)  # what a demo-mode client's result gets
+    save(fig, "by_agent_demo")
+    assert any("DEMO DATA" in t.get_text() for t in fig.texts)
+
+
+def test_weekly_chart_across_a_year_thins_its_ticks(chart_client, standin):
+    result = run_breakdown(
+        chart_client,
+        ContactQuery(standin.customer_ids),
+        (),
+        period="W",
+        start="2025-01-06",
+        end="2025-12-29",
+        progress=False,
+    )
+    fig = result.plot()
+    save(fig, "total_weekly")
+    assert 0 < len(fig.axes[0].get_xticks()) <= 16
+
+
+def test_unknown_cells_are_drawn_as_unknown_not_zero(make_standin, make_breakdown_client):
+    s = make_standin(seed=5, contacts=2000, offices=1, agents=5)
+    client = make_breakdown_client(s, max_retries=0)
+    plan = plan_breakdown(client, ContactQuery(s.customer_ids[0]), ("agent",), start=START, end=END)
+    lost = next(c for c in plan.calls if c.dimension == "created" and c.value == 5)
+    for call in plan.calls:
+        if call is not lost:
+            client.contacts(call.query)
+    s.set_faults(down=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = run_breakdown(client, plan, allow_partial=True, progress=False)
+    s.set_faults()
+    fig = result.plot("agent")
+    save(fig, "by_agent_incomplete")
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert "unknown (a call failed)" in labels
+    assert sum(1 for t in fig.axes[0].texts if t.get_text() == "?") == 2

@@ -1,0 +1,417 @@
+"""Matplotlib figures from activity tables: by agent, by lead score, created vs changed, bars.
+
+Every function takes tidy counts (``activity_counts()`` or ``BreakdownResult.activity()``:
+``period``, optional dimension columns, ``contacts``) and returns a
+``matplotlib.figure.Figure`` built with the object API (``Figure()``), so nothing is
+registered with pyplot: nothing shows twice in a notebook and nothing piles up. Display it
+(``display(fig)`` or as a cell's last value) or save it (``fig.savefig("x.png")``); never
+``plt.show()``.
+
+What the chart is about (measure, period, offices, range, demo data, agent names) comes from
+the counts' ``attrs`` when a `BreakdownResult` made them, and can be given as keywords.
+Unknown cells (NaN: a call failed) are drawn as hatched "unknown" bars, never as zero.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib import colormaps
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+
+from vitec_nb import activity
+
+__all__ = ["bar", "by_agent", "by_lead_score", "created_vs_changed", "stacked"]
+
+FIGSIZE = (10.0, 5.0)
+MAX_TICKS = 16
+OTHERS_COLOR = "#9e9e9e"
+SPECIAL_COLOR = "#cfcfcf"
+UNKNOWN_HATCH = "////"
+LEAD_SCORE_NAMES = {v: f"{v} " + "★" * v if v else "0 (no stars)" for v in range(6)}
+DEMO_NOTE = "DEMO DATA — built-in stand-in, not a real CRM"
+
+_DIMENSION_WORDS = {
+    "agent": "agent",
+    "lead_score": "lead score",
+    "newsletter_list": "newsletter list",
+    "scheduled_order_type": "scheduled order type",
+    "custom_field": "custom field value",
+    "kind": "kind of contact",
+    "customer_id": "office",
+}
+_MEASURE_WORDS = {"created": "created", "changed": "last changed"}
+
+
+# ------------------------------------------------------------------------------------ helpers
+
+
+def _meta(counts: pd.DataFrame, overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """What the chart is about: attrs of the counts, overridden by keywords."""
+    meta: dict[str, Any] = {
+        "measure": "created",
+        "period": "M",
+        "offices": (),
+        "demo": False,
+        "names": {},
+        "start": None,
+        "end": None,
+    }
+    meta.update({k: v for k, v in counts.attrs.items() if k in meta})
+    meta.update({k: v for k, v in overrides.items() if v is not None})
+    meta["period"] = activity.normalize_period(meta["period"])
+    return meta
+
+
+def _where(offices: Sequence[str] | str) -> str:
+    if isinstance(offices, str):
+        return offices
+    offices = list(offices)
+    if not offices:
+        return ""
+    if len(offices) > 3:
+        return f"{len(offices)} offices"
+    return ", ".join(offices)
+
+
+def _when(periods: Sequence[pd.Timestamp], code: str) -> str:
+    if len(periods) == 0:
+        return ""
+    first = activity.period_label(periods[0], code, multiline=False)
+    last = activity.period_label(periods[-1], code, multiline=False)
+    return first if first == last else f"{first} to {last}"
+
+
+def _title(what: str, meta: Mapping[str, Any], periods: Sequence[pd.Timestamp]) -> str:
+    parts = [what, _where(meta["offices"]), _when(periods, meta["period"])]
+    return " — ".join(p for p in parts if p)
+
+
+def _new_figure(meta: Mapping[str, Any], title: str) -> tuple[Figure, Axes]:
+    fig = Figure(figsize=FIGSIZE, layout="constrained")
+    ax = fig.add_subplot()
+    fig.suptitle(title, fontsize=12)
+    if meta.get("demo"):
+        fig.text(0.005, 0.005, DEMO_NOTE, fontsize=8, color="#b00020", ha="left", va="bottom")
+    return fig, ax
+
+
+def _period_axis(ax: Axes, periods: Sequence[pd.Timestamp], code: str) -> None:
+    n = len(periods)
+    step = max(1, math.ceil(n / MAX_TICKS))
+    ticks = list(range(0, n, step))
+    ax.set_xticks(ticks, [activity.period_label(periods[i], code) for i in ticks], fontsize=8)
+    ax.set_xlim(-0.6, n - 0.4)
+    noun = activity.period_name(code)
+    ax.set_xlabel(f"{noun.capitalize()} (Swedish time)")
+
+
+def _count_axis(ax: Axes, measure: str) -> None:
+    words = _MEASURE_WORDS.get(measure, measure)
+    ax.set_ylabel(f"Contacts {words}")
+    ax.yaxis.get_major_locator().set_params(integer=True)
+    ax.grid(axis="y", alpha=0.3)
+    ax.set_axisbelow(True)
+    ax.spines[["top", "right"]].set_visible(False)
+
+
+def _legend(ax: Axes, title: str | None, handles: list[Any] | None = None) -> None:
+    kwargs: dict[str, Any] = {
+        "loc": "upper left",
+        "bbox_to_anchor": (1.01, 1.0),
+        "frameon": False,
+        "fontsize": 8,
+        "title": title,
+        "title_fontsize": 9,
+    }
+    if handles is not None:
+        kwargs["handles"] = handles
+    ax.legend(**kwargs)
+
+
+def _periods(counts: pd.DataFrame) -> list[pd.Timestamp]:
+    return list(pd.unique(counts["period"]))
+
+
+def _matrix(counts: pd.DataFrame, dimension: str | None) -> pd.DataFrame:
+    """Periods down, values across; NaN (unknown) stays NaN."""
+    periods = _periods(counts)
+    if dimension is None:
+        table = counts.groupby("period", sort=False)["contacts"].sum(min_count=1)
+        unknown = counts["contacts"].isna().groupby(counts["period"], sort=False).any()
+        table = table.mask(unknown.reindex(table.index).to_numpy())
+        return table.reindex(periods).to_frame("contacts")
+    return activity.wide(counts, dimension).reindex(periods)
+
+
+def _draw_stack(
+    ax: Axes,
+    table: pd.DataFrame,
+    labels: Sequence[str],
+    colors: Sequence[Any],
+    hatches: Sequence[str | None] | None = None,
+) -> list[Any]:
+    """Stacked bars, one segment per column; periods with an unknown cell are hatched."""
+    x = np.arange(len(table))
+    bottom = np.zeros(len(table))
+    handles: list[Any] = []
+    values = table.to_numpy(dtype=float)
+    unknown_rows = np.isnan(values).any(axis=1)
+    for j, (label, color) in enumerate(zip(labels, colors, strict=True)):
+        heights = np.nan_to_num(values[:, j])
+        hatch = hatches[j] if hatches else None
+        handle = ax.bar(
+            x,
+            heights,
+            0.8,
+            bottom=bottom,
+            color=color,
+            label=label,
+            hatch=hatch,
+            edgecolor="white",
+            linewidth=0.4,
+        )
+        handles.append(handle)
+        bottom += heights
+    if unknown_rows.any():
+        top = max(float(bottom.max()), 1.0)
+        for i in np.flatnonzero(unknown_rows):
+            ax.bar(
+                i,
+                top * 1.05 - bottom[i],
+                0.8,
+                bottom=bottom[i],
+                color="none",
+                edgecolor="#555555",
+                hatch=UNKNOWN_HATCH,
+                linewidth=0.6,
+            )
+            ax.annotate("?", (i, top * 1.05), ha="center", va="bottom", fontsize=9)
+        handles.append(
+            Patch(
+                facecolor="none",
+                edgecolor="#555555",
+                hatch=UNKNOWN_HATCH,
+                label="unknown (a call failed)",
+            )
+        )
+    return handles
+
+
+def _qualitative(n: int) -> list[Any]:
+    """`n` distinct colours without greys (grey means "others" and special values)."""
+    if n <= 9:
+        base = colormaps["tab10"]
+        return [base(i) for i in (0, 1, 2, 3, 4, 5, 6, 8, 9)[:n]]
+    base = colormaps["tab20"]
+    picks = [i for i in range(20) if i not in (14, 15)]
+    return [base(picks[i % len(picks)]) for i in range(n)]
+
+
+def _display_name(value: Any, names: Mapping[Any, str], taken: set[str]) -> str:
+    name = names.get(value)
+    text = name or str(value)
+    if text in taken and name:
+        text = f"{name} ({value})"
+    taken.add(text)
+    return text
+
+
+def _is_special(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith("(")
+
+
+# -------------------------------------------------------------------------------------- charts
+
+
+def stacked(
+    counts: pd.DataFrame,
+    dimension: str | None = None,
+    *,
+    top: int | None = 10,
+    names: Mapping[Any, str] | None = None,
+    cmap: str | None = None,
+    title: str | None = None,
+    **meta: Any,
+) -> Figure:
+    """Contacts per period as stacked bars, one colour per value of `dimension`.
+
+    Args:
+        counts: tidy counts with ``period``, `dimension` (if any) and ``contacts``.
+        dimension: the column to stack by, or None for one bar per period.
+        top: keep the `top` values by volume and sum the rest as "others" (special values
+            like "(no agent)" are always kept); None keeps every value.
+        names: display names for values (agent id -> name); ids are the fallback.
+        cmap: a sequential colormap name (ordered values), default a qualitative palette.
+        title: overrides the generated title.
+        measure, period, offices, demo: what the chart is about (default: counts.attrs).
+    """
+    info = _meta(counts, meta)
+    code = info["period"]
+    periods = _periods(counts)
+    dim_words = _DIMENSION_WORDS.get(dimension or "", dimension or "")
+    what = f"Contacts {_MEASURE_WORDS.get(info['measure'], info['measure'])} per " + (
+        activity.period_name(code) + (f" by {dim_words}" if dimension else "")
+    )
+    fig, ax = _new_figure(info, title or _title(what, info, periods))
+    if counts.empty:
+        ax.text(
+            0.5, 0.5, "No contacts in this range", ha="center", va="center", transform=ax.transAxes
+        )
+        return fig
+    table = _matrix(counts, dimension)
+    if dimension is None:
+        _draw_stack(ax, table, ["contacts"], ["#3b75af"])
+        handles = None
+    else:
+        names = names if names is not None else info["names"].get(dimension, {})
+        table = table.loc[:, (table.fillna(0).sum() > 0) | table.isna().any()]
+        regular = [c for c in table.columns if not _is_special(c)]
+        special = [c for c in table.columns if _is_special(c)]
+        if top is not None and len(regular) > top:
+            volume = table[regular].sum().sort_values(ascending=False, kind="stable")
+            keep, rest = list(volume.index[:top]), list(volume.index[top:])
+            others = table[rest].sum(axis=1, min_count=1).mask(table[rest].isna().any(axis=1))
+            label = f"others ({len(rest)} {dim_words}s)"
+            table = pd.concat([table[keep], others.rename(label), table[special]], axis=1)
+            regular, extra = keep, [label]
+        else:
+            extra = []
+        taken: set[str] = set()
+        labels = [_display_name(v, names, taken) for v in regular] + extra + special
+        if cmap:
+            palette = colormaps[cmap](np.linspace(0.15, 0.95, max(len(regular), 1)))
+        else:
+            palette = _qualitative(len(regular))
+        colors = [*palette[: len(regular)], *[OTHERS_COLOR] * len(extra)]
+        colors += [SPECIAL_COLOR] * len(special)
+        hatches = [None] * (len(regular) + len(extra)) + ["..."] * len(special)
+        handles = _draw_stack(ax, table, labels, colors, hatches)
+        _legend(ax, dim_words.capitalize(), handles[::-1])
+    _period_axis(ax, periods, code)
+    _count_axis(ax, info["measure"])
+    if handles is None and table.isna().to_numpy().any():
+        _legend(ax, None)
+    return fig
+
+
+def by_agent(counts: pd.DataFrame, *, top: int = 8, **kw: Any) -> Figure:
+    """Activity over time by agent: the `top` agents by volume, the rest as "others".
+
+    Agent names come from the users lookup (``counts.attrs["names"]["agent"]`` or
+    ``names=``); an agent without a name is shown by id. "(no agent)" is its own segment.
+    """
+    return stacked(counts, "agent", top=top, **kw)
+
+
+def by_lead_score(counts: pd.DataFrame, **kw: Any) -> Figure:
+    """Activity over time by lead score, ordered 0–5 with a sequential colormap (viridis)."""
+    kw.setdefault("cmap", "viridis")
+    kw.setdefault("top", None)
+    kw.setdefault("names", LEAD_SCORE_NAMES)
+    return stacked(counts, "lead_score", **kw)
+
+
+def created_vs_changed(
+    created: pd.DataFrame, changed: pd.DataFrame, *, title: str | None = None, **meta: Any
+) -> Figure:
+    """Contacts created and contacts last changed per period, side by side.
+
+    `created` and `changed` are counts without dimensions over the same periods (e.g.
+    ``result.activity("created", by=())`` and ``result.activity("changed", by=())``).
+    ``changed_at`` is each contact's LAST change, so "changed" counts contacts by the period
+    of their latest change, not every change.
+    """
+    info = _meta(created, meta)
+    code = info["period"]
+    a = _matrix(created, None)["contacts"]
+    b = _matrix(changed, None)["contacts"]
+    periods = sorted(set(a.index) | set(b.index))
+    a, b = a.reindex(periods), b.reindex(periods)
+    what = f"Contacts created and last changed per {activity.period_name(code)}"
+    fig, ax = _new_figure(info, title or _title(what, info, periods))
+    x = np.arange(len(periods))
+    width = 0.4
+    handles = []
+    for series, offset, color, label in (
+        (a, -width / 2, "#3b75af", "created"),
+        (b, width / 2, "#ef8636", "last changed"),
+    ):
+        values = series.to_numpy(dtype=float)
+        handles.append(ax.bar(x + offset, np.nan_to_num(values), width, color=color, label=label))
+        for i in np.flatnonzero(np.isnan(values)):
+            ax.annotate("?", (i + offset, 0), ha="center", va="bottom", fontsize=9)
+    _period_axis(ax, periods, code)
+    ax.set_ylabel("Contacts")
+    ax.yaxis.get_major_locator().set_params(integer=True)
+    ax.grid(axis="y", alpha=0.3)
+    ax.set_axisbelow(True)
+    ax.spines[["top", "right"]].set_visible(False)
+    _legend(ax, None, handles)
+    if info["measure"] == "created":
+        ax.set_title(
+            "Last changed: the same contacts, by the period of their latest change",
+            fontsize=9,
+            loc="left",
+            color="#444444",
+        )
+    return fig
+
+
+def bar(
+    counts: pd.DataFrame,
+    dimension: str,
+    *,
+    names: Mapping[Any, str] | None = None,
+    top: int | None = 25,
+    title: str | None = None,
+    **meta: Any,
+) -> Figure:
+    """Total contacts per value of one dimension over the whole range (horizontal bars).
+
+    Values keep their order for lead score (0–5) and are sorted by volume otherwise.
+    """
+    info = _meta(counts, meta)
+    periods = _periods(counts)
+    names = names if names is not None else info["names"].get(dimension, {})
+    if dimension == "lead_score" and not names:
+        names = LEAD_SCORE_NAMES
+    grouped = counts.groupby(dimension, observed=True, sort=False)["contacts"]
+    totals = grouped.sum(min_count=1).mask(grouped.apply(lambda s: s.isna().any()))
+    if dimension != "lead_score":
+        totals = totals.sort_values(ascending=False, kind="stable")
+    dim_words = _DIMENSION_WORDS.get(dimension, dimension)
+    measure = _MEASURE_WORDS.get(info["measure"], info["measure"])
+    what = f"Contacts {measure} by {dim_words}"
+    if top is not None and len(totals) > top:
+        what += f" (top {top} of {len(totals)})"
+        totals = totals.iloc[:top]
+    fig, ax = _new_figure(info, title or _title(what, info, periods))
+    taken: set[str] = set()
+    labels = [_display_name(v, names, taken) for v in totals.index]
+    y = np.arange(len(totals))[::-1]
+    values = totals.to_numpy(dtype=float)
+    colors = [SPECIAL_COLOR if _is_special(v) else "#3b75af" for v in totals.index]
+    ax.barh(y, np.nan_to_num(values), color=colors)
+    for yi, v in zip(y, values, strict=True):
+        ax.annotate(
+            "unknown" if np.isnan(v) else f"{int(v)}",
+            (0 if np.isnan(v) else v, yi),
+            xytext=(3, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=8,
+        )
+    ax.set_yticks(y, labels, fontsize=8)
+    ax.set_xlabel(f"Contacts {measure}")
+    ax.set_ylabel(dim_words.capitalize())
+    ax.grid(axis="x", alpha=0.3)
+    ax.set_axisbelow(True)
+    ax.spines[["top", "right"]].set_visible(False)
+    return fig
