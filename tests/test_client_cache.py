@@ -248,3 +248,16 @@ def test_malformed_lookup_is_never_cached(
             lookup(s.customer_ids[0])
     assert len(s.requests) == 6  # each asked once more before giving up
     assert len(client.session.cache.responses) == 0
+
+
+def test_offline_returns_an_expired_answer_marked_stale(
+    standin: StandIn, client: VitecClient
+) -> None:
+    office = standin.customer_ids[0]
+    client.contacts(customer_id=office, lead_score=0)
+    age_cache(client)
+    standin.clear_requests()
+    frame = client.contacts(customer_id=office, lead_score=0, offline=True)
+    assert standin.requests == []
+    assert frame.attrs["stale"] is True
+    assert frame.attrs["from_cache"] is True
