@@ -1,0 +1,334 @@
+"""Exact answers or loud failures when the server misbehaves, and never a bad answer cached.
+
+Every test breaks the stand-in on purpose with its fault switches (503 with Retry-After,
+bursts of 429, truncated and malformed bodies, going down halfway, slow answers) under a
+breakdown of at least 40 calls over 20 000 contacts, and compares what comes out with the
+fault-free result. The stand-in's request log is the witness for what was sent and when;
+the cache is read back to prove that only good 200 answers were ever stored.
+
+Retry settings are tuned low through connect() (Retry-After of 1 s, no exponential backoff)
+so the whole file stays within a few tens of seconds.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pandas as pd
+import pytest
+
+import vitec_nb as vnb
+from tests.plugins.reliability import sqlite_responses
+from vitec_nb.standin import StandIn
+
+CONTACTS = 20_000
+RANGE = {"start": "2024-01-01", "end": "2026-11-01"}
+BREAKDOWN = {"by": ("lead_score",), "measure": "created", "period": "M", **RANGE}
+RETRY_AFTER = 1  # seconds, in the stand-in's Retry-After
+MAX_RETRIES = 6
+MAX_RETRY_AFTER = 2.0  # the client waits at most this long for one Retry-After
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[StandIn]:
+    """A stand-in of its own (faults must not leak into other files' shared stand-in)."""
+    with StandIn(seed=6, contacts=CONTACTS, offices=1, fault_seed=6) as s:
+        yield s
+
+
+@pytest.fixture(autouse=True)
+def clear_faults(server: StandIn) -> Iterator[None]:
+    """Every test starts and ends with a healthy server and an empty request log."""
+    server.set_faults()
+    server.clear_requests()
+    yield
+    server.set_faults()
+
+
+def connect(server: StandIn, cache: Path, **kw: Any) -> vnb.VitecClient:
+    """A client tuned for fast tests: few seconds of waiting at most, no backoff growth."""
+    options: dict[str, Any] = {
+        "max_retries": MAX_RETRIES,
+        "backoff_factor": 0,
+        "max_retry_after": MAX_RETRY_AFTER,
+        "timeout": (2.0, 5.0),
+        "concurrency": 6,
+    }
+    options.update(kw)
+    return vnb.connect(
+        base_url=server.url,
+        username=server.username,
+        password=server.password,
+        cache=str(cache / "http_cache.sqlite"),
+        customer_ids=server.customer_ids,
+        **options,
+    )
+
+
+def breakdown(client: vnb.VitecClient, server: StandIn, **kw: Any) -> Any:
+    query = vnb.ContactQuery(server.customer_ids[0])
+    return client.breakdown(query, **BREAKDOWN, progress=kw.pop("progress", False), **kw)
+
+
+@pytest.fixture(scope="module")
+def reference(server: StandIn, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The fault-free breakdown, checked against the stand-in's ground truth."""
+    server.set_faults()
+    client = connect(server, tmp_path_factory.mktemp("reference"))
+    result = breakdown(client, server)
+    client.close()
+    truth = server.truth
+    start = pd.Timestamp(RANGE["start"], tz="Europe/Stockholm")
+    end = pd.Timestamp(RANGE["end"], tz="Europe/Stockholm")
+    in_range = truth[(truth["created_at"] >= start) & (truth["created_at"] < end)]
+    assert set(result.facts["id"].astype(str)) == set(in_range["id"].astype(str))
+    assert result.plan.n_calls >= 40
+    return result
+
+
+def assert_same_result(result: Any, reference: Any) -> None:
+    """Same counts and the same facts (order aside) as the fault-free run."""
+    assert result.is_complete
+    pd.testing.assert_frame_equal(
+        result.counts.reset_index(drop=True), reference.counts.reset_index(drop=True)
+    )
+    key = ["id"]
+    got = result.facts.sort_values(key).reset_index(drop=True)
+    want = reference.facts.sort_values(key).reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, want)
+
+
+def contact_calls(server: StandIn) -> list[Any]:
+    return [r for r in server.requests if r.path.startswith("/CRM/Contact/")]
+
+
+def call_key(path: str, params: dict[str, str]) -> tuple[str, tuple[tuple[str, str], ...]]:
+    return path, tuple(sorted(params.items()))
+
+
+def planned_key(call: Any) -> tuple[str, tuple[tuple[str, str], ...]]:
+    return call_key("/" + call.query.path, call.query.to_params())
+
+
+def assert_cache_holds_only_good_answers(cache: Path) -> int:
+    """Every stored response is a 200 whose body is a whole contact list or lookup; count them.
+
+    Read straight from the SQLite file (no requests-cache, no vitec_nb), as JSON.
+    """
+    rows = sqlite_responses(cache)
+    for key, data in rows:
+        stored = orjson.loads(data)
+        assert stored["status_code"] == 200, f"{key} stores an error answer"
+        url = stored.get("url", "")
+        if "/CRM/Contact/" in url:
+            content = stored.get("_decoded_content")
+            if content is None:
+                import base64
+
+                content = orjson.loads(base64.b64decode(stored["_content"]))
+            assert isinstance(content, dict), f"{key}: body is not a contact list"
+            assert {"persons", "companies", "deceasedEstates"} <= set(content), key
+    return len(rows)
+
+
+# --- 503 with Retry-After -------------------------------------------------------------
+
+
+def test_breakdown_under_20_percent_503_equals_the_fault_free_result(
+    server, reference, tmp_path
+) -> None:
+    client = connect(server, tmp_path)
+    server.set_faults(error_rate=0.2, error_status=503, retry_after=RETRY_AFTER)
+    result = breakdown(client, server)
+    assert_same_result(result, reference)
+    statuses = [r.status for r in contact_calls(server)]
+    assert statuses.count(503) >= 4, "the fault switch did not bite: the test proves nothing"
+    assert assert_cache_holds_only_good_answers(tmp_path) >= result.plan.n_calls
+
+
+def test_503_retry_waits_for_retry_after(server, reference, tmp_path) -> None:
+    client = connect(server, tmp_path)
+    server.set_faults(error_rate=0.2, error_status=503, retry_after=RETRY_AFTER)
+    breakdown(client, server)
+    assert_retry_after_honoured(contact_calls(server), {503})
+
+
+def assert_retry_after_honoured(records: list[Any], statuses: set[int]) -> int:
+    """After a 429/503 at time t for a call, that call is not asked again before t + wait."""
+    by_call: dict[Any, list[Any]] = defaultdict(list)
+    for r in records:
+        by_call[call_key(r.path, r.params)].append(r)
+    checked = 0
+    for attempts in by_call.values():
+        for before, after in itertools.pairwise(attempts):
+            if before.status in statuses:
+                assert after.time - before.time >= RETRY_AFTER, (
+                    f"retried {after.time - before.time:.3f} s after a {before.status} that "
+                    f"said Retry-After: {RETRY_AFTER}"
+                )
+                checked += 1
+    assert checked, "no retry after a Retry-After answer was seen"
+    return checked
+
+
+# --- bursts of 429 --------------------------------------------------------------------
+
+
+def test_bursts_of_429_are_honoured_and_the_result_is_exact(server, reference, tmp_path) -> None:
+    client = connect(server, tmp_path)
+    bursts: list[int] = []
+
+    def another_burst(done: int, total: int) -> None:
+        # A burst at the start, and again a third and two thirds of the way through.
+        if done in (0, total // 3, 2 * total // 3) and done not in bursts:
+            bursts.append(done)
+            server.set_faults(rate_limit_burst=5, retry_after=RETRY_AFTER)
+
+    result = breakdown(client, server, progress=another_burst)
+    assert_same_result(result, reference)
+    records = contact_calls(server)
+    assert sum(r.status == 429 for r in records) == 5 * len(bursts) == 15
+    assert_retry_after_honoured(records, {429})
+    # Bounded: one retry per 429, nothing more; and no call waited longer than its budget.
+    assert len(records) == result.plan.n_calls + 15
+    budget = client.settings.max_total_wait
+    per_call: dict[Any, list[float]] = defaultdict(list)
+    for r in records:
+        per_call[call_key(r.path, r.params)].append(r.time)
+    assert max(max(t) - min(t) for t in per_call.values()) <= budget
+
+
+def test_endless_429_gives_up_after_the_retry_budget_with_rate_limited_error(
+    server, tmp_path
+) -> None:
+    client = connect(server, tmp_path, max_retries=2)
+    server.set_faults(rate_limit_burst=1000, retry_after=RETRY_AFTER)
+    with pytest.raises(vnb.RateLimitedError) as info:
+        client.contacts(customer_id=server.customer_ids[0], lead_score=1)
+    assert info.value.retry_after == RETRY_AFTER
+    records = contact_calls(server)
+    assert [r.status for r in records] == [429] * 3  # the first try and two retries
+    assert_retry_after_honoured(records, {429})
+    assert not client.is_cached(customer_id=server.customer_ids[0], lead_score=1)
+
+
+# --- truncated and malformed bodies ---------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+@pytest.mark.parametrize("switch", ["truncate_rate", "malformed_rate"])
+def test_damaged_body_is_never_returned_as_a_short_frame_nor_cached(
+    server, tmp_path, switch: str, fmt: str
+) -> None:
+    client = connect(server, tmp_path)
+    server.set_faults(**{switch: 1.0})
+    cid = server.customer_ids[0]
+    for score in range(6):  # several answers, so every kind of damage comes up
+        with pytest.raises(vnb.MalformedResponseError):
+            client.contacts(customer_id=cid, lead_score=score, format=fmt)
+        assert not client.is_cached(customer_id=cid, lead_score=score, format=fmt)
+    assert all(r.status == 200 for r in contact_calls(server))
+    assert assert_cache_holds_only_good_answers(tmp_path) == 0
+
+
+def test_breakdown_with_damaged_bodies_is_exact_or_names_what_is_missing(
+    server, reference, tmp_path
+) -> None:
+    client = connect(server, tmp_path)
+    server.set_faults(truncate_rate=0.15, malformed_rate=0.15)
+    try:
+        result = breakdown(client, server)
+    except vnb.IncompleteBreakdownError as err:
+        assert err.missing
+        for missing in err.missing:
+            assert isinstance(missing.error, vnb.MalformedResponseError)
+            assert missing.call.label in str(err)
+        server.set_faults()
+        result = breakdown(client, server)
+    assert_same_result(result, reference)
+    assert assert_cache_holds_only_good_answers(tmp_path) >= result.plan.n_calls
+
+
+# --- the server going down halfway -----------------------------------------------------
+
+
+def test_server_down_halfway_names_the_missing_calls_and_a_rerun_fetches_only_those(
+    server, reference, tmp_path
+) -> None:
+    client = connect(server, tmp_path)
+    plan = client.plan(vnb.ContactQuery(server.customer_ids[0]), **BREAKDOWN)
+    went_down: list[int] = []
+
+    def pull_the_plug(done: int, total: int) -> None:
+        if done == 2 * total // 3 and not went_down:
+            went_down.append(done)
+            server.set_faults(down=True)
+
+    with pytest.raises(vnb.IncompleteBreakdownError) as info:
+        breakdown(client, server, progress=pull_the_plug)
+    err = info.value
+    assert went_down
+
+    answered = {call_key(r.path, r.params) for r in contact_calls(server) if r.status == 200}
+    missing = {planned_key(m.call) for m in err.missing}
+    planned = {planned_key(c) for c in plan.calls}
+    cached = {planned_key(c) for c in plan.calls if client.is_cached(c.query)}
+    assert missing, "the server went down, yet nothing is missing"
+    assert missing == planned - cached  # exactly the calls without a stored answer ...
+    assert planned - answered <= missing  # ... which include every call never answered
+    for m in err.missing:  # ... each named in the message, with why
+        assert m.call.label in str(err)
+        assert isinstance(m.error, vnb.TransportError | vnb.MalformedResponseError)
+
+    server.set_faults()  # back up
+    server.clear_requests()
+    result = breakdown(client, server)
+    assert_same_result(result, reference)
+    again = [call_key(r.path, r.params) for r in contact_calls(server)]
+    assert sorted(again) == sorted(missing)  # only what was missing, each once
+    assert result.calls == len(missing)
+
+
+# --- slow answers ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("switch", ["latency", "slow_body"])
+def test_slow_server_raises_timeout_within_the_configured_bound(
+    make_standin, tmp_path, switch: str
+) -> None:
+    # A stand-in of its own: the slow answer is still being served after the test is done.
+    server = make_standin(seed=1, contacts=500, offices=1)
+    slow = 4.0  # seconds the answer would take; the client allows 0.3 s per read
+    client = connect(server, tmp_path, timeout=(1.0, 0.3))
+    server.set_faults(**{switch: slow})
+    started = time.monotonic()
+    with pytest.raises(vnb.RequestTimeoutError) as info:
+        client.contacts(customer_id=server.customer_ids[0], lead_score=2)
+    waited = time.monotonic() - started
+    assert waited < slow, f"waited {waited:.1f} s for an answer that takes {slow} s"
+    assert "0.3 s" in str(info.value)
+    if switch == "slow_body":  # (with latency the stand-in logs only once the delay is over)
+        assert len(contact_calls(server)) == 1  # a timeout is not retried behind one's back
+    assert not client.is_cached(customer_id=server.customer_ids[0], lead_score=2)
+
+
+# --- error answers never stored ----------------------------------------------------------
+
+
+def test_no_error_answer_is_ever_stored_in_the_cache(server, tmp_path) -> None:
+    """500 is not retried: the breakdown fails loudly and the cache holds only the 200s."""
+    client = connect(server, tmp_path)
+    server.set_faults(error_rate=0.3, error_status=500)
+    with pytest.raises(vnb.IncompleteBreakdownError) as info:
+        breakdown(client, server)
+    assert all(isinstance(m.error, vnb.ServerError) for m in info.value.missing)
+    ok = sum(r.status == 200 for r in contact_calls(server))
+    assert ok and any(r.status == 500 for r in contact_calls(server))
+    # the 200s (plus the lookups), never a 500
+    assert assert_cache_holds_only_good_answers(tmp_path) >= ok
