@@ -18,20 +18,21 @@ TZ = "Europe/Stockholm"
 
 @contextmanager
 def standin(contacts: int, agents: int, seed: int, latency: float = 0.0) -> Iterator[Any]:
-    """A one-office stand-in with `contacts` contacts and (at least) `agents` agents."""
+    """A one-office stand-in with `contacts` contacts and `agents` agents (some archived)."""
     from vitec_nb.standin import StandIn
 
-    with StandIn(seed=seed, contacts=contacts, offices=1, latency=latency) as s:
+    with StandIn(seed=seed, contacts=contacts, offices=1, latency=latency, agents=agents) as s:
         yield s
 
 
 def office_and_agents(s: Any, agents: int) -> tuple[str, list[str]]:
-    """The office and its `agents` busiest active agents (issue 7: 20 agents in one office)."""
+    """The office and its agents, archived ones included (issue 7: 20 agents in one office).
+
+    Both sides get the same explicit list, so both count the same cells.
+    """
     customer_id = s.customer_ids[0]
-    truth = s.truth
-    mine = truth[truth["customer_id"] == customer_id]
-    busiest = mine["agent_id"].dropna().value_counts().index[:agents]
-    return customer_id, [str(a) for a in busiest]
+    users = s.agents[s.agents["customer_id"] == customer_id]
+    return customer_id, [str(a) for a in users["user_id"]][:agents]
 
 
 def months_window(s: Any, months: int) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -91,6 +92,9 @@ def breakdown(
         period="M",
         start=start,
         end=end,
+        agent_ids=agent_ids,
+        include_archived=True,
+        progress=False,
         **options,
     )
 
@@ -98,11 +102,19 @@ def breakdown(
 def result_counts(result: Any, agent_ids: list[str], start: pd.Timestamp) -> pd.DataFrame:
     """The result's counts in the truth table's layout (index month start, columns agent)."""
     counts = result.counts
-    return counts
+    table = counts.pivot_table(
+        index="period", columns="agent", values="contacts", aggfunc="sum", observed=True
+    )
+    table.index = pd.DatetimeIndex(table.index).tz_localize(None)
+    table.columns = [str(c) for c in table.columns]
+    table = table.reindex(columns=agent_ids, fill_value=0).fillna(0).astype("int64")
+    table.index.name = "month"
+    table.columns.name = None
+    return table
 
 
-def parse(body: bytes) -> pd.DataFrame:
+def parse(body: bytes, customer_id: str) -> pd.DataFrame:
     """One JSON answer into the contacts DataFrame with vitec_nb's parser."""
     from vitec_nb.parse import parse_contacts
 
-    return parse_contacts(body)
+    return parse_contacts(body, customer_id=customer_id)
