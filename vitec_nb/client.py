@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -121,13 +121,7 @@ def demo_standin() -> Any:
         if _demo_standin is None:
             from vitec_nb.standin import StandIn
 
-            standin = StandIn(seed=DEMO_SEED, contacts=DEMO_CONTACTS)
-            start = getattr(standin, "start", None)
-            if callable(start):
-                start()
-            else:
-                standin.__enter__()
-            _demo_standin = standin
+            _demo_standin = StandIn(seed=DEMO_SEED, contacts=DEMO_CONTACTS).start()
         return _demo_standin
 
 
@@ -138,12 +132,6 @@ def _parse_contacts(body: bytes, fmt: str, customer_id: str) -> pd.DataFrame:
     from vitec_nb.parse import parse_contacts
 
     return parse_contacts(body, format=fmt, customer_id=customer_id)
-
-
-def _empty_contacts() -> pd.DataFrame:
-    from vitec_nb.parse import empty_contacts
-
-    return empty_contacts()
 
 
 def _json_body(response: requests.Response) -> Any:
@@ -339,25 +327,48 @@ class VitecClient:
     def _fetch_contacts(
         self, q: ContactQuery, fmt: str, refresh: bool, offline: bool
     ) -> tuple[pd.DataFrame, dict[str, Any]]:
-        cid = q.customer_ids[0]
-        what = f"contacts {q.describe()}"
+        frame, response = self._get_parsed(
+            q.path,
+            q.to_params(),
+            q.customer_ids[0],
+            fmt,
+            refresh=refresh,
+            offline=offline,
+            what=f"contacts {q.describe()}",
+            parse=self._parse_response,
+        )
+        return frame, _response_info(response)
+
+    def _get_parsed(
+        self,
+        path: str,
+        params: Mapping[str, str],
+        cid: str,
+        fmt: str,
+        *,
+        refresh: bool,
+        offline: bool,
+        what: str,
+        parse: Callable[[requests.Response], Any],
+    ) -> tuple[Any, requests.Response]:
+        """A GET whose body parsed. A malformed answer (never cached) is asked for once more."""
         for attempt in (1, 2):
             try:
                 response = self._get(
-                    q.path, q.to_params(), cid, fmt, refresh=refresh, offline=offline, what=what
+                    path, params, cid, fmt, refresh=refresh, offline=offline, what=what
                 )
                 parsed = getattr(response, cache_mod.PARSED_ATTR, None)
                 if parsed is None:  # a cached answer: validated before it was stored
-                    parsed = self._parse_response(response)
+                    parsed = parse(response)
                 if isinstance(parsed, Exception):
                     raise parsed
-                break
+                return parsed, response
             except MalformedResponseError:
                 if attempt == 2 or offline:
                     raise
                 logger.warning("malformed answer for %s; asking once more", what)
-                refresh = True  # a malformed answer was never stored: fetch it fresh
-        return parsed, _response_info(response)
+                refresh = True
+        raise AssertionError("unreachable")
 
     # -- lookups ---------------------------------------------------------------------------
 
@@ -442,20 +453,10 @@ class VitecClient:
     ) -> Any:
         _flag("refresh", refresh)
         _flag("offline", offline)
-        for attempt in (1, 2):
-            response = self._get(
-                path, params, cid, "json", refresh=refresh, offline=offline, what=what
-            )
-            parsed = getattr(response, cache_mod.PARSED_ATTR, None)
-            if parsed is None:  # a cached answer: validated before it was stored
-                parsed = _json_body(response)
-            if not isinstance(parsed, Exception):
-                return parsed
-            if attempt == 2 or offline:
-                raise parsed
-            logger.warning("malformed answer for %s; asking once more", what)
-            refresh = True
-        raise AssertionError("unreachable")
+        body, _ = self._get_parsed(
+            path, params, cid, "json", refresh=refresh, offline=offline, what=what, parse=_json_body
+        )
+        return body
 
     # -- breakdowns (planner) -------------------------------------------------------------
 
