@@ -21,6 +21,7 @@ several times faster than `pandas.to_datetime`.
 from __future__ import annotations
 
 import io
+import itertools
 import re
 from collections.abc import Iterable, Iterator
 from operator import itemgetter
@@ -30,6 +31,7 @@ import numpy as np
 import orjson
 import pandas as pd
 import pyarrow as pa
+import pyarrow.json as pa_json
 from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as SafeET
 
@@ -72,6 +74,7 @@ _API_LIST_NAMES = {
 }
 _EXCERPT = 80
 _UTC_NS = pa.timestamp("ns", tz="UTC")
+_STRING = pa.string()
 
 Format = Literal["json", "xml"]
 
@@ -108,6 +111,8 @@ def parse_contacts(
         raise ValueError(f"format must be 'json' or 'xml', not {format!r}")
     data = body.encode() if isinstance(body, str) else bytes(body)
     columns = _Columns(customer_id)
+    if format == "json" and _json_fast(data, columns):
+        return _frame(columns)
     chunks = _json_lists(data) if format == "json" else _xml_lists(data)
     for kind, refs in chunks:
         columns.add(kind, refs)
@@ -131,17 +136,22 @@ class _Columns:
         self.ids: dict[str, list[pa.Array]] = {k: [] for k in KINDS}
         self.times: dict[str, list[pa.Array]] = {k: [] for k in KINDS}
         self.cids: dict[str, list[pa.Array]] = {k: [] for k in KINDS}
-        self.seen: set[str] = set()
 
     def add(self, kind: str, refs: list[Any]) -> None:
         """Add one chunk of references (dicts with id/changedAt/customerId) of one kind."""
         if not refs:
             return
         ids, changed, cids = _fields(kind, refs, self.fill)
-        self.ids[kind].append(_string_array(kind, "id", ids, refs))
+        self.ids[kind].append(_string_array(kind, "id", ids, refs, pa.large_string()))
         changed_arr = _string_array(kind, "changedAt", changed, refs)
         self.times[kind].append(_timestamps(kind, changed_arr, refs))
         self.cids[kind].append(_string_array(kind, "customerId", cids, refs))
+
+    def add_arrays(self, kind: str, ids: pa.Array, times: pa.Array, cids: pa.Array) -> None:
+        """Add columns already parsed by the fast path."""
+        self.ids[kind].append(ids)
+        self.times[kind].append(times)
+        self.cids[kind].append(cids)
 
     def count(self, kind: str) -> int:
         return sum(len(a) for a in self.ids[kind])
@@ -154,10 +164,15 @@ def _frame(columns: _Columns) -> pd.DataFrame:
     kind = pd.Categorical.from_codes(kind_codes, dtype=KIND_DTYPE)
 
     def combined(parts: dict[str, list[pa.Array]], type_: pa.DataType) -> pa.Array:
-        chunks = [a for k in KINDS for a in parts[k]]
+        chunks = [
+            c
+            for k in KINDS
+            for a in parts[k]
+            for c in (a.chunks if isinstance(a, pa.ChunkedArray) else (a,))
+        ]
         return pa.chunked_array(chunks, type=type_).combine_chunks()
 
-    ids = pd.arrays.ArrowStringArray(combined(columns.ids, pa.string()).cast(pa.large_string()))
+    ids = pd.arrays.ArrowStringArray(combined(columns.ids, pa.large_string()))
 
     cid_arr = combined(columns.cids, pa.string()).dictionary_encode()
     categories = list(columns.known)
@@ -214,9 +229,11 @@ def _fields_slowly(kind: str, refs: list[Any], fill: str | None) -> tuple[list[A
     return ids, changed, cids
 
 
-def _string_array(kind: str, field: str, values: list[Any], refs: list[Any]) -> pa.Array:
+def _string_array(
+    kind: str, field: str, values: list[Any], refs: list[Any], type_: pa.DataType = _STRING
+) -> pa.Array:
     try:
-        arr = pa.array(values, type=pa.string())
+        arr = pa.array(values, type=type_)
     except (pa.ArrowTypeError, pa.ArrowInvalid):
         i = next(i for i, v in enumerate(values) if not isinstance(v, str | None))
         raise _bad_ref(
@@ -244,6 +261,113 @@ def _timestamps(kind: str, changed: pa.Array, refs: list[Any]) -> pa.Array:
                     refs[i],
                 ) from None
         raise  # pragma: no cover - the whole array failed, so one element must fail
+
+
+# -- JSON, fast path ---------------------------------------------------------------------
+#
+# The answer's shape is fixed: one object holding three flat lists of flat objects. The fast
+# path finds the three lists in the bytes, turns each list into newline-delimited JSON (one
+# reference per line) and lets pyarrow's multi-threaded JSON reader build the columns, with
+# no Python object per reference. It only accepts what it can prove: the first occurrence of
+# each list key opens a list; the body with the lists emptied parses (orjson) to an object
+# holding the three empty lists; every piece parses; the row count equals the separators
+# + 1; no value is null. Anything else (PascalCase, nulls, a missing customerId, errors)
+# falls back to the orjson path, which also writes the precise error messages.
+
+_FAST_KEYS = (
+    ("person", b'"persons"'),
+    ("company", b'"companies"'),
+    ("deceased_estate", b'"deceasedEstates"'),
+)
+_LIST_OPEN = re.compile(rb"\s*:\s*\[")
+_ITEM_SEPARATOR = re.compile(rb"\}\s*,\s*\{")
+_BLANK = re.compile(rb"\s*")
+_PIECE_BYTES = 16 * 2**20  # bounded copies: peak memory does not grow with the body
+_ARROW_SCHEMA = pa.schema(
+    [("id", pa.large_string()), ("changedAt", pa.string()), ("customerId", pa.string())]
+)
+_ARROW_PARSE = pa_json.ParseOptions(
+    explicit_schema=_ARROW_SCHEMA, unexpected_field_behavior="ignore"
+)
+_ARROW_PARSE_PRETTY = pa_json.ParseOptions(
+    explicit_schema=_ARROW_SCHEMA, unexpected_field_behavior="ignore", newlines_in_values=True
+)
+
+
+def _json_fast(body: bytes, columns: _Columns) -> bool:
+    """Parse a well-formed camelCase answer into `columns`; False (columns untouched) if not."""
+    spans: dict[str, tuple[int, int]] = {}
+    for kind, key in _FAST_KEYS:
+        # The first occurrence: if it is not the top-level key, the outline check below
+        # or the list's own parse fails, and the orjson path takes over.
+        at = body.find(key)
+        if at < 0:
+            return False
+        opened = _LIST_OPEN.match(body, at + len(key))
+        if opened is None:
+            return False
+        end = body.find(b"]", opened.end())
+        if end < 0:
+            return False
+        spans[kind] = (opened.end(), end)
+    ordered = sorted(spans.values())
+    if any(a[1] >= b[0] for a, b in itertools.pairwise(ordered)):
+        return False
+    skeleton, pos = [], 0
+    for start, end in ordered:
+        skeleton.append(body[pos:start])
+        pos = end
+    skeleton.append(body[pos:])
+    try:
+        outline = orjson.loads(b"".join(skeleton))
+    except orjson.JSONDecodeError:
+        return False
+    if not isinstance(outline, dict) or any(
+        outline.get(key.strip(b'"').decode()) != [] for _, key in _FAST_KEYS
+    ):
+        return False
+    parsed = {}
+    for kind, (start, end) in spans.items():
+        tables = _arrow_list(body, start, end)
+        if tables is None:
+            return False
+        parsed[kind] = tables
+    for kind in KINDS:
+        for table in parsed[kind]:
+            columns.add_arrays(kind, *table)
+    return True
+
+
+def _arrow_list(body: bytes, start: int, end: int) -> list[tuple[pa.Array, ...]] | None:
+    """The references between `start` and `end` as (ids, times, customer ids) pieces."""
+    if _BLANK.fullmatch(body, start, end):
+        return []
+    first = body.find(b"}", start, end)
+    if first < 0:
+        return None
+    between = _ITEM_SEPARATOR.match(body, first)
+    separator = between.group() if between else b"}\n{"  # one item: nothing to split
+    # One byte longer than the separator, so the length change counts the references.
+    newline = b"}\n" + b" " * (len(separator) - 2) + b"{"
+    options = _ARROW_PARSE_PRETTY if body.find(b"\n", start, first) >= 0 else _ARROW_PARSE
+    pieces, pos = [], start
+    while pos < end:
+        cut = body.find(separator, pos + _PIECE_BYTES, end) if end - pos > _PIECE_BYTES else -1
+        stop = end if cut < 0 else cut + 1
+        piece = body[pos:stop]
+        lines = piece.replace(separator, newline) if between else piece
+        items = len(lines) - len(piece) + 1
+        del piece
+        try:
+            table = pa_json.read_json(pa.BufferReader(lines), parse_options=options)
+            times = table.column("changedAt").cast(_UTC_NS)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            return None
+        if table.num_rows != items or any(table.column(c).null_count for c in table.column_names):
+            return None
+        pieces.append((table.column("id"), times, table.column("customerId")))
+        pos = end if cut < 0 else cut + len(separator) - 1
+    return pieces
 
 
 # -- JSON ----------------------------------------------------------------------------------

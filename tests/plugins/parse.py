@@ -70,15 +70,16 @@ def _iso(changed: pd.Series) -> list[str]:
 def json_body(truth: pd.DataFrame, *, separators: str = ",") -> bytes:
     """The answer as compact JSON (`separators=", "` mimics Python's json.dumps)."""
     iso = _iso(truth["changed_at"])
+    ids, cids = truth["id"].tolist(), truth["customer_id"].tolist()
+    kinds = truth["kind"].to_numpy()
     sep = separators
     colon = ":" if sep == "," else ": "
     parts = []
     for kind, name in JSON_LISTS:
-        rows = np.flatnonzero(truth["kind"].to_numpy() == kind)
         items = sep.join(
-            f'{{"id"{colon}"{truth["id"].iat[i]}"{sep}"changedAt"{colon}"{iso[i]}"{sep}'
-            f'"customerId"{colon}"{truth["customer_id"].iat[i]}"}}'
-            for i in rows
+            f'{{"id"{colon}"{ids[i]}"{sep}"changedAt"{colon}"{iso[i]}"{sep}'
+            f'"customerId"{colon}"{cids[i]}"}}'
+            for i in np.flatnonzero(kinds == kind).tolist()
         )
         parts.append(f'"{name}"{colon}[{items}]')
     return ("{" + sep.join(parts) + "}").encode()
@@ -87,15 +88,16 @@ def json_body(truth: pd.DataFrame, *, separators: str = ",") -> bytes:
 def xml_body(truth: pd.DataFrame) -> bytes:
     """The answer as .NET DataContract XML (lists and fields in alphabetical order)."""
     iso = _iso(truth["changed_at"])
+    ids, cids = truth["id"].tolist(), truth["customer_id"].tolist()
+    kinds = truth["kind"].to_numpy()
     out = [f'<CrmContactList xmlns:i="http://www.w3.org/2001/XMLSchema-instance" xmlns="{XML_NS}">']
     for kind, name in XML_LISTS:
         out.append(f"<{name}>")
-        for i in np.flatnonzero(truth["kind"].to_numpy() == kind):
-            out.append(
-                f"<CrmContactReference><ChangedAt>{iso[i]}</ChangedAt>"
-                f"<CustomerId>{truth['customer_id'].iat[i]}</CustomerId>"
-                f"<Id>{truth['id'].iat[i]}</Id></CrmContactReference>"
-            )
+        out.extend(
+            f"<CrmContactReference><ChangedAt>{iso[i]}</ChangedAt>"
+            f"<CustomerId>{cids[i]}</CustomerId><Id>{ids[i]}</Id></CrmContactReference>"
+            for i in np.flatnonzero(kinds == kind).tolist()
+        )
         out.append(f"</{name}>")
     out.append("</CrmContactList>")
     return "".join(out).encode()
