@@ -261,3 +261,44 @@ def test_offline_returns_an_expired_answer_marked_stale(
     assert standin.requests == []
     assert frame.attrs["stale"] is True
     assert frame.attrs["from_cache"] is True
+
+
+def test_expired_answer_is_served_stale_when_the_server_is_down(
+    make_standin: Callable[..., StandIn], make_client: Callable[..., VitecClient]
+) -> None:
+    s = make_standin(seed=3, contacts=400, offices=1)
+    client = make_client(s, max_retries=0)
+    office = s.customer_ids[0]
+    first = client.contacts(customer_id=office, lead_score=3)
+    age_cache(client)
+    s.set_faults(down=True)
+    stale = client.contacts(customer_id=office, lead_score=3)
+    assert stale.attrs["stale"] is True
+    pd.testing.assert_frame_equal(stale, first)
+
+
+def test_refresh_while_the_server_fails_returns_the_cached_answer_marked_stale(
+    make_standin: Callable[..., StandIn], make_client: Callable[..., VitecClient]
+) -> None:
+    s = make_standin(seed=3, contacts=400, offices=1)
+    client = make_client(s, max_retries=0)
+    office = s.customer_ids[0]
+    client.contacts(customer_id=office)
+    s.set_faults(error_rate=1.0, error_status=502)
+    frame = client.contacts(customer_id=office, refresh=True)
+    assert frame.attrs["stale"] is True
+    assert frame.attrs["from_cache"] is True
+
+
+def test_rejected_credential_gets_no_stale_answer(
+    make_standin: Callable[..., StandIn], make_client: Callable[..., VitecClient]
+) -> None:
+    s = make_standin(seed=3, contacts=400, offices=1)
+    office = s.customer_ids[0]
+    s.add_account("revoked", {office: "old-password-1"})
+    client = make_client(s, username="revoked", password="old-password-1")
+    client.contacts(customer_id=office)
+    age_cache(client)
+    s.add_account("revoked", {office: "new-password-2"})  # the old password stops working
+    with pytest.raises(vnb.AuthenticationError):
+        client.contacts(customer_id=office)

@@ -8,6 +8,8 @@ Decisions, and why:
   never allow.
 - Only 200 answers are stored; an answer the `validate` callback rejects (a malformed
   body) is never stored and any older entry under its key is dropped.
+- requests-cache's own stale-if-error is off: it would also serve an expired answer
+  after a 401. The client picks stale answers itself, for server failures only.
 - The key is requests-cache's own key (method, URL, parameters, the Accept header) plus
   "-" plus a tag of the credential (see credentials.py), so a second credential never
   reads what the first fetched. The tag's secret lives beside the cache: a 0600 file
@@ -202,7 +204,8 @@ def make_session(
         expire_after=expire_after,
         allowable_codes=(200,),
         allowable_methods=("GET",),
-        stale_if_error=True,
+        # Stale answers on server failure are chosen by the client (never for a 4xx).
+        stale_if_error=False,
         key_fn=make_key_fn(tagger),
         filter_fn=make_filter_fn(validate),
     )

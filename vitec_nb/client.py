@@ -41,6 +41,7 @@ from vitec_nb.errors import (
     RequestTimeoutError,
     ServerValidationError,
     TransportError,
+    VitecError,
     error_for_status,
 )
 from vitec_nb.query import TIMEZONE, ContactQuery
@@ -536,15 +537,18 @@ class VitecClient:
         offline: bool,
         what: str,
     ) -> requests.Response:
-        """One cached GET; every failure becomes a VitecError naming the office."""
-        url = f"{self.base_url}/{path}"
-        read_timeout = self.settings.timeout[1]
+        """One cached GET; every failure becomes a VitecError naming the office.
+
+        When the server fails (5xx or 429 after the retries, no connection, a timeout) or
+        offline mode misses, an expired cached answer is returned instead, marked stale.
+        Never for 4xx: a rejected credential gets no stale data.
+        """
         started = time.perf_counter()
-        status: Any = "error"
-        cached = False
+        failure: VitecError | None = None
+        response: requests.Response | None = None
         try:
             response = self.session.get(
-                url,
+                f"{self.base_url}/{path}",
                 params=dict(params),
                 headers={"Accept": FORMATS[fmt]},
                 auth=self.credentials.auth_for(cid),
@@ -552,51 +556,62 @@ class VitecClient:
                 only_if_cached=offline,
                 force_refresh=refresh,
             )
-            status = response.status_code
-            cached = bool(getattr(response, "from_cache", False))
-            if offline and status == 504:  # only-if-cached miss: a synthetic 504, nothing sent
-                status, cached = "not-cached", False
-        except requests.Timeout:
-            raise RequestTimeoutError(
-                f"Vitec Connect at {self.base_url} did not answer within "
-                f"{read_timeout:g} s ({what}); try again, or raise timeout= "
-                "in connect()."
-            ) from None
-        except (
-            requests.exceptions.ChunkedEncodingError,
-            requests.exceptions.ContentDecodingError,
-        ):
-            raise MalformedResponseError(
-                f"The answer for {what} was cut off or garbled in transit; "
-                "nothing was cached. Run again."
-            ) from None
-        except requests.ConnectionError as exc:
-            if _caused_by_read_timeout(exc):
-                raise RequestTimeoutError(
-                    f"Vitec Connect at {self.base_url} did not answer within {read_timeout:g} s "
-                    f"({what}); try again, or raise timeout= in connect()."
-                ) from None
-            raise TransportError(
-                f"Could not reach Vitec Connect at {self.base_url} ({what}): "
-                f"{_reason(exc)}. Check the network and the base URL; cached answers still "
-                "work with offline=True."
-            ) from None
         except requests.RequestException as exc:
-            raise TransportError(f"The request for {what} failed: {_reason(exc)}.") from None
-        finally:
-            elapsed = (time.perf_counter() - started) * 1000
-            logger.info(
-                "GET %s %s cached=%s %.0f ms",
-                _log_path(path, params),
-                status,
-                cached,
-                elapsed,
-            )
-        if status == "not-cached":
-            raise NotCachedError(f"not in the cache (offline mode): {what}")
+            failure = self._transport_error(exc, what)
+        status: Any = "error" if response is None else response.status_code
+        cached = bool(getattr(response, "from_cache", False))
+        if offline and status == 504:  # only-if-cached miss: a synthetic 504, nothing sent
+            status, cached = "not-cached", False
+            failure = NotCachedError(f"not in the cache (offline mode): {what}")
+        server_failed = isinstance(status, int) and (status == 429 or status >= 500)
+        if (server_failed or failure is not None) and not isinstance(
+            failure, MalformedResponseError
+        ):
+            stale = self._stale_entry(path, params, cid, fmt)
+            if stale is not None:
+                _log_request(path, params, f"{status}->stale", True, started)
+                return stale
+        _log_request(path, params, status, cached, started)
+        if failure is not None:
+            raise failure
+        assert response is not None
         if status != 200:
             self._raise_for_status(response, cid, what)
         return response
+
+    def _transport_error(self, exc: requests.RequestException, what: str) -> VitecError:
+        """The VitecError for an exception from requests (no password, no URL credentials)."""
+        read_timeout = self.settings.timeout[1]
+        timeout = RequestTimeoutError(
+            f"Vitec Connect at {self.base_url} did not answer within {read_timeout:g} s "
+            f"({what}); try again, or raise timeout= in connect()."
+        )
+        if isinstance(exc, requests.Timeout) or _caused_by_read_timeout(exc):
+            return timeout
+        if isinstance(
+            exc, requests.exceptions.ChunkedEncodingError | requests.exceptions.ContentDecodingError
+        ):
+            return MalformedResponseError(
+                f"The answer for {what} was cut off or garbled in transit; nothing was cached."
+            )
+        if isinstance(exc, requests.ConnectionError):
+            return TransportError(
+                f"Could not reach Vitec Connect at {self.base_url} ({what}): {_reason(exc)}. "
+                "Check the network and the base URL; cached answers still work with "
+                "offline=True."
+            )
+        return TransportError(f"The request for {what} failed: {_reason(exc)}.")
+
+    def _stale_entry(
+        self, path: str, params: Mapping[str, str], cid: str, fmt: str
+    ) -> requests.Response | None:
+        """The cached answer for this request even if expired (None if there is none)."""
+        request = self._prepare(path, params, cid, FORMATS[fmt])
+        entry = self.session.cache.get_response(self.session.cache.create_key(request))
+        if entry is None or entry.status_code != 200:
+            return None
+        entry.vitec_stale = True  # type: ignore[attr-defined]
+        return entry
 
     def _raise_for_status(self, response: requests.Response, cid: str, what: str) -> None:
         status = response.status_code
@@ -683,11 +698,14 @@ def _caused_by_read_timeout(exc: BaseException) -> bool:
     return False
 
 
-def _log_path(path: str, params: Mapping[str, str]) -> str:
-    if not params:
-        return f"/{path}"
+def _log_request(
+    path: str, params: Mapping[str, str], status: Any, cached: bool, started: float
+) -> None:
+    """One line per request: method, path with parameters, status, cached, milliseconds."""
     query = "&".join(f"{k}={v}" for k, v in params.items())
-    return f"/{path}?{query}"
+    target = f"/{path}?{query}" if query else f"/{path}"
+    elapsed = (time.perf_counter() - started) * 1000
+    logger.info("GET %s %s cached=%s %.0f ms", target, status, cached, elapsed)
 
 
 def _response_info(response: requests.Response) -> dict[str, Any]:
@@ -699,7 +717,10 @@ def _response_info(response: requests.Response) -> dict[str, Any]:
     return {
         "fetched_at": fetched.tz_convert(TIMEZONE),
         "from_cache": from_cache,
-        "stale": bool(from_cache and getattr(response, "is_expired", False)),
+        "stale": bool(
+            getattr(response, "vitec_stale", False)
+            or (from_cache and getattr(response, "is_expired", False))
+        ),
     }
 
 
