@@ -20,6 +20,7 @@ from vitec_nb import ContactQuery, IncompleteBreakdownError, InvalidQueryError
 from vitec_nb.plan import plan_breakdown, run_breakdown
 
 START, END = "2025-01-01", "2026-01-01"
+TZ = "Europe/Stockholm"
 
 
 def contact_requests(standin) -> list:
@@ -88,13 +89,18 @@ def test_contacts_created_exactly_on_month_starts_count_in_the_later_month(
 
 def test_contact_created_exactly_at_the_end_is_left_out(seed3_standin, make_breakdown_client):
     s = seed3_standin
-    at_end = s.truth[s.truth["created_at"] == ts(END)]
-    assert len(at_end) > 0, "seed 3 should hold a contact created exactly at 2026-01-01 00:00"
-    office = at_end["customer_id"].iloc[0]
-    result = run(make_breakdown_client(s), ContactQuery(office))
-    assert not result.facts["id"].isin(list(at_end["id"])).any()
-    expected = truth_counts(s.truth, [office], ts(START), ts(END), by=None)
-    assert len(result.facts) == expected.sum()
+    c = s.truth["created_at"]
+    on_month_start = s.truth[(c == c.dt.normalize()) & (c.dt.day == 1)]
+    assert len(on_month_start) > 0, "the stand-in data should hold contacts on month starts"
+    row = on_month_start.sort_values("created_at").iloc[-1]
+    end = row["created_at"]
+    start = (end.tz_localize(None) - pd.DateOffset(months=6)).tz_localize(TZ)
+    office = row["customer_id"]
+    result = run(make_breakdown_client(s), ContactQuery(office), start=start, end=end)
+    assert row["id"] not in set(result.facts["id"])
+    assert result.plan.n_calls == 1 + 6 + 1 + 8  # the end check is made
+    expected = truth_counts(s.truth, [office], start, end)
+    assert_counts_equal(result_counts(result.counts), expected)
 
 
 def test_daily_counts_on_dst_change_days_equal_ground_truth(
