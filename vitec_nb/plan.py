@@ -91,9 +91,7 @@ _PLAN_OPTIONS = frozenset(
         "max_calls",
     }
 )
-_RUN_OPTIONS = frozenset(
-    {"concurrency", "progress", "refresh", "offline", "allow_partial", "format"}
-)
+_RUN_OPTIONS = frozenset({"concurrency", "progress", "refresh", "offline", "allow_partial"})
 
 
 class BreakdownWarning(UserWarning):
@@ -1365,6 +1363,11 @@ class BreakdownResult:
             f"(end excluded) in {', '.join(plan.query.customer_ids)}: {kind_text}.",
             f"{plan.n_calls} calls planned: {self.calls} made, {self.cached_calls} from the cache.",
         ]
+        if "newsletter_list" in plan.by:
+            lines.append(
+                "A contact on several newsletter lists counts under each: the list counts "
+                "can add up to more than the contacts."
+            )
         if self.demo:
             lines.append("DEMO DATA from the built-in stand-in.")
         if self.warnings:
