@@ -193,23 +193,30 @@ def concurrency(cfg: Config, log: list[str]) -> list[Row]:
         s.set_faults(latency=lat)
         for level in cfg.concurrency_levels:
             times: list[float] = []
+            fetch: list[float] = []
             calls: list[int] = []
             for _ in range(cfg.reps):
                 client = sides.connect(s, _fresh_cache(Path(tmp), f"c{level}"))
                 s.clear_requests()
-                run = timed(
-                    lambda c=client, n=level: sides.breakdown(
-                        c, customer_id, agents, start, end, concurrency=n
-                    ),
-                    1,
+                last = [0.0]  # when the last call's answer was in: the end of the fetch phase
+
+                def progress(done: int, total: int, last: list[float] = last) -> None:
+                    if done == total:
+                        last[0] = time.perf_counter()
+
+                begin = time.perf_counter()
+                sides.breakdown(
+                    client, customer_id, agents, start, end, concurrency=level, progress=progress
                 )
-                times += run.times
+                times.append(time.perf_counter() - begin)
+                fetch.append(last[0] - begin)
                 calls.append(len(s.requests))
             n_calls = max(calls)
             ideal = math.ceil(n_calls / level) * lat
+            figure = f"5  concurrency {level}: wall vs ideal"
             rows.append(
                 Row(
-                    f"5  concurrency {level}: wall vs ideal",
+                    figure,
                     "s",
                     Timing(times).median,
                     ideal,
@@ -218,6 +225,11 @@ def concurrency(cfg: Config, log: list[str]) -> list[Row]:
                     target_ratio=1.3 if level == 8 else None,
                     runs=str(len(times)),
                 )
+            )
+            log.append(
+                f"concurrency {level}: {n_calls} calls, fetch phase (until the last answer is "
+                f"in) {Timing(fetch).median:.3f} s = {Timing(fetch).median / ideal:.2f} × ideal; "
+                f"whole breakdown {Timing(times).median:.3f} s"
             )
         log.append(f"concurrency: latency {lat * 1000:.0f} ms, levels {cfg.concurrency_levels}")
     return rows

@@ -52,41 +52,46 @@ def _section(
     return rows
 
 
-def run_all(cfg: Config, log: list[str]) -> list[Row]:
-    """Every benchmark in issue 7's order; every figure gets a row."""
+def run_all(cfg: Config, log: list[str], only: str = "123456") -> list[Row]:
+    """Every benchmark in issue 7's order (or those in `only`); every figure gets a row."""
     rows: list[Row] = []
-    rows += _section(
-        "benchmarks 1-2 (cold and warm breakdown)",
-        [f for f in FIGURES if f[0] in "12"],
-        "s",
-        lambda: bench_breakdown.cold_and_warm(cfg, log),
-        log,
-    )
-    rows += _section(
-        "benchmarks 3-4 (parsing and memory)",
-        [f for f in FIGURES if f[0] in "34"],
-        "ms",
-        lambda: bench_parse.parsing(cfg, bench_parse.fetch_body(cfg, log), log),
-        log,
-    )
-    rows += _section(
-        "benchmark 5 (concurrency)",
-        [f for f in FIGURES if f[0] == "5"],
-        "s",
-        lambda: bench_breakdown.concurrency(cfg, log),
-        log,
-    )
-    rows += _section(
-        "benchmark 6 (form responsiveness)",
-        [f for f in FIGURES if f[0] == "6"],
-        "ms",
-        lambda: bench_form.form(cfg, log),
-        log,
-    )
+    if "1" in only or "2" in only:
+        rows += _section(
+            "benchmarks 1-2 (cold and warm breakdown)",
+            [f for f in FIGURES if f[0] in "12"],
+            "s",
+            lambda: bench_breakdown.cold_and_warm(cfg, log),
+            log,
+        )
+    if "3" in only or "4" in only:
+        rows += _section(
+            "benchmarks 3-4 (parsing and memory)",
+            [f for f in FIGURES if f[0] in "34"],
+            "ms",
+            lambda: bench_parse.parsing(cfg, bench_parse.fetch_body(cfg, log), log),
+            log,
+        )
+    if "5" in only:
+        rows += _section(
+            "benchmark 5 (concurrency)",
+            [f for f in FIGURES if f[0] == "5"],
+            "s",
+            lambda: bench_breakdown.concurrency(cfg, log),
+            log,
+        )
+    if "6" in only:
+        rows += _section(
+            "benchmark 6 (form responsiveness)",
+            [f for f in FIGURES if f[0] == "6"],
+            "ms",
+            lambda: bench_form.form(cfg, log),
+            log,
+        )
     seen = {r.figure for r in rows}
     for figure in FIGURES:
         if figure not in seen:
-            rows.append(Row(figure, "", error="no row produced (see the log above)"))
+            why = "no row produced (see the log)" if figure[0] in only else "skipped (--only)"
+            rows.append(Row(figure, "", error=why))
     order = {f: i for i, f in enumerate(FIGURES)}
     return sorted(rows, key=lambda r: order.get(r.figure, len(order)))
 
@@ -129,6 +134,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reps", type=int, default=5, help="repetitions (median reported)")
     parser.add_argument("--naive-reps", type=int, default=3, help="repetitions of naive loop")
     parser.add_argument(
+        "--only", default="123456", help="benchmarks to run, e.g. 36 (default: all)"
+    )
+    parser.add_argument(
         "--write-docs", action="store_true", help=f"write the results into {DOCS.name}"
     )
     args = parser.parse_args(argv)
@@ -147,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     print(flush=True)
 
     log: list[str] = []
-    rows = run_all(cfg, log)
+    rows = run_all(cfg, log, args.only)
     details["load average at end"] = load_average()
 
     print("\n".join(log))

@@ -78,8 +78,12 @@ def breakdown(
     start: pd.Timestamp,
     end: pd.Timestamp,
     concurrency: int | None = None,
+    progress: Any = False,
 ) -> Any:
-    """Created per month by agent over [start, end) through the planner."""
+    """Created per month by agent over [start, end) through the planner.
+
+    `progress` is passed on: False, or a callable ``progress(done, total)``.
+    """
     from vitec_nb import ContactQuery
 
     options: dict[str, Any] = {}
@@ -94,7 +98,7 @@ def breakdown(
         end=end,
         agent_ids=agent_ids,
         include_archived=True,
-        progress=False,
+        progress=progress,
         **options,
     )
 
