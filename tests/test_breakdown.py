@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -17,7 +18,7 @@ from tests.plugins.breakdown import (
     ts,
 )
 from vitec_nb import ContactQuery, IncompleteBreakdownError, InvalidQueryError
-from vitec_nb.plan import plan_breakdown, run_breakdown
+from vitec_nb.plan import BreakdownWarning, plan_breakdown, run_breakdown
 
 START, END = "2025-01-01", "2026-01-01"
 TZ = "Europe/Stockholm"
@@ -315,3 +316,49 @@ def test_partial_result_marks_exactly_the_unknown_cells(make_standin, make_break
     expected = truth_counts(s.truth, [office], ts(START), ts(END))
     for key, n in known.items():
         assert n == expected.get(key, 0)
+
+
+def test_contact_moved_to_another_agent_mid_run_is_a_conflict_counted_once(
+    make_standin, make_breakdown_client
+):
+    s = make_standin(seed=6, contacts=1500, offices=1, agents=4)
+    office = s.customer_ids[0]
+    client = make_breakdown_client(s)
+    plan = plan_breakdown(client, ContactQuery(office), ("agent",), start=START, end=END)
+    first, second = [c for c in plan.calls if c.dimension == "agent"][:2]
+    truth = s.truth
+    moved = truth[
+        (truth["agent_id"] == first.value)
+        & truth["created_at"].between(ts(START), ts(END), inclusive="left")
+    ]["id"].iloc[0]
+    for call in plan.calls:  # every answer but the second agent's arrives before the edit
+        if call is not second:
+            client.contacts(call.query)
+    # the CRM moves the contact to the second agent while the breakdown runs
+    ds = s.dataset
+    ds.agent[np.flatnonzero(ds.ids == moved.encode())[0]] = list(ds.agent_ids).index(second.value)
+    with pytest.warns(BreakdownWarning, match="two or more agents"):
+        result = run_breakdown(client, plan, progress=False)
+    assert list(result.conflicts["id"]) == [moved]
+    assert result.conflicts["values"].iloc[0] == (first.value, second.value)
+    assert (result.facts["agent"] == "(conflict)").sum() == 1
+    assert result.counts["contacts"].sum() == len(result.facts)  # counted once
+
+
+def test_windows_that_do_not_add_up_to_the_base_set_are_reported_with_numbers(
+    make_standin, make_breakdown_client
+):
+    s = make_standin(seed=6, contacts=1500, offices=1, agents=4)
+    office = s.customer_ids[0]
+    client = make_breakdown_client(s)
+    plan = plan_breakdown(client, ContactQuery(office), (), start=START, end=END)
+    client.contacts(plan.offices[0].base.query)  # the base set arrives first
+    truth = s.truth
+    moved = truth[truth["created_at"].between(ts(START), ts(END), inclusive="left")]["id"].iloc[0]
+    # the contact's creation time is corrected in the CRM to before the range
+    ds = s.dataset
+    ds.created_ns[np.flatnonzero(ds.ids == moved.encode())[0]] = ts("2020-01-01").value
+    with pytest.warns(BreakdownWarning, match="1 contacts of the base set of .* no creation"):
+        result = run_breakdown(client, plan, progress=False)
+    assert any("no creation window" in w for w in result.warnings)
+    assert result.facts.loc[result.facts["id"] == moved, "period"].isna().all()
