@@ -35,7 +35,8 @@ def naive_frame(body: str | bytes) -> pd.DataFrame:
         part["kind"] = KINDS[key]
         frames.append(part)
     df = pd.concat(frames, ignore_index=True)
-    df["changedAt"] = pd.to_datetime(df["changedAt"], utc=True, format="ISO8601")
+    changed = pd.to_datetime(df["changedAt"], utc=True, format="ISO8601")
+    df["changedAt"] = changed.dt.tz_convert("Europe/Stockholm")  # the same schema as ours
     return df
 
 

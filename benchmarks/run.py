@@ -71,6 +71,14 @@ def run_all(cfg: Config, log: list[str], only: str = "123456") -> list[Row]:
             lambda: bench_parse.parsing(cfg, bench_parse.fetch_body(cfg, log), log),
             log,
         )
+        if not cfg.quick:
+            _section(
+                "1M-reference peak memory",
+                [],
+                "",
+                lambda: bench_parse.million_peak(cfg, log) or [],
+                log,
+            )
     if "5" in only:
         rows += _section(
             "benchmark 5 (concurrency)",

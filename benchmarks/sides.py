@@ -117,8 +117,8 @@ def result_counts(result: Any, agent_ids: list[str], start: pd.Timestamp) -> pd.
     return table
 
 
-def parse(body: bytes, customer_id: str) -> pd.DataFrame:
-    """One JSON answer into the contacts DataFrame with vitec_nb's parser."""
+def parse(body: bytes, customer_id: str, fmt: str = "json") -> pd.DataFrame:
+    """One answer (JSON or XML) into the contacts DataFrame with vitec_nb's parser."""
     from vitec_nb.parse import parse_contacts
 
-    return parse_contacts(body, customer_id=customer_id)
+    return parse_contacts(body, format=fmt, customer_id=customer_id)
