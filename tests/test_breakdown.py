@@ -223,6 +223,7 @@ def test_second_run_makes_no_calls(seed3_standin, make_breakdown_client):
     second = run(client, query)
     assert contact_requests(s) == []
     assert second.calls == 0 and second.cached_calls == first.calls
+    assert second.fetched_at == first.fetched_at  # cached answers keep their fetch time
     pd.testing.assert_frame_equal(second.counts, first.counts)
 
 

@@ -722,6 +722,7 @@ def run_plan(
     fetched = cached = failed_requests = 0
     done = 0
     demo = bool(getattr(client, "is_demo", False))
+    fetched_at: pd.Timestamp | None = None  # the oldest answer's fetch time
     update(0)
     pool = ThreadPoolExecutor(
         max_workers=max(1, min(workers, total)), thread_name_prefix="vitec-breakdown"
@@ -747,6 +748,9 @@ def run_plan(
                     else:
                         fetched += 1
                     demo = demo or bool(frame.attrs.get("demo"))
+                    when = frame.attrs.get("fetched_at")
+                    if when is not None and (fetched_at is None or when < fetched_at):
+                        fetched_at = when
                     # pandas copies attrs (deeply) on every operation: the join needs none
                     frame.attrs = {}
                     answers[call.query] = frame
@@ -757,7 +761,10 @@ def run_plan(
         close()
 
     result = _join(plan, answers, failures, demo)
-    result = dataclasses.replace(result, calls=fetched + failed_requests, cached_calls=cached)
+    result = dataclasses.replace(
+        result, calls=fetched + failed_requests, cached_calls=cached, fetched_at=fetched_at
+    )
+    result.facts.attrs.update(fetched_at=fetched_at, demo=result.demo)
     if failures:
         missing = [failures[c.query] for c in plan.calls if c.query in failures]
         if not allow_partial:
@@ -1175,6 +1182,9 @@ class BreakdownResult:
         warnings: sentences on joins that did not add up (also issued as BreakdownWarning).
         conflicts: contacts found under two values of a single-valued dimension.
         incomplete: the failed calls, what they were for, and the error (empty when complete).
+        demo: the answers are the built-in stand-in's demo data.
+        fetched_at: when the oldest answer used was fetched (cached answers keep the time
+            they were first fetched); also in ``facts.attrs``.
     """
 
     plan: BreakdownPlan
@@ -1186,6 +1196,7 @@ class BreakdownResult:
     conflicts: pd.DataFrame
     incomplete: pd.DataFrame
     demo: bool = False
+    fetched_at: pd.Timestamp | None = None
     _unknowns: tuple[_Unknown, ...] = ()
 
     @property
