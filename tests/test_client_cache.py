@@ -302,3 +302,36 @@ def test_rejected_credential_gets_no_stale_answer(
     s.add_account("revoked", {office: "new-password-2"})  # the old password stops working
     with pytest.raises(vnb.AuthenticationError):
         client.contacts(customer_id=office)
+
+
+def test_cleared_cache_is_noticed_by_a_repeat_query(standin: StandIn, client: VitecClient) -> None:
+    office = standin.customer_ids[0]
+    client.contacts(customer_id=office, lead_score=5)
+    client.session.cache.clear()
+    with pytest.raises(vnb.NotCachedError):
+        client.contacts(customer_id=office, lead_score=5, offline=True)
+
+
+def test_a_new_client_on_the_same_cache_is_served_without_a_request(
+    standin: StandIn, make_client: Callable[..., VitecClient]
+) -> None:
+    office = standin.customer_ids[0]
+    first = make_client(standin).contacts(customer_id=office, lead_score=5)
+    standin.clear_requests()
+    again = make_client(standin).contacts(customer_id=office, lead_score=5)
+    assert standin.requests == []
+    assert again.attrs["from_cache"] is True
+    pd.testing.assert_frame_equal(first, again)
+
+
+def test_changing_a_returned_frame_does_not_change_the_next_answer(
+    standin: StandIn, client: VitecClient
+) -> None:
+    office = standin.customer_ids[0]
+    first = client.contacts(customer_id=office, lead_score=5)
+    expected = first.copy()
+    first.loc[first.index[0], "id"] = "CHANGED"
+    first.attrs["query"] = None
+    again = client.contacts(customer_id=office, lead_score=5)
+    pd.testing.assert_frame_equal(again, expected)
+    assert again.attrs["query"] == vnb.ContactQuery(office, lead_score=5)

@@ -199,6 +199,9 @@ class VitecClient:
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.session.headers["User-Agent"] = "vitec_nb"
+        # Parsed answers reused while the cache holds the same entry (SQLite only: cheap check).
+        memo = cache_mod.ParsedMemo.supports(self.session)
+        self._memo = cache_mod.PARSED_MEMO if memo else None
 
     # -- description ---------------------------------------------------------------------
 
@@ -297,16 +300,15 @@ class VitecClient:
                 "stale": any(p[1]["stale"] for p in parts),
             }
             info["offices"] = {cid: p[1] for cid, p in zip(q.customer_ids, parts, strict=True)}
-        frame.attrs.clear()
-        frame.attrs.update(
-            query=q,
-            fetched_at=info["fetched_at"],
-            from_cache=info["from_cache"],
-            stale=info["stale"],
-            demo=self.is_demo,
-            source=self.base_url,
-            format=fmt,
-        )
+        frame.attrs = {
+            "query": q,
+            "fetched_at": info["fetched_at"],
+            "from_cache": info["from_cache"],
+            "stale": info["stale"],
+            "demo": self.is_demo,
+            "source": self.base_url,
+            "format": fmt,
+        }
         if "offices" in info:
             frame.attrs["offices"] = info["offices"]
         return frame
@@ -328,17 +330,32 @@ class VitecClient:
     def _fetch_contacts(
         self, q: ContactQuery, fmt: str, refresh: bool, offline: bool
     ) -> tuple[pd.DataFrame, dict[str, Any]]:
+        cid, params = q.customer_ids[0], q.to_params()
+        if not refresh and self._memo is not None:
+            started = time.perf_counter()
+            key = self.session.cache.create_key(self._prepare(q.path, params, cid, FORMATS[fmt]))
+            hit = self._memo.get(self.session, key)
+            if hit is not None:
+                _log_request(q.path, params, 200, True, started)
+                frame, info = hit
+                return frame.copy(deep=False), dict(info, from_cache=True, stale=False)
         frame, response = self._get_parsed(
             q.path,
-            q.to_params(),
-            q.customer_ids[0],
+            params,
+            cid,
             fmt,
             refresh=refresh,
             offline=offline,
             what=f"contacts {q.describe()}",
             parse=self._parse_response,
         )
-        return frame, _response_info(response)
+        info = _response_info(response)
+        key = getattr(response, "cache_key", None)
+        expires = getattr(response, "expires", None)
+        if self._memo is not None and key and not info["stale"]:
+            stamp = None if expires is None else round(expires.timestamp())
+            self._memo.put(self.session, key, stamp, frame, info, len(frame))
+        return frame.copy(deep=False), info
 
     def _get_parsed(
         self,
