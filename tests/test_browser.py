@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import queue
+import re
 import socket
 import subprocess
 import sys
@@ -129,7 +130,7 @@ def test_explorer_runs_in_a_browser_and_matches_the_ground_truth(
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1000, "height": 1400})
+            page = browser.new_page(viewport={"width": 1000, "height": 2000})
             page.goto(voila_url, timeout=FORM_TIMEOUT_MS)
             run = page.locator(".vnb-explorer button", has_text="Run").first
             expect(run).to_be_visible(timeout=FORM_TIMEOUT_MS)
@@ -154,6 +155,9 @@ def test_explorer_runs_in_a_browser_and_matches_the_ground_truth(
             chart = page.locator(".vnb-explorer .widget-output img")
             expect(chart.first).to_be_visible(timeout=FORM_TIMEOUT_MS)
             assert chart.count() == 1
-            page.screenshot(path=str(ARTIFACTS / "explorer.png"), full_page=True)
+            expect(page.locator(".vnb-status")).to_contain_text("Done")
+            expect(run).to_be_enabled()
+            expect(control("Agent").locator("select")).to_have_value(re.compile(".+"))
+            page.locator(".vnb-explorer").screenshot(path=str(ARTIFACTS / "explorer.png"))
         finally:
             browser.close()

@@ -273,8 +273,10 @@ def _show_figure(fig: Any) -> None:
     import matplotlib.pyplot as plt
     from IPython.display import display
 
-    display(fig)
-    plt.close(fig)  # the inline backend would otherwise show it a second time
+    from vitec_nb.widgets import figure_image
+
+    display(figure_image(fig, width=960))
+    plt.close(fig)  # a no-op for charts' Figure(); stops pyplot figures piling up
 
 
 def _show_table(frame: Any) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import html
+import io
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -89,6 +90,8 @@ KINDS: list[tuple[str, str]] = [
 # compares at full precision, so the bound carries microseconds rather than 23:59:59.
 END_OF_DAY = dt.time(23, 59, 59, 999999)
 TABLE_ROWS = 10
+CHART_WIDTH = 840  # pixels on screen: the form's width less the output area's padding
+CHART_DPI = 120  # rendered a little larger than shown, so text stays crisp when scaled
 DOWNLOAD_LINK_LIMIT = 20_000_000  # bytes; bigger exports are only written to the folder
 
 LABEL_WIDTH = "120px"
@@ -182,6 +185,21 @@ def _local(ts: Any) -> str:
     if ts.tzinfo is not None:
         ts = ts.tz_convert("Europe/Stockholm")
     return ts.strftime("%Y-%m-%d %H:%M")
+
+
+def figure_image(fig: Figure, width: int = CHART_WIDTH) -> Any:
+    """The figure as a PNG `IPython.display.Image`, `width` pixels wide on screen.
+
+    Rendered here rather than left to a display formatter: charts are built with the
+    object API (`Figure()`), for which no front end has a formatter unless pyplot's inline
+    backend was activated, and then JupyterLab, Voila and nbclient would each show
+    something else. A PNG is the same everywhere.
+    """
+    from IPython.display import Image
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=CHART_DPI, bbox_inches="tight")
+    return Image(data=buffer.getvalue(), format="png", width=width)
 
 
 def _label(text: str, width: str = LABEL_WIDTH) -> w.HTML:
@@ -545,8 +563,11 @@ class ContactExplorer:
                 (self.custom_field, fields),
             ):
                 keep = control.value
+                values = [v for _, v in options]
                 control.options = options
-                control.value = keep if keep in {v for _, v in options} else None
+                # By index: `value = None` would mean "no selection" (a blank drop-down),
+                # not the "(any)" option whose value is None.
+                control.index = values.index(keep) if keep in values else 0
         finally:
             self._updating = False
         self._lookup_problems = problems
@@ -715,10 +736,11 @@ class ContactExplorer:
         summary = summarize(result, self.client, self.office.value)
         self.last_result, self.last_frame, self.last_summary = result, result.facts, summary
         self.summary.value = summary_html(summary)
+        image = figure_image(fig)
         with self.chart_output:
             self.chart_output.clear_output(wait=True)
-            display(fig)
-        plt.close(fig)  # the inline backend would otherwise show it a second time
+            display(image)
+        plt.close(fig)  # a no-op for charts' Figure(); stops pyplot figures piling up
         self.last_figure = fig
         self.figures_shown += 1
         with self.table_output:
