@@ -330,32 +330,17 @@ class VitecClient:
     def _fetch_contacts(
         self, q: ContactQuery, fmt: str, refresh: bool, offline: bool
     ) -> tuple[pd.DataFrame, dict[str, Any]]:
-        cid, params = q.customer_ids[0], q.to_params()
-        if not refresh and self._memo is not None:
-            started = time.perf_counter()
-            key = self.session.cache.create_key(self._prepare(q.path, params, cid, FORMATS[fmt]))
-            hit = self._memo.get(self.session, key)
-            if hit is not None:
-                _log_request(q.path, params, 200, True, started)
-                frame, info = hit
-                return frame.copy(deep=False), dict(info, from_cache=True, stale=False)
-        frame, response = self._get_parsed(
+        frame, info = self._get_parsed(
             q.path,
-            params,
-            cid,
+            q.to_params(),
+            q.customer_ids[0],
             fmt,
             refresh=refresh,
             offline=offline,
             what=f"contacts {q.describe()}",
             parse=self._parse_response,
         )
-        info = _response_info(response)
-        key = getattr(response, "cache_key", None)
-        expires = getattr(response, "expires", None)
-        if self._memo is not None and key and not info["stale"]:
-            stamp = None if expires is None else round(expires.timestamp())
-            self._memo.put(self.session, key, stamp, frame, info, len(frame))
-        return frame.copy(deep=False), info
+        return frame.copy(deep=False), info  # copy-on-write: the memo's frame stays intact
 
     def _get_parsed(
         self,
@@ -368,8 +353,19 @@ class VitecClient:
         offline: bool,
         what: str,
         parse: Callable[[requests.Response], Any],
-    ) -> tuple[Any, requests.Response]:
-        """A GET whose body parsed. A malformed answer (never cached) is asked for once more."""
+    ) -> tuple[Any, dict[str, Any]]:
+        """(parsed body, where it came from) for one GET.
+
+        A repeat is served from the parsed-answer memo while the cache holds the same entry;
+        a malformed answer (never cached) is asked for once more.
+        """
+        if not refresh and self._memo is not None:
+            started = time.perf_counter()
+            key = self.session.cache.create_key(self._prepare(path, params, cid, FORMATS[fmt]))
+            hit = self._memo.get(self.session, key)
+            if hit is not None:
+                _log_request(path, params, 200, True, started)
+                return hit[0], dict(hit[1], from_cache=True, stale=False)
         for attempt in (1, 2):
             try:
                 response = self._get(
@@ -380,13 +376,19 @@ class VitecClient:
                     parsed = parse(response)
                 if isinstance(parsed, Exception):
                     raise parsed
-                return parsed, response
+                break
             except MalformedResponseError:
                 if attempt == 2 or offline:
                     raise
                 logger.warning("malformed answer for %s; asking once more", what)
                 refresh = True
-        raise AssertionError("unreachable")
+        info = _response_info(response)
+        key = getattr(response, "cache_key", None)
+        expires = getattr(response, "expires", None)
+        if self._memo is not None and key and not info["stale"]:
+            stamp = None if expires is None else round(expires.timestamp())
+            self._memo.put(self.session, key, stamp, parsed, info, len(parsed))
+        return parsed, info
 
     # -- lookups ---------------------------------------------------------------------------
 
