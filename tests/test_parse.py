@@ -162,6 +162,14 @@ def test_customer_id_argument_is_always_a_category(seed_json: bytes) -> None:
     assert "M30011" in df["customer_id"].cat.categories
 
 
+def test_customer_id_argument_for_another_office_keeps_the_body_values(
+    truth_2k: pd.DataFrame,
+) -> None:
+    df = parse_contacts(json_body(truth_2k), customer_id="G2")
+    assert df["customer_id"].cat.categories[0] == "G2"
+    assert df["customer_id"].astype(str).tolist() == truth_2k["customer_id"].tolist()
+
+
 def test_missing_customer_id_is_filled_from_the_argument(seed_json: bytes) -> None:
     doc = json.loads(seed_json)
     del doc["companies"][1]["customerId"]
