@@ -85,7 +85,13 @@ def test_next_period_start_is_the_ceiling():
 
 @pytest.mark.parametrize(
     ("period", "label"),
-    [("D", "3 Feb\n2025"), ("W", "W06\n2025"), ("M", "Feb\n2025"), ("Q", "2025-Q1"), ("Y", "2025")],
+    [
+        ("D", "3 Feb\n2025"),
+        ("W", "W06\n2025"),
+        ("M", "Feb\n2025"),
+        ("Q", "Q1\n2025"),
+        ("Y", "2025"),
+    ],
 )
 def test_period_labels_read_well(period, label):
     assert period_label(t("2025-02-03"), period) == label

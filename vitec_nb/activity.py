@@ -164,7 +164,11 @@ def floor_series(values: pd.Series, period: str) -> pd.Series:
 
 
 def period_label(start: pd.Timestamp, period: str, *, multiline: bool = True) -> str:
-    """Tick text for a period: "3 Mar\\n2025", "W05\\n2025", "Jan\\n2025", "2025-Q1", "2025"."""
+    """Tick text for a period: "3 Mar\\n2025", "W05\\n2025", "Jan\\n2025", "Q1\\n2025", "2025".
+
+    With ``multiline=False`` (titles, tables): "3 Mar 2025", "W05 2025", "Jan 2025",
+    "2025-Q1", "2025".
+    """
     code = normalize_period(period)
     ts = _local_naive(start)
     sep = "\n" if multiline else " "
@@ -176,7 +180,8 @@ def period_label(start: pd.Timestamp, period: str, *, multiline: bool = True) ->
     if code == "M":
         return f"{ts.strftime('%b')}{sep}{ts.year}"
     if code == "Q":
-        return f"{ts.year}-Q{(ts.month - 1) // 3 + 1}"
+        quarter = (ts.month - 1) // 3 + 1
+        return f"Q{quarter}\n{ts.year}" if multiline else f"{ts.year}-Q{quarter}"
     return str(ts.year)
 
 

@@ -116,6 +116,7 @@ def _count_axis(ax: Axes, measure: str) -> None:
     words = _MEASURE_WORDS.get(measure, measure)
     ax.set_ylabel(f"Contacts {words}")
     ax.yaxis.get_major_locator().set_params(integer=True)
+    ax.margins(y=0.06)
     ax.grid(axis="y", alpha=0.3)
     ax.set_axisbelow(True)
     ax.spines[["top", "right"]].set_visible(False)
@@ -398,7 +399,7 @@ def bar(
     y = np.arange(len(totals))[::-1]
     values = totals.to_numpy(dtype=float)
     colors = [SPECIAL_COLOR if _is_special(v) else "#3b75af" for v in totals.index]
-    ax.barh(y, np.nan_to_num(values), color=colors)
+    ax.barh(y, np.nan_to_num(values), 0.7, color=colors)
     for yi, v in zip(y, values, strict=True):
         ax.annotate(
             "unknown" if np.isnan(v) else f"{int(v)}",
