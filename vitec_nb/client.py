@@ -200,6 +200,7 @@ class VitecClient:
         self.session.mount("https://", adapter)
         self.session.headers["User-Agent"] = "vitec_nb"
         # Parsed answers reused while the cache holds the same entry (SQLite only: cheap check).
+        self._keys: dict[tuple[Any, ...], str] = {}  # request -> cache key (same credential)
         memo = cache_mod.ParsedMemo.supports(self.session)
         self._memo = cache_mod.PARSED_MEMO if memo else None
 
@@ -321,8 +322,7 @@ class VitecClient:
         fmt = self._format(format)
         for cid in q.customer_ids:
             single = q.for_office(cid)
-            request = self._prepare(single.path, single.to_params(), cid, FORMATS[fmt])
-            key = self.session.cache.create_key(request)
+            key = self._cache_key(single.path, single.to_params(), cid, fmt)
             if not cache_mod.entry_is_fresh(self.session, key):
                 return False
         return True
@@ -361,7 +361,7 @@ class VitecClient:
         """
         if not refresh and self._memo is not None:
             started = time.perf_counter()
-            key = self.session.cache.create_key(self._prepare(path, params, cid, FORMATS[fmt]))
+            key = self._cache_key(path, params, cid, fmt)
             hit = self._memo.get(self.session, key)
             if hit is not None:
                 _log_request(path, params, 200, True, started)
@@ -533,6 +533,17 @@ class VitecClient:
         self.credentials.auth_for(cid)
         return cid
 
+    def _cache_key(self, path: str, params: Mapping[str, str], cid: str, fmt: str) -> str:
+        """The cache key of a request, remembered (URL normalisation costs milliseconds)."""
+        slot = (path, tuple(params.items()), cid, fmt)
+        key = self._keys.get(slot)
+        if key is None:
+            key = self.session.cache.create_key(self._prepare(path, params, cid, FORMATS[fmt]))
+            if len(self._keys) > 50_000:
+                self._keys.clear()
+            self._keys[slot] = key
+        return key
+
     def _prepare(
         self, path: str, params: Mapping[str, str], cid: str, accept: str
     ) -> requests.PreparedRequest:
@@ -625,8 +636,7 @@ class VitecClient:
         self, path: str, params: Mapping[str, str], cid: str, fmt: str
     ) -> requests.Response | None:
         """The cached answer for this request even if expired (None if there is none)."""
-        request = self._prepare(path, params, cid, FORMATS[fmt])
-        entry = self.session.cache.get_response(self.session.cache.create_key(request))
+        entry = self.session.cache.get_response(self._cache_key(path, params, cid, fmt))
         if entry is None or entry.status_code != 200:
             return None
         entry.vitec_stale = True  # type: ignore[attr-defined]
