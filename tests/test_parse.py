@@ -197,6 +197,13 @@ def test_empty_answer_is_an_empty_frame_with_the_schema(fmt: str) -> None:
     assert_schema(df)
 
 
+def test_list_sent_as_null_counts_as_empty(seed_json: bytes) -> None:
+    doc = json.loads(seed_json)
+    doc["companies"] = None
+    df = parse_contacts(json.dumps(doc).encode())
+    assert df["kind"].astype(str).tolist() == ["person"] * 2 + ["deceased_estate"] * 2
+
+
 def test_empty_contacts_has_the_schema_and_the_office_category() -> None:
     df = empty_contacts("M30011")
     assert len(df) == 0
@@ -237,6 +244,11 @@ MALFORMED_JSON = {
     "truncated": (lambda b: b[: len(b) // 2], "not valid JSON"),
     "empty body": (lambda b: b"", "not valid JSON"),
     "a list": (lambda b: b"[]", "not a contact list"),
+    "missing comma between references": (
+        lambda b: b.replace(b"},\n    {", b"}\n    {", 1),
+        "not valid JSON",
+    ),
+    "two documents": (lambda b: b + b, "not valid JSON"),
     "missing list": (lambda b: _without(b, "deceasedEstates"), "no deceasedEstates list"),
     "list not a list": (
         lambda b: b.replace(b'"companies": [', b'"companies": {"x": [', 1).replace(
