@@ -47,6 +47,11 @@ REPORT_NOTEBOOK = NOTEBOOKS / "activity_report.ipynb"
 # The report's parameters (names of the variables in its `parameters` cell).
 REPORT_PARAMETERS = ("office", "period", "start", "end", "dimensions")
 DIMENSIONS = ("agent", "lead_score", "newsletter_list")
+DIMENSION_NAMES = {
+    "agent": "agent",
+    "lead_score": "lead score",
+    "newsletter_list": "newsletter list",
+}
 PERIODS = {"D": "day", "W": "week", "M": "month", "Q": "quarter", "Y": "year"}
 KERNEL = "python3"
 
@@ -188,10 +193,11 @@ class Report:
 
     @property
     def title(self) -> str:
-        """E.g. 'Office M30011 · month by month · 2025-12-01 to 2026-12-01'."""
+        """E.g. 'Office M30011 · month by month · 2025-11-01 to 2026-10-31' (both included)."""
+        last = self.end - pd.Timedelta(microseconds=1)
         return (
             f"Office {self.office} · {PERIODS[self.period]} by {PERIODS[self.period]} · "
-            f"{self.start:%Y-%m-%d} to {self.end:%Y-%m-%d}"
+            f"{self.start:%Y-%m-%d} to {last:%Y-%m-%d}"
         )
 
     def breakdown(self, by: Sequence[str] = (), measure: str = "created") -> Any:
@@ -237,12 +243,20 @@ def show_header(report: Report) -> None:
 
 def show_breakdown(report: Report, dimension: str, *, measure: str = "created") -> None:
     """Chart and table of activity split by one dimension (agent, lead score, list)."""
+    from IPython.display import HTML, display
+
+    display(HTML(f"<h3>By {html.escape(DIMENSION_NAMES[dimension])}</h3>"))
     result = report.breakdown((dimension,), measure)
     _show_figure(result.plot())
-    table = result.to_frame(dimension)
+    # One row per value (agents can be many), periods across, and a total per row.
+    table = _label_periods(result.to_frame(dimension), report.period).T
     names = result.names.get(dimension, {})
-    table.columns = pd.Index([names.get(v, v) for v in table.columns], name=dimension)
-    _show_table(_label_periods(table, report.period))
+    table.index = pd.Index([names.get(v, v) for v in table.index], name=DIMENSION_NAMES[dimension])
+    table.columns.name = None
+    table["total"] = table.sum(axis=1, min_count=1)
+    if dimension == "agent":  # busiest first; lead scores and lists keep their own order
+        table = table.sort_values("total", ascending=False, kind="stable")
+    _show_table(table)
 
 
 def show_created_vs_changed(report: Report) -> None:
