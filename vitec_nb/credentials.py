@@ -52,22 +52,29 @@ def credential_tag(username: str, password: str, secret: bytes) -> str:
     return digest.hex()
 
 
-class CredentialTagger:
-    """Maps an Authorization header to its credential tag, deriving each tag only once.
+# Tags derived in this process, shared by every tagger (so every `connect()` on the same
+# cache reuses them): (secret digest, header digest) -> tag. Digests only, no password.
+_TAGS: dict[tuple[str, str], str] = {}
+_TAGS_LOCK = threading.Lock()
 
-    The memo is keyed by a SHA-256 of the header, so it holds no second copy of a password.
-    Thread-safe: the planner's worker threads share one tagger through the cache key function.
+
+class CredentialTagger:
+    """Maps an Authorization header to its credential tag, deriving each tag once per process.
+
+    The memo is keyed by SHA-256 digests of the secret and the header, so it holds no second
+    copy of a password. Thread-safe: the planner's worker threads share it through the cache
+    key function.
     """
 
     ANONYMOUS = "anon"
 
     def __init__(self, secret: bytes) -> None:
         self._secret = secret
-        self._tags: dict[str, str] = {}
-        self._lock = threading.Lock()
+        self._secret_id = hashlib.sha256(secret).hexdigest()
+        self._lock = _TAGS_LOCK
 
     def __repr__(self) -> str:
-        return f"<CredentialTagger: {len(self._tags)} credential(s) seen>"
+        return "<CredentialTagger>"
 
     def tag_for_header(self, authorization: str | bytes | None) -> str:
         """The tag of a `Basic` Authorization header value; "anon" when there is none."""
@@ -75,15 +82,15 @@ class CredentialTagger:
             return self.ANONYMOUS
         if isinstance(authorization, str):
             authorization = authorization.encode("latin-1")
-        memo_key = hashlib.sha256(authorization).hexdigest()
+        memo_key = (self._secret_id, hashlib.sha256(authorization).hexdigest())
         with self._lock:
-            tag = self._tags.get(memo_key)
+            tag = _TAGS.get(memo_key)
         if tag is not None:
             return tag
         username, password = _split_basic(authorization)
         tag = credential_tag(username, password, self._secret)
         with self._lock:
-            self._tags[memo_key] = tag
+            _TAGS[memo_key] = tag
         return tag
 
 
