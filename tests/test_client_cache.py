@@ -335,3 +335,30 @@ def test_changing_a_returned_frame_does_not_change_the_next_answer(
     again = client.contacts(customer_id=office, lead_score=5)
     pd.testing.assert_frame_equal(again, expected)
     assert again.attrs["query"] == vnb.ContactQuery(office, lead_score=5)
+
+
+def test_cache_location_comes_from_vitec_nb_cache(
+    standin: StandIn, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    target = tmp_path / "from-env" / "team.sqlite"
+    monkeypatch.setenv("VITEC_NB_CACHE", str(target))
+    client = vnb.connect(standin.url, standin.username, standin.password)
+    client.contacts(customer_id=standin.customer_ids[0], lead_score=5)
+    assert Path(client.session.cache.responses.db_path) == target
+    assert client.settings.sources["cache"] == "VITEC_NB_CACHE"
+    assert target.with_name("team.sqlite.secret").exists()
+
+
+def test_any_requests_cache_backend_object_works(
+    standin: StandIn, make_client: Callable[..., VitecClient]
+) -> None:
+    from requests_cache.backends import BaseCache
+
+    client = make_client(standin, cache=BaseCache())  # in memory: no memo, no secret file
+    office = standin.customer_ids[0]
+    client.contacts(customer_id=office, lead_score=5)
+    standin.clear_requests()
+    again = client.contacts(customer_id=office, lead_score=5)
+    assert standin.requests == []
+    assert again.attrs["from_cache"] is True
+    assert client.is_cached(vnb.ContactQuery(office, lead_score=5))
