@@ -164,3 +164,23 @@ def test_unknown_switch_is_refused(make_standin):
     s = make_standin(**SMALL)
     with pytest.raises(TypeError, match="unknown switch"):
         s.set_faults(explode=True)
+
+
+def test_jitter_adds_a_random_delay_on_top_of_latency(make_standin):
+    s = make_standin(**SMALL, jitter=60.0, fault_seed=0)
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        get_contacts(s, timeout=0.2)
+
+
+def test_a_stand_in_started_down_refuses_until_brought_up(make_standin):
+    s = make_standin(**SMALL, down=True)
+    with pytest.raises(requests.exceptions.ConnectionError):
+        get_contacts(s)
+    s.set_faults(down=False)
+    assert get_contacts(s).status_code == 200
+
+
+@pytest.mark.parametrize("status", [502, 504])
+def test_other_gateway_statuses_can_be_chosen(make_standin, status):
+    s = make_standin(**SMALL, error_rate=1.0, error_status=status)
+    assert get_contacts(s).status_code == status

@@ -139,6 +139,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.standin._handle(self)
 
     def _not_allowed(self) -> None:
+        self.close_connection = True  # any request body stays unread: do not reuse the socket
         self.server.standin._handle(self, allowed=False)
 
     do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _not_allowed
