@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from vitec_nb import ContactQuery
+from vitec_nb import ContactQuery, charts
 from vitec_nb.plan import plan_breakdown, run_breakdown
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "charts"
@@ -49,7 +49,8 @@ def save(fig: Figure, name: str) -> Path:
 
 def bar_heights(fig: Figure) -> float:
     ax = fig.axes[0]
-    return sum(p.get_height() for p in ax.patches if np.isfinite(p.get_height()))
+    patches = sum(p.get_height() for p in ax.patches if np.isfinite(p.get_height()))
+    return patches + float(charts.bar_segments(ax).sum())  # stacked bars are collections
 
 
 def test_by_agent_chart_stacks_every_contact(agent_result):
