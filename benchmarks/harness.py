@@ -75,10 +75,19 @@ class Row:
 
 @dataclass
 class Timing:
-    """Wall times of repeated runs (seconds) and the value the last run returned."""
+    """Wall times of repeated runs (seconds), their process CPU times, the last value.
+
+    CPU time is what the run cost this process; unlike wall time it hardly moves when other
+    processes load the machine, so the log reports it beside the wall-clock medians.
+    """
 
     times: list[float] = field(default_factory=list)
     value: Any = None
+    cpu: list[float] = field(default_factory=list)
+
+    @property
+    def cpu_median(self) -> float:
+        return statistics.median(self.cpu) if self.cpu else float("nan")
 
     @property
     def median(self) -> float:
@@ -107,11 +116,14 @@ def timed(
         if setup is not None:
             setup()
         gc.collect()
+        cpu_start = time.process_time()
         start = time.perf_counter()
         value = fn()
         elapsed = time.perf_counter() - start
+        cpu = time.process_time() - cpu_start
         if i >= warmup:
             result.times.append(elapsed)
+            result.cpu.append(cpu)
             result.value = value
     return result
 
