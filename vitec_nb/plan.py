@@ -1109,13 +1109,9 @@ def _combine_facts(
             columns.append("agent_name")
     facts = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     facts = facts.reindex(columns=columns)
-    facts["kind"] = pd.Categorical(
-        facts["kind"].astype(object), categories=["person", "company", "deceased_estate"]
-    )
+    facts["kind"] = _categorical(facts["kind"], ["person", "company", "deceased_estate"])
     facts["id"] = facts["id"].astype("string")
-    facts["customer_id"] = pd.Categorical(
-        facts["customer_id"].astype(object), categories=list(plan.query.customer_ids)
-    )
+    facts["customer_id"] = _categorical(facts["customer_id"], list(plan.query.customer_ids))
     for column in ("changed_at", "period", "created_period"):
         if column in facts:
             facts[column] = facts[column].astype(DATETIME_DTYPE)
@@ -1132,8 +1128,9 @@ def _combine_facts(
             cat = pd.Categorical(column.astype(object), categories=list(dict.fromkeys(cats)))
         # special labels not planned (a conflict, a missing lead score) stay only if used
         used = set(cat.categories[np.unique(cat.codes[cat.codes >= 0])])
-        unplanned = [c for c in cat.categories if c not in categories[name] and c not in used]
-        facts[name] = cat.remove_categories(unplanned)
+        planned = set(categories[name])
+        kept = [c for c in cat.categories if c in planned or c in used]
+        facts[name] = _categorical(pd.Series(cat), kept)
     if "agent_name" in facts:
         names: dict[Any, str] = {}
         for op in plan.offices:
@@ -1145,6 +1142,17 @@ def _combine_facts(
             agent.map(lambda v: names.get(v, v)).astype(object), index=facts.index
         ).astype("string")
     return facts
+
+
+def _categorical(column: pd.Series, categories: list[Any]) -> pd.Categorical:
+    """`column` as a Categorical over exactly `categories` (others become NaN), by codes."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        old = column.cat.categories
+        remap = pd.Index(categories, dtype=object).get_indexer(pd.Index(old, dtype=object))
+        codes = column.cat.codes.to_numpy()
+        new = np.where(codes >= 0, remap[np.maximum(codes, 0)] if len(remap) else -1, -1)
+        return pd.Categorical.from_codes(new, categories=categories)
+    return pd.Categorical(column.astype(object), categories=categories)
 
 
 def _dimension_order(plan: BreakdownPlan, name: str) -> list[Any]:
