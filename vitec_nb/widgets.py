@@ -860,7 +860,8 @@ def _table(frame: pd.DataFrame) -> Any:
     head = frame.head(TABLE_ROWS).copy()
     for col in head.columns:
         if isinstance(head[col].dtype, pd.DatetimeTZDtype):
-            head[col] = head[col].dt.strftime("%Y-%m-%d %H:%M:%S")
+            dates_only = bool((head[col].dropna() == head[col].dropna().dt.normalize()).all())
+            head[col] = head[col].dt.strftime("%Y-%m-%d" if dates_only else "%Y-%m-%d %H:%M:%S")
     note = f"<p>First {len(head)} of {len(frame)} rows.</p>"
     return HTML(note + head.to_html(index=False, na_rep=""))
 
