@@ -53,6 +53,27 @@ def bar_heights(fig: Figure) -> float:
     return patches + float(charts.bar_segments(ax).sum())  # stacked bars are collections
 
 
+def series_heights(fig: Figure) -> dict[str, list[float]]:
+    """Legend label -> heights of that series' stacked segments, period by period."""
+    from matplotlib.collections import PolyCollection
+
+    return {
+        c.get_label(): [p.vertices[1, 1] - p.vertices[0, 1] for p in c.get_paths()]
+        for c in fig.axes[0].collections
+        if isinstance(c, PolyCollection)
+    }
+
+
+def assert_series_match_counts(fig: Figure, result, names: dict) -> None:
+    """Each labelled series is drawn with its own counts (known cells; unknown drawn as 0)."""
+    table = result.to_frame("agent")
+    drawn = series_heights(fig)
+    for agent in table.columns:
+        label = names.get(agent, agent)
+        expected = table[agent].fillna(0).tolist()
+        assert drawn[label] == expected, label
+
+
 def test_by_agent_chart_stacks_every_contact(agent_result):
     fig = agent_result.plot("agent")
     save(fig, "by_agent")
@@ -131,3 +152,5 @@ def test_unknown_cells_are_drawn_as_unknown_not_zero(make_standin, make_breakdow
     labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert "unknown (a call failed)" in labels
     assert sum(1 for t in fig.axes[0].texts if t.get_text() == "?") == 2
+    names = dict(zip(s.agents["user_id"], s.agents["name"], strict=True))
+    assert_series_match_counts(fig, result, names)

@@ -299,6 +299,7 @@ def stacked(
             table = pd.concat([table[keep], others.rename(label), table[special]], axis=1)
             regular, extra = keep, [label]
         else:
+            table = table[regular + special]  # the order colours and hatches assume
             extra = []
         taken: set[str] = set()
         labels = [_display_name(v, names, taken) for v in regular] + extra + special
