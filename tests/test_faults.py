@@ -24,7 +24,7 @@ import pandas as pd
 import pytest
 
 import vitec_nb as vnb
-from tests.plugins.reliability import sqlite_responses
+from tests.plugins.reliability import sqlite_responses, stored_body
 from vitec_nb.standin import StandIn
 
 CONTACTS = 20_000
@@ -117,46 +117,57 @@ def planned_key(call: Any) -> tuple[str, tuple[tuple[str, str], ...]]:
 
 
 def assert_cache_holds_only_good_answers(cache: Path) -> int:
-    """Every stored response is a 200 whose body is a whole contact list or lookup; count them.
+    """Every stored response is a 200, every stored contact answer a whole contact list.
+
+    Returns how many contact answers are stored.
 
     Read straight from the SQLite file (no requests-cache, no vitec_nb), as JSON.
     """
-    rows = sqlite_responses(cache)
-    for key, data in rows:
+    contact_answers = 0
+    for key, data in sqlite_responses(cache):
         stored = orjson.loads(data)
         assert stored["status_code"] == 200, f"{key} stores an error answer"
-        url = stored.get("url", "")
-        if "/CRM/Contact/" in url:
-            content = stored.get("_decoded_content")
-            if content is None:
-                import base64
-
-                content = orjson.loads(base64.b64decode(stored["_content"]))
+        if "/CRM/Contact/" in stored.get("url", ""):
+            content = orjson.loads(stored_body(stored))
             assert isinstance(content, dict), f"{key}: body is not a contact list"
             assert {"persons", "companies", "deceasedEstates"} <= set(content), key
-    return len(rows)
+            contact_answers += 1
+    return contact_answers
 
 
 # --- 503 with Retry-After -------------------------------------------------------------
 
 
-def test_breakdown_under_20_percent_503_equals_the_fault_free_result(
-    server, reference, tmp_path
-) -> None:
-    client = connect(server, tmp_path)
+@pytest.fixture(scope="module")
+def run_503(server: StandIn, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """One breakdown with 20 % of answers 503 + Retry-After; the tests below read it."""
+    server.set_faults()
+    server.clear_requests()
+    cache = tmp_path_factory.mktemp("faults_503")
+    client = connect(server, cache)
     server.set_faults(error_rate=0.2, error_status=503, retry_after=RETRY_AFTER)
-    result = breakdown(client, server)
-    assert_same_result(result, reference)
-    statuses = [r.status for r in contact_calls(server)]
+    try:
+        result = breakdown(client, server)
+        records = contact_calls(server)
+    finally:
+        server.set_faults()
+        client.close()
+    return {"result": result, "records": records, "cache": cache}
+
+
+def test_breakdown_under_20_percent_503_equals_the_fault_free_result(run_503, reference) -> None:
+    assert_same_result(run_503["result"], reference)
+    statuses = [r.status for r in run_503["records"]]
     assert statuses.count(503) >= 4, "the fault switch did not bite: the test proves nothing"
-    assert assert_cache_holds_only_good_answers(tmp_path) >= result.plan.n_calls
 
 
-def test_503_retry_waits_for_retry_after(server, reference, tmp_path) -> None:
-    client = connect(server, tmp_path)
-    server.set_faults(error_rate=0.2, error_status=503, retry_after=RETRY_AFTER)
-    breakdown(client, server)
-    assert_retry_after_honoured(contact_calls(server), {503})
+def test_503_retry_waits_for_retry_after(run_503) -> None:
+    assert_retry_after_honoured(run_503["records"], {503})
+
+
+def test_503s_are_not_cached_only_the_answers_after_them(run_503) -> None:
+    stored = assert_cache_holds_only_good_answers(run_503["cache"])
+    assert stored >= run_503["result"].plan.n_calls
 
 
 def assert_retry_after_honoured(records: list[Any], statuses: set[int]) -> int:
@@ -330,5 +341,4 @@ def test_no_error_answer_is_ever_stored_in_the_cache(server, tmp_path) -> None:
     assert all(isinstance(m.error, vnb.ServerError) for m in info.value.missing)
     ok = sum(r.status == 200 for r in contact_calls(server))
     assert ok and any(r.status == 500 for r in contact_calls(server))
-    # the 200s (plus the lookups), never a 500
-    assert assert_cache_holds_only_good_answers(tmp_path) >= ok
+    assert assert_cache_holds_only_good_answers(tmp_path) == ok  # the 200s, never a 500

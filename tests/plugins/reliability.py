@@ -273,3 +273,27 @@ def redis_responses(server: RedisServer, db: int = 0) -> list[tuple[str, bytes]]
         if r.type(key) == b"string":
             out.append((key.decode(), r.get(key) or b""))
     return out
+
+
+def stored_body(stored: dict[str, Any]) -> bytes:
+    """The body of one stored response (as the cache's JSON holds it), decoded independently.
+
+    Plain base64 (requests-cache's orjson serializer), or "zstd:<size>:<base64>" for large
+    bodies (vitec_nb.cache compresses those); `_decoded_content` if a decoding serializer
+    wrote it.
+    """
+    import base64
+
+    if stored.get("_decoded_content") is not None:
+        import json
+
+        return json.dumps(stored["_decoded_content"]).encode()
+    text = stored.get("_content") or ""
+    if not text.startswith("zstd:"):
+        return base64.b64decode(text)
+    import pyarrow as pa
+
+    size, _, packed = text[len("zstd:") :].partition(":")
+    return pa.Codec("zstd").decompress(
+        base64.b64decode(packed), decompressed_size=int(size), asbytes=True
+    )
