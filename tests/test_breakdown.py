@@ -363,3 +363,23 @@ def test_windows_that_do_not_add_up_to_the_base_set_are_reported_with_numbers(
         result = run_breakdown(client, plan, progress=False)
     assert any("no creation window" in w for w in result.warnings)
     assert result.facts.loc[result.facts["id"] == moved, "period"].isna().all()
+
+
+def test_leaving_out_archived_agents_counts_their_contacts_as_other(
+    seed3_standin, make_breakdown_client
+):
+    s = seed3_standin
+    office = s.customer_ids[0]
+    agents = s.agents[s.agents["customer_id"] == office]
+    archived = set(agents.loc[agents["archived"], "user_id"])
+    assert archived, "the stand-in should have archived agents"
+    result = run(make_breakdown_client(s), ContactQuery(office), include_archived=False)
+    truth = s.truth[
+        (s.truth["customer_id"] == office)
+        & s.truth["created_at"].between(ts(START), ts(END), inclusive="left")
+    ]
+    others = truth["agent_id"].isna() | truth["agent_id"].isin(archived)
+    totals = result.counts.groupby("agent", observed=True)["contacts"].sum()
+    assert totals["(other)"] == others.sum()
+    assert NO_AGENT not in totals.index
+    assert result.plan.n_calls == 1 + 12 + 1 + len(agents) - len(archived)

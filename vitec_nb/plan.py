@@ -428,7 +428,9 @@ def _agent_dimension(
                 "agent_ids", "are needed to plan without a client", "a list of agent ids"
             )
         frame = lookup if include_archived else lookup[~lookup["archived"].astype(bool)]
-        return DimensionPlan("agent", office, tuple(map(str, frame["user_id"])), names, NO_AGENT)
+        # every agent asked: the rest has no agent; archived ones left out: "(other)"
+        remainder = NO_AGENT if len(frame) == len(lookup) else OTHER
+        return DimensionPlan("agent", office, tuple(map(str, frame["user_id"])), names, remainder)
     for value in given:
         if not isinstance(value, str) or not value.strip():
             raise InvalidQueryError("agent_ids", f"{value!r} is not an agent id", "text ids")
@@ -524,14 +526,9 @@ def _plan_dimension(
 
 
 def _value_label(dim: DimensionPlan, value: Any) -> str:
+    """A value in words for call labels: the id, and its name when the lookup has one."""
     name = dim.names.get(value)
-    if dim.name == "agent":
-        return f"{value} ({name})" if name else str(value)
-    if dim.name == "newsletter_list":
-        return f"{value} ({name})" if name else str(value)
-    if dim.name == "scheduled_order_type":
-        return f"{value} ({name})" if name else str(value)
-    return str(value)
+    return f"{value} ({name})" if name else str(value)
 
 
 def plan_breakdown(
@@ -558,6 +555,8 @@ def plan_breakdown(
             earlier; the query's own created/changed bounds narrow it.
         agent_ids: agents to split by (default every agent of the office, archived too);
             a sequence, or a mapping office -> sequence.
+        include_archived: with the default agents, ask archived agents too (default True;
+            with False their contacts count as "(other)").
         newsletter_list_ids: lists to split by (default every list of the office).
         scheduled_order_types: values to split by (default the labelled ones).
         custom_field_name, custom_field_values: the field and the values to split by.
