@@ -239,6 +239,7 @@ def stockholm(*args: int) -> pd.Timestamp:
         ("2025-01-31T12:30:00", stockholm(2025, 1, 31, 12, 30)),
         ("2025-01-31 12:30", stockholm(2025, 1, 31, 12, 30)),
         ("2025-07-01T12:00:00.250000", stockholm(2025, 7, 1, 12, 0, 0, 250000)),
+        (np.datetime64("2025-01-31T12:30"), stockholm(2025, 1, 31, 12, 30)),
     ],
 )
 def test_naive_dates_of_each_type_mean_stockholm_local_time(
@@ -299,7 +300,8 @@ def test_ambiguous_datetime_with_fold_1_means_the_second_occurrence() -> None:
 
 
 @pytest.mark.parametrize(
-    "value", [20250131, 1.5, "yesterday", "31/01/2025", "", pd.NaT, ["2025-01-01"]]
+    "value",
+    [20250131, 1.5, "yesterday", "31/01/2025", "", pd.NaT, np.datetime64("NaT"), ["2025-01-01"]],
 )
 def test_unusable_date_is_rejected_naming_the_field(value: object) -> None:
     with pytest.raises(InvalidQueryError, match="created_from: ") as info:

@@ -32,6 +32,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 
 from vitec_nb.errors import InvalidQueryError
@@ -126,8 +127,9 @@ def to_stockholm(value: Any, field: str = "date") -> pd.Timestamp:
     """Return `value` as a tz-aware Timestamp in Europe/Stockholm.
 
     Args:
-        value: a ``date`` (00:00 that day), ``datetime``, ``pandas.Timestamp`` or ISO 8601
-            text. Naive values are Swedish local time; aware values are converted.
+        value: a ``date`` (00:00 that day), ``datetime``, ``pandas.Timestamp``,
+            ``numpy.datetime64`` or ISO 8601 text. Naive values are Swedish local time;
+            aware values are converted.
         field: the name used in the error message.
 
     Raises InvalidQueryError for other types, unparsable text, a local time inside the
@@ -158,6 +160,8 @@ def to_stockholm(value: Any, field: str = "date") -> pd.Timestamp:
         ts = pd.Timestamp(value)
     elif isinstance(value, dt.date):
         ts = pd.Timestamp(value.year, value.month, value.day)
+    elif isinstance(value, np.datetime64) and not np.isnat(value):
+        ts = pd.Timestamp(value)  # numpy has no time zone: naive, so Swedish local time
     else:
         raise InvalidQueryError(
             field, f"must be a date or date-time, not {type(value).__name__}", _DATE_ALLOWED
