@@ -383,3 +383,25 @@ def test_leaving_out_archived_agents_counts_their_contacts_as_other(
     assert totals["(other)"] == others.sum()
     assert NO_AGENT not in totals.index
     assert result.plan.n_calls == 1 + 12 + 1 + len(agents) - len(archived)
+
+
+def test_failed_end_check_leaves_the_last_period_unknown(make_standin, make_breakdown_client):
+    s = make_standin(seed=5, contacts=2000, offices=1, agents=5)
+    office = s.customer_ids[0]
+    client = make_breakdown_client(s, max_retries=0)
+    plan = plan_breakdown(client, ContactQuery(office), (), start=START, end=END)
+    for call in plan.calls:
+        if call.dimension != "end":
+            client.contacts(call.query)
+    s.set_faults(down=True)
+    result = run(client, plan, allow_partial=True)
+    s.set_faults()
+    assert list(result.incomplete["dimension"]) == ["end"]
+    counts = result.counts.set_index("period")["contacts"]
+    assert np.isnan(counts.iloc[-1])
+    expected = truth_counts(s.truth, [office], ts(START), ts(END), by=None)
+    for period, n in counts.iloc[:-1].items():
+        assert n == expected.get(period, 0)
+    changed = result.activity(measure="changed", by=()).set_index("period")["contacts"]
+    assert changed[changed.index >= ts(END)].isna().all()
+    assert changed[changed.index < ts(END)].notna().all()

@@ -823,10 +823,13 @@ class _Unknown:
     periods: frozenset[pd.Timestamp] | None = None  # created periods (measure "created")
     dimension: str | None = None
     values: frozenset[Any] | None = None
+    # changed activity from this instant on (a failed end check: a contact created exactly
+    # at the end may be among the facts, and it was last changed at or after the end)
+    changed_from: pd.Timestamp | None = None
 
     @property
     def everything(self) -> bool:
-        return self.periods is None and self.dimension is None
+        return self.periods is None and self.dimension is None and self.changed_from is None
 
 
 _FACT_BASE = ["kind", "id", "customer_id", "changed_at"]
@@ -896,7 +899,10 @@ def _join(
                 if op.end_check.query in failures:
                     unknowns.append(
                         _Unknown(
-                            op.office, op.end_check.label, periods=frozenset(window_periods[-1:])
+                            op.office,
+                            op.end_check.label,
+                            periods=frozenset(window_periods[-1:]),
+                            changed_from=plan.end,
                         )
                     )
                 else:
@@ -1299,11 +1305,12 @@ class BreakdownResult:
             if rule.everything:
                 mask[:] = True
                 continue
-            if rule.periods is not None:
-                if measure != "created":
-                    continue
-                cells = {activity.floor_period(p, code) for p in rule.periods}
-                mask |= counts["period"].isin(list(cells))
+            if rule.periods is not None or rule.changed_from is not None:
+                if measure == "created" and rule.periods is not None:
+                    cells = {activity.floor_period(p, code) for p in rule.periods}
+                    mask |= counts["period"].isin(list(cells))
+                if measure == "changed" and rule.changed_from is not None:
+                    mask |= counts["period"] >= activity.floor_period(rule.changed_from, code)
             elif rule.dimension in dims and rule.values is not None:
                 mask |= counts[rule.dimension].astype(object).isin(list(rule.values))
         counts = counts.copy()
