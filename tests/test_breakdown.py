@@ -405,3 +405,21 @@ def test_failed_end_check_leaves_the_last_period_unknown(make_standin, make_brea
     changed = result.activity(measure="changed", by=()).set_index("period")["contacts"]
     assert changed[changed.index >= ts(END)].isna().all()
     assert changed[changed.index < ts(END)].notna().all()
+
+
+def test_client_plan_and_breakdown_methods_delegate_to_the_planner(
+    seed3_standin, make_breakdown_client
+):
+    s = seed3_standin
+    client = make_breakdown_client(s)
+    query = ContactQuery(s.customer_ids[0])
+    plan = client.plan(query, by=("lead_score",), period="Q", start=START, end=END)
+    assert plan.n_calls == 1 + 4 + 1 + 6
+    result = client.breakdown(
+        query, by=("lead_score",), period="Q", start=START, end=END, progress=False
+    )
+    assert result.plan.calls == plan.calls
+    expected = truth_counts(
+        s.truth, [query.customer_id], ts(START), ts(END), "lead_score", period="Q"
+    )
+    assert_counts_equal(result_counts(result.counts, by="lead_score"), expected)
