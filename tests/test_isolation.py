@@ -231,3 +231,51 @@ def test_scan_finds_a_planted_authorization_header(tmp_path: Path) -> None:
     leaks = find_secrets(files_under(tmp_path), secret_forms(USER, SECRET))
     con.close()
     assert leaks
+
+
+@pytest.mark.notebook
+def test_executed_notebook_outputs_hold_no_password(
+    standin, account, tmp_path, clean_vitec_env
+) -> None:
+    """The shipped explorer notebook plus an analyst's scratch cells (the client's repr, a
+    query, a rejected password), executed by a real kernel: no output, widget state or
+    traceback holds the password or the Basic header."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    from vitec_nb.report import EXPLORER_NOTEBOOK
+
+    user, password, customer_id = account
+    clean_vitec_env.setenv("VITEC_BASE_URL", standin.url)
+    clean_vitec_env.setenv("VITEC_USERNAME", user)
+    clean_vitec_env.setenv("VITEC_PASSWORD", password)
+    clean_vitec_env.setenv("VITEC_CUSTOMER_IDS", customer_id)
+    clean_vitec_env.setenv("VITEC_NB_CACHE", str(tmp_path / "http_cache.sqlite"))
+    nb = nbformat.read(EXPLORER_NOTEBOOK, as_version=4)
+    scratch = [
+        "client",
+        "print(repr(client), client.describe())",
+        f"client.contacts(customer_id={customer_id!r}, lead_score=4).attrs",
+        "import os\nwrong = vnb.connect(password=os.environ['VITEC_PASSWORD'][::-1])\nwrong",
+        f"wrong.contacts(customer_id={customer_id!r}, lead_score=4)",
+    ]
+    nb.cells += [nbformat.v4.new_code_cell(src) for src in scratch]
+    NotebookClient(
+        nb,
+        timeout=120,
+        kernel_name="python3",
+        allow_errors=True,
+        resources={"metadata": {"path": str(tmp_path)}},
+    ).execute()
+    errors = [
+        out.get("ename")
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for out in cell.outputs
+        if out.output_type == "error"
+    ]
+    assert errors == ["AuthenticationError"]  # only the deliberately wrong password failed
+    text = nbformat.writes(nb).encode()
+    forms = secret_forms(user, password) + secret_forms(user, password[::-1])
+    assert find_secrets([("executed notebook", text)], forms) == []
+    assert find_secrets(files_under(tmp_path), forms) == []
