@@ -24,7 +24,6 @@ writes the precise error messages. XML goes through defusedxml and is much slowe
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Iterable, Iterator
 from operator import itemgetter
@@ -372,35 +371,9 @@ def _local(tag: str) -> str:
 
 
 def _xml_lists(body: bytes) -> Iterator[tuple[str, list[Any]]]:
-    """Stream the XML (defusedxml, so no entity tricks) into per-kind lists of dicts."""
-    refs: dict[str, list[dict[str, str | None]]] = {k: [] for k in KINDS}
-    present: set[str] = set()
-    current: str | None = None
-    depth = 0
+    """Parse the XML with defusedxml (no DTD or entity tricks) into per-kind lists of dicts."""
     try:
-        events = SafeET.iterparse(io.BytesIO(body), events=("start", "end"))
-        for event, elem in events:
-            depth += 1 if event == "start" else -1
-            name = _local(elem.tag)
-            if event == "start":
-                if depth == 1 and name.lower() != "crmcontactlist":
-                    raise MalformedResponseError(
-                        f"The XML answer's root is <{name}>, not <CrmContactList>."
-                        f" It starts: {_excerpt(body)}"
-                    )
-                if depth == 2:
-                    current = _LIST_KINDS.get(name.lower())
-                    if current is not None:
-                        present.add(current)
-                continue
-            if depth == 2 and current is not None and name == "CrmContactReference":
-                ref = {_local(child.tag): child.text for child in elem}
-                refs[current].append(
-                    {k: v for k, v in ref.items() if k in ("Id", "ChangedAt", "CustomerId")}
-                )
-                elem.clear()
-            elif depth == 1:
-                current = None
+        root = SafeET.fromstring(body)
     except DefusedXmlException as exc:
         raise MalformedResponseError(
             f"The XML answer declares entities or a DTD ({type(exc).__name__}); refused for"
@@ -410,14 +383,35 @@ def _xml_lists(body: bytes) -> Iterator[tuple[str, list[Any]]]:
         raise MalformedResponseError(
             f"The answer is not valid XML ({exc}; truncated?). It starts: {_excerpt(body)}"
         ) from None
-    missing = [_API_LIST_NAMES[k] for k in KINDS if k not in present]
+    if _local(root.tag).lower() != "crmcontactlist":
+        raise MalformedResponseError(
+            f"The XML answer's root is <{_local(root.tag)}>, not <CrmContactList>."
+            f" It starts: {_excerpt(body)}"
+        )
+    lists = {}
+    for child in root:
+        kind = _LIST_KINDS.get(_local(child.tag).lower())
+        if kind is not None:
+            lists[kind] = child
+    missing = [_API_LIST_NAMES[k] for k in KINDS if k not in lists]
     if missing:
         raise MalformedResponseError(
             f"The XML answer has no {', '.join(missing)} list, so it is not a contact list."
             f" It starts: {_excerpt(body)}"
         )
+    # Full tag -> local name for the fields we read, in the document's own namespace.
+    ns = root.tag[: root.tag.index("}") + 1] if root.tag.startswith("{") else ""
+    names = {ns + name: name for name in ("Id", "ChangedAt", "CustomerId")}
+    reference = ns + "CrmContactReference"
     for kind in KINDS:
-        yield kind, refs[kind]
+        yield (
+            kind,
+            [
+                {names[c.tag]: c.text for c in ref if c.tag in names}
+                for ref in lists[kind]
+                if ref.tag == reference
+            ],
+        )
 
 
 # -- messages ------------------------------------------------------------------------------
