@@ -91,13 +91,13 @@ def test_rendered_report_has_charts_and_no_password_or_code(
     form_standin: Any, standin_env: Path, tmp_path: Path
 ) -> None:
     start, end = last_full_months(4)
-    office = form_standin.customer_ids[1]
+    offices = list(form_standin.customer_ids)  # as `vitec-nb report --office A,B` passes them
     out = render_report(
-        tmp_path / "report.html", office=office, period="M", start=str(start), end=str(end)
+        tmp_path / "report.html", office=offices, period="M", start=str(start), end=str(end)
     )
     text = out.read_text(encoding="utf-8")
     assert text.count("<img") >= 3
-    assert f"Office {office}" in text
+    assert f"Offices {', '.join(offices)}" in text
     secret = form_standin.password
     basic = base64.b64encode(f"{form_standin.username}:{secret}".encode()).decode()
     assert secret not in text and basic not in text
@@ -121,4 +121,26 @@ def test_unknown_report_parameter_is_refused_naming_it(tmp_path: Path) -> None:
         render_report(tmp_path / "r.html", offices="M30011")
     assert info.value.field == "offices"
     assert "office, period, start, end, dimensions" in str(info.value)
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_bad_report_period_is_refused_before_a_kernel_starts(tmp_path: Path) -> None:
+    from vitec_nb.errors import InvalidQueryError
+
+    with pytest.raises(InvalidQueryError, match="period") as info:
+        render_report(tmp_path / "r.html", period="fortnight")
+    assert "D, W, M, Q, Y" in str(info.value)
+
+
+@pytest.mark.notebook
+def test_report_for_an_unknown_office_fails_with_a_sentence(
+    standin_env: Path, tmp_path: Path
+) -> None:
+    from vitec_nb.errors import VitecError
+
+    with pytest.raises(VitecError) as info:
+        render_report(tmp_path / "r.html", office="M39999")
+    message = str(info.value)
+    assert "office" in message and "M39999" in message
+    assert "Traceback" not in message
     assert not (tmp_path / "r.html").exists()

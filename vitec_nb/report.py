@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 import vitec_nb
-from vitec_nb.errors import InvalidQueryError
+from vitec_nb.errors import InvalidQueryError, VitecError
 
 if TYPE_CHECKING:
     from vitec_nb.client import VitecClient
@@ -100,18 +100,32 @@ def render_report(
         timeout: seconds allowed per cell.
         params: any of office, period, start, end, dimensions.
 
+    Raises InvalidQueryError for a bad parameter (before any kernel starts, except the
+    office, which the notebook checks) and VitecError when a cell fails, with the error's
+    message and no traceback.
+
     The kernel inherits this process's environment, so VITEC_* variables (or their
     absence: demo data) decide where the data comes from. Returns the path written.
     """
     import nbformat
     from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
     from nbconvert import HTMLExporter
 
     path = Path(notebook) if notebook is not None else REPORT_NOTEBOOK
     nb = inject_parameters(nbformat.read(path, as_version=4), params)
-    NotebookClient(
+    # What can be checked here is checked before a kernel starts (the office needs the
+    # client, so the notebook checks it).
+    check_parameters(
+        **{k: v for k, v in params.items() if k in ("period", "start", "end", "dimensions")}
+    )
+    client = NotebookClient(
         nb, timeout=timeout, kernel_name=KERNEL, resources={"metadata": {"path": str(path.parent)}}
-    ).execute()
+    )
+    try:
+        client.execute()
+    except CellExecutionError as exc:  # the kernel's traceback is for developers
+        raise VitecError(f"The report could not be made: {exc.ename}: {exc.evalue}") from None
     exporter = HTMLExporter(
         exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
     )
@@ -150,7 +164,7 @@ class Report:
     """
 
     client: Any
-    office: str
+    offices: tuple[str, ...]
     period: str
     start: pd.Timestamp
     end: pd.Timestamp
@@ -160,43 +174,38 @@ class Report:
     def create(
         cls,
         client: VitecClient,
-        office: str | None = None,
+        office: str | Sequence[str] | None = None,
         period: str = "M",
         start: Any = None,
         end: Any = None,
         dimensions: Sequence[str] = ("agent", "lead_score"),
     ) -> Report:
         """Check and complete the report's parameters (errors name the parameter)."""
-        if period not in PERIODS:
-            raise InvalidQueryError("period", f"{period!r} is not a period", ", ".join(PERIODS))
-        bad = [d for d in dimensions if d not in DIMENSIONS]
-        if bad:
-            raise InvalidQueryError(
-                "dimensions", f"{bad[0]!r} is not a dimension", ", ".join(DIMENSIONS)
-            )
+        period, start_ts, end_ts, dims = check_parameters(period, start, end, dimensions)
         offices = tuple(client.customer_ids)
-        office = office or (offices[0] if offices else None)
-        if office not in offices:
+        chosen: tuple[str, ...]
+        if office is None or office == "" or office == []:
+            chosen = offices[:1]
+        elif isinstance(office, str):
+            chosen = (office.strip().upper(),)
+        else:
+            chosen = tuple(str(o).strip().upper() for o in office)
+        unknown = [o for o in chosen if o not in offices]
+        if unknown or not chosen:
             raise InvalidQueryError(
-                "office", f"{office!r} is not a configured office", ", ".join(offices)
+                "office",
+                f"{unknown[0] if unknown else office!r} is not a configured office",
+                ", ".join(offices) or "configure an office (VITEC_CUSTOMER_IDS)",
             )
-        # Default: the twelve whole periods before the current (unfinished) one.
-        end_ts = _timestamp(end, "end") if end is not None else _period_start(period, 0)
-        start_ts = (
-            _timestamp(start, "start")
-            if start is not None
-            else _period_start(period, -12, anchor=end_ts)
-        )
-        if start_ts >= end_ts:
-            raise InvalidQueryError("end", "must be after start", "a later date than start")
-        return cls(client, office, period, start_ts, end_ts, tuple(dimensions))
+        return cls(client, chosen, period, start_ts, end_ts, dims)
 
     @property
     def title(self) -> str:
         """E.g. 'Office M30011 · month by month · 2025-11-01 to 2026-10-31' (both included)."""
         last = self.end - pd.Timedelta(microseconds=1)
+        where = ("Office " if len(self.offices) == 1 else "Offices ") + ", ".join(self.offices)
         return (
-            f"Office {self.office} · {PERIODS[self.period]} by {PERIODS[self.period]} · "
+            f"{where} · {PERIODS[self.period]} by {PERIODS[self.period]} · "
             f"{self.start:%Y-%m-%d} to {last:%Y-%m-%d}"
         )
 
@@ -205,13 +214,44 @@ class Report:
         from vitec_nb.query import ContactQuery
 
         return self.client.breakdown(
-            ContactQuery(self.office),
+            ContactQuery(self.offices[0] if len(self.offices) == 1 else self.offices),
             by=tuple(by),
             measure=measure,
             period=self.period,
             start=self.start,
             end=self.end,
         )
+
+
+def check_parameters(
+    period: str = "M",
+    start: Any = None,
+    end: Any = None,
+    dimensions: Sequence[str] = ("agent", "lead_score"),
+) -> tuple[str, pd.Timestamp, pd.Timestamp, tuple[str, ...]]:
+    """Validate the report's parameters that need no server; fill the default range.
+
+    Returns (period, start, end, dimensions); the range is half-open [start, end) and
+    defaults to the twelve whole periods before the current (unfinished) one.
+    """
+    if period not in PERIODS:
+        raise InvalidQueryError("period", f"{period!r} is not a period", ", ".join(PERIODS))
+    if isinstance(dimensions, str):
+        dimensions = (dimensions,)
+    bad = [d for d in dimensions if d not in DIMENSIONS]
+    if bad:
+        raise InvalidQueryError(
+            "dimensions", f"{bad[0]!r} is not a dimension", ", ".join(DIMENSIONS)
+        )
+    end_ts = _timestamp(end, "end") if end is not None else _period_start(period, 0)
+    start_ts = (
+        _timestamp(start, "start") if start is not None else _period_start(period, -12, end_ts)
+    )
+    if start_ts >= end_ts:
+        raise InvalidQueryError(
+            "end", f"{end_ts:%Y-%m-%d} is not after start {start_ts:%Y-%m-%d}", "a later day"
+        )
+    return period, start_ts, end_ts, tuple(dimensions)
 
 
 def _timestamp(value: Any, field: str) -> pd.Timestamp:
@@ -296,4 +336,5 @@ def _show_figure(fig: Any) -> None:
 def _show_table(frame: Any) -> None:
     from IPython.display import display
 
-    display(frame)
+    with pd.option_context("display.max_rows", 500, "display.max_columns", 60):
+        display(frame)  # every agent and period: a report is read, not scrolled
