@@ -124,6 +124,18 @@ def test_fixing_the_input_enables_run_again(explorer: ContactExplorer) -> None:
     assert explorer.query.scheduled_order_type == 1
 
 
+def test_scheduled_order_offers_the_known_names_and_accepts_them(
+    explorer: ContactExplorer,
+) -> None:
+    from vitec_nb.query import SCHEDULED_ORDER_TYPES
+
+    assert list(explorer.scheduled_order_type.options) == list(SCHEDULED_ORDER_TYPES)
+    name, number = next(iter(SCHEDULED_ORDER_TYPES.items()))
+    explorer.scheduled_order_type.value = name
+    assert not explorer.run_button.disabled
+    assert explorer.query.scheduled_order_type == number
+
+
 def test_status_says_how_many_calls_a_run_makes(
     explorer: ContactExplorer, form_client: Any, form_standin: Any
 ) -> None:
@@ -191,6 +203,9 @@ def test_run_again_is_answered_from_the_cache(explorer: ContactExplorer, form_st
     assert explorer.last_summary["calls"] == 0
     assert explorer.last_summary["cached"] == first["calls"] + first["cached"]
     assert explorer.last_summary["total"] == first["total"]
+    # a cached run says when its answers were fetched, not when it ran
+    assert first["fetched_at"] is not None
+    assert explorer.last_summary["fetched_at"] == first["fetched_at"]
 
 
 def test_refresh_asks_the_server_again(explorer: ContactExplorer, form_standin: Any) -> None:

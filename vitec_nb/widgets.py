@@ -36,6 +36,7 @@ from vitec_nb.errors import (
     TransportError,
     VitecError,
 )
+from vitec_nb.query import SCHEDULED_ORDER_TYPES
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -321,10 +322,16 @@ class ContactExplorer:
             "Lead score: the number of stars, 0 to 5",
             [(ANY, None)] + [(f"{stars(n)} {n}", n) for n in range(6)],
         )
-        self.scheduled_order_type = text(
-            "scheduled_order_type",
-            "Type of active service on the contact: a whole number (Vitec's enum)",
-            "any — a whole number, e.g. 1",
+        # A combo box: the labelled types are offered, any whole number may be typed
+        # (Vitec does not publish the enum, so unknown numbers must stay possible).
+        self.scheduled_order_type = w.Combobox(
+            options=list(SCHEDULED_ORDER_TYPES),
+            ensure_option=False,
+            description=FIELD_LABELS["scheduled_order_type"],
+            tooltip="Type of active service on the contact: a whole number or a known name",
+            placeholder="any — a number or a name",
+            style=_STYLE,
+            layout=w.Layout(width=CONTROL_WIDTH),
         )
         self.newsletter_list = dropdown(
             "newsletter_list_id", "Only contacts on this newsletter list"
@@ -816,7 +823,8 @@ def summarize(result: Any, client: Any, office: Any) -> dict[str, Any]:
         calls=int(result.calls),
         cached=int(result.cached_calls),
         planned=int(plan.n_calls),
-        fetched_at=facts.attrs.get("fetched_at") or plan.planned_at,
+        # the oldest answer's fetch time: a cached answer keeps the time it was fetched
+        fetched_at=getattr(result, "fetched_at", None) or facts.attrs.get("fetched_at"),
         demo=bool(getattr(result, "demo", False) or getattr(client, "is_demo", False)),
         office=office,
         start=plan.start,
@@ -847,7 +855,11 @@ def summary_html(s: dict[str, Any]) -> str:
         f"Office {html.escape(str(s['office']))} · {source} · "
         f'<span class="vnb-calls">{s["calls"]}</span> calls made, '
         f'<span class="vnb-cached">{s["cached"]}</span> answered from the cache'
-        + (f" · run at {fetched} (Swedish time)" if fetched else "")
+        + (
+            f" · {'oldest answer ' if s['cached'] else ''}fetched {fetched} (Swedish time)"
+            if fetched
+            else ""
+        )
         + warnings
         + "</div>"
     )
