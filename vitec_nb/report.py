@@ -148,6 +148,8 @@ def launch_demo(port: int | None = None, open_browser: bool = True) -> int:
         args.append(f"--ServerApp.port={port}")
     if not open_browser:
         args.append("--no-browser")
+    if hasattr(os, "geteuid") and os.geteuid() == 0:  # containers: JupyterLab refuses root
+        args.append("--allow-root")
     try:
         return subprocess.call(args, env=os.environ.copy())
     except KeyboardInterrupt:
