@@ -17,8 +17,10 @@ from __future__ import annotations
 import dataclasses
 import html
 import os
+import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -150,10 +152,24 @@ def launch_demo(port: int | None = None, open_browser: bool = True) -> int:
         args.append("--no-browser")
     if hasattr(os, "geteuid") and os.geteuid() == 0:  # containers: JupyterLab refuses root
         args.append("--allow-root")
+    proc = subprocess.Popen(args, env=os.environ.copy())
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        # `kill` of this process must stop JupyterLab (and its kernels) too
+        previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
-        return subprocess.call(args, env=os.environ.copy())
+        return proc.wait()
     except KeyboardInterrupt:
         return 0
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 # ------------------------------------------------------ the notebook's helpers
