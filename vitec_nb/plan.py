@@ -835,6 +835,14 @@ class _Unknown:
 _FACT_BASE = ["kind", "id", "customer_id", "changed_at"]
 
 
+def _arrow_ids(frame: pd.DataFrame) -> pa.Array:
+    """The id column as one pyarrow array (zero-copy for pyarrow-backed strings)."""
+    ids = pa.array(frame["id"], from_pandas=True)
+    if isinstance(ids, pa.ChunkedArray):
+        ids = ids.combine_chunks()
+    return ids
+
+
 class _Codes:
     """Integer codes for one office's contact ids across all its answers (same id, same code).
 
@@ -844,8 +852,11 @@ class _Codes:
 
     def __init__(self, frames: Mapping[Any, pd.DataFrame], base_key: Any) -> None:
         keys = list(frames)
-        arrays = [pa.array(frames[k]["id"], from_pandas=True).cast(pa.large_string()) for k in keys]
+        arrays = [_arrow_ids(frames[k]) for k in keys]
         lengths = [len(a) for a in arrays]
+        kinds = {a.type for a in arrays}
+        if len(kinds) > 1:  # concat_arrays needs one type; ids are usually all the same
+            arrays = [a.cast(pa.large_string()) for a in arrays]
         joined = pa.concat_arrays(arrays) if arrays else pa.array([], pa.large_string())
         codes = pc.dictionary_encode(joined).indices.to_numpy(zero_copy_only=False)
         self.size = int(codes.max()) + 1 if len(codes) else 0
@@ -1115,7 +1126,8 @@ def _combine_facts(
     facts = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     facts = facts.reindex(columns=columns)
     facts["kind"] = _categorical(facts["kind"], ["person", "company", "deceased_estate"])
-    facts["id"] = facts["id"].astype("string")
+    if facts["id"].dtype != "string":
+        facts["id"] = facts["id"].astype("string")
     facts["customer_id"] = _categorical(facts["customer_id"], list(plan.query.customer_ids))
     for column in ("changed_at", "period", "created_period"):
         if column in facts:
@@ -1142,10 +1154,15 @@ def _combine_facts(
             for dim in op.dimensions:
                 if dim.name == "agent":
                     names.update(dim.names)
-        agent = facts["agent"]
-        facts["agent_name"] = pd.Series(
-            agent.map(lambda v: names.get(v, v)).astype(object), index=facts.index
-        ).astype("string")
+        # a categorical of names, built from the agent codes (names may repeat: two agents
+        # can share a name, so the agent categories cannot simply be renamed)
+        agent = facts["agent"].cat
+        labels = [names.get(v, v) for v in agent.categories]
+        unique = list(dict.fromkeys(labels))
+        remap = np.append(pd.Index(unique, dtype=object).get_indexer(labels), -1)
+        facts["agent_name"] = pd.Categorical.from_codes(
+            remap[agent.codes.to_numpy()], categories=unique
+        )
     return facts
 
 
@@ -1186,8 +1203,9 @@ class BreakdownResult:
         facts: one row per contact of the base set in the range: kind, id, customer_id,
             changed_at, period (start of the period of the plan's measure), created_period
             (measure "created"), and one column per dimension named as in `by` (agent ids
-            with "(no agent)"/"(other)" plus agent_name; lead_score 0–5; newsletter_list a
-            tuple of list ids). <NA> marks a value a failed call left unknown.
+            with "(no agent)"/"(other)", plus agent_name; lead_score 0–5; newsletter_list a
+            tuple of list ids). Dimension columns are categories in plan order.
+            <NA> marks a value a failed call left unknown.
         counts: tidy contacts per period × dimension value; every period present, zeros
             where truly none, NaN where unknown (see `incomplete`).
         calls: API calls made (failed ones included; answers from the cache not counted).
