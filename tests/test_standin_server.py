@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -121,13 +122,19 @@ def test_add_account_refuses_unknown_customer_ids(make_standin):
         s.add_account("eva", passwords={"M99999": "pw"})
 
 
-def test_command_line_prints_url_and_demo_account_then_serves():
+def _restore_sigint() -> None:
+    """Children of a background job inherit an ignored SIGINT; give Ctrl-C its meaning back."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def test_command_line_serves_until_ctrl_c_printing_url_and_demo_account():
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "vitec_nb.standin", "--port", str(port), "--contacts", "300"],
         stdout=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        preexec_fn=_restore_sigint,
     )
     try:
         assert process.stdout is not None
@@ -142,6 +149,11 @@ def test_command_line_prints_url_and_demo_account_then_serves():
             timeout=10,
         )
         assert response.status_code == 200
+        assert "Ctrl-C" in process.stdout.readline() + process.stdout.readline()
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=10) == 0
+        assert "Stopped" in process.stdout.read()
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)

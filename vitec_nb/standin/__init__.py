@@ -28,16 +28,16 @@ def serve(
 
     This is what `vitec-nb standin` and `python -m vitec_nb.standin` run.
     """
-    with StandIn(seed=seed, contacts=contacts, offices=offices, port=port) as s:
-        print(f"Vitec Connect stand-in serving at {s.url}", flush=True)
-        print(f"  offices:   {', '.join(s.customer_ids)}")
-        print(f"  contacts:  {len(s.truth)} (seed {seed})")
-        print(f"  user name: {s.username}")
-        print(f"  password:  {s.password}  (demo account, allowed on every office)")
-        example = f"{s.url}/CRM/Contact/{s.customer_ids[0]}?LeadScore=5"
-        print(f"  try:       curl -u {s.username}:'{s.password}' '{example}'")
-        print("Press Ctrl-C to stop.", flush=True)
-        try:
+    try:
+        with StandIn(seed=seed, contacts=contacts, offices=offices, port=port) as s:
+            print(f"Vitec Connect stand-in serving at {s.url}", flush=True)
+            print(f"  offices:   {', '.join(s.customer_ids)}")
+            print(f"  contacts:  {s.dataset.size} (seed {seed})")
+            print(f"  user name: {s.username}")
+            print(f"  password:  {s.password}  (demo account, allowed on every office)")
+            example = f"{s.url}/CRM/Contact/{s.customer_ids[0]}?LeadScore=5"
+            print(f"  try:       curl -u {s.username}:'{s.password}' '{example}'")
+            print("Press Ctrl-C to stop.", flush=True)
             threading.Event().wait()
-        except KeyboardInterrupt:
-            print("\nStopped.")
+    except KeyboardInterrupt:
+        print("\nStopped.", flush=True)
