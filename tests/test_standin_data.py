@@ -24,6 +24,22 @@ def test_same_seed_gives_the_same_data():
     pdt.assert_frame_equal(first.newsletter_lists, second.newsletter_lists)
 
 
+def test_same_seed_gives_byte_identical_answers(make_standin):
+    bodies = []
+    for _ in range(2):
+        s = make_standin(seed=9, contacts=1_000)
+        bodies.append(
+            requests.get(
+                f"{s.url}/CRM/Contact/{s.customer_ids[0]}",
+                params={"LeadScore": 1},
+                auth=(s.username, s.password),
+                timeout=10,
+            ).content
+        )
+    assert bodies[0] == bodies[1]
+    assert b"CRM" in bodies[0]
+
+
 def test_another_seed_gives_other_data():
     first, second = StandIn(seed=5, contacts=2_000), StandIn(seed=6, contacts=2_000)
     assert set(first.truth.id) != set(second.truth.id)

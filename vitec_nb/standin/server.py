@@ -494,10 +494,12 @@ def _route(segments: list[str]) -> str | None:
 
 
 def _office_index(ds: Dataset, cid: str) -> int | None:
-    try:
-        return ds.customer_ids.index(cid.strip().upper())
-    except ValueError:
-        return None
+    """Index of the office with customer id `cid` (case-insensitive), None if unknown."""
+    wanted = cid.strip().casefold()
+    for k, known in enumerate(ds.customer_ids):
+        if known.casefold() == wanted:
+            return k
+    return None
 
 
 def _basic_credentials(header: str | None) -> tuple[str | None, str | None]:
