@@ -138,20 +138,32 @@ def error_message(err: BaseException) -> str:
     return f"Unexpected error ({type(err).__name__}): {err}"
 
 
-def _incomplete_message(err: IncompleteBreakdownError) -> str:
-    """When every failed call failed the same way (a 401 or 403 for the office, offline
-    misses, the server down), say that; otherwise the breakdown's own list of what is missing.
+def _incomplete_message(err: IncompleteBreakdownError, shown: int = 8) -> str:
+    """What failed and what is missing, in a few lines.
+
+    When every call failed the same way (a 401 or 403 for the office, offline misses, the
+    server down) that cause is the message. Otherwise the common cause (if any) comes
+    first, then which calls are missing, named by what they were for.
     """
+    if not err.missing:  # nothing structured to say: the breakdown's own sentence
+        return f"{err} Run again to fetch only what is missing (the rest is cached)."
     causes = [getattr(m, "error", None) for m in err.missing]
-    kinds = {type(c) for c in causes}
+    labels = [str(getattr(getattr(m, "call", None), "label", m)) for m in err.missing]
     plan = getattr(err.partial, "plan", None)
-    total = getattr(plan, "n_calls", None)
-    if causes and None not in kinds and len(kinds) == 1:
-        of = f" of {total}" if total else ""
-        first = causes[0]
-        assert first is not None
-        return f"{error_message(first)} ({len(causes)}{of} calls failed.)"
-    return f"{err} Run again to fetch only what is missing (answers so far are cached)."
+    total = int(getattr(plan, "n_calls", 0) or 0) or len(causes)
+    kinds = {type(c) for c in causes}
+    same = bool(causes) and None not in kinds and len(kinds) == 1
+    head = error_message(causes[0]) if same and causes[0] is not None else ""
+    if same and len(causes) == total:
+        return f"{head} (all {total} calls failed.)"
+    names = "; ".join(labels[:shown])
+    if len(labels) > shown:
+        names += f"; … and {len(labels) - shown} more"
+    return (
+        (head + "\n" if head else "")
+        + f"{len(labels)} of {total} calls of the breakdown failed, so these counts are "
+        f"missing: {names}.\nRun again to fetch only these (the others are cached)."
+    )
 
 
 def _check_days(pair: str, start: dt.date | None, end: dt.date | None) -> None:
