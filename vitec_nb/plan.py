@@ -15,6 +15,7 @@ requests except the cached lookups needed to list agents or newsletter lists);
 from __future__ import annotations
 
 import dataclasses
+import threading
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -412,8 +413,7 @@ def _agent_dimension(
     # the users lookup (a cached call) gives names for labels, and every agent by default
     lookup = client.agents(office) if client is not None else None
     if lookup is not None:
-        for row in lookup.itertuples(index=False):
-            names[str(row.user_id)] = str(row.name)
+        names = dict(zip(map(str, lookup["user_id"]), map(str, lookup["name"]), strict=True))
     if query.agent_id is not None:
         if given is not None and query.agent_id not in given:
             raise InvalidQueryError(
@@ -446,8 +446,7 @@ def _list_dimension(
     names: dict[Any, str] = {}
     lookup = client.newsletter_lists(office) if client is not None else None
     if lookup is not None:
-        for row in lookup.itertuples(index=False):
-            names[str(row.id)] = str(row.name)
+        names = dict(zip(map(str, lookup["id"]), map(str, lookup["name"]), strict=True))
     if query.newsletter_list_id is not None:
         return DimensionPlan(
             "newsletter_list", office, (), names, NO_LIST, fixed=query.newsletter_list_id
@@ -686,6 +685,20 @@ def _progress_sink(
     return update, bar.close
 
 
+_POOLS: dict[int, ThreadPoolExecutor] = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def _pool(workers: int) -> ThreadPoolExecutor:
+    """A shared pool of `workers` threads, started once per process (not per breakdown)."""
+    with _POOLS_LOCK:
+        pool = _POOLS.get(workers)
+        if pool is None:
+            pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vitec-breakdown")
+            _POOLS[workers] = pool
+        return pool
+
+
 def run_plan(
     client: Any,
     plan: BreakdownPlan,
@@ -723,11 +736,10 @@ def run_plan(
     demo = bool(getattr(client, "is_demo", False))
     fetched_at: pd.Timestamp | None = None  # the oldest answer's fetch time
     update(0)
-    pool = ThreadPoolExecutor(
-        max_workers=max(1, min(workers, total)), thread_name_prefix="vitec-breakdown"
-    )
+    pool = _pool(workers)
+    pending: dict[Future[pd.DataFrame], PlannedCall] = {}
     try:
-        pending: dict[Future[pd.DataFrame], PlannedCall] = {
+        pending = {
             pool.submit(client.contacts, call.query, refresh=refresh, offline=offline): call
             for call in plan.calls
         }
@@ -756,7 +768,11 @@ def run_plan(
                 done += 1
                 update(done)
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        # interrupted (an unexpected error, Ctrl-C): drop what has not started and let what
+        # is in flight finish, so no call of this run is still going after it returns
+        for future in pending:
+            future.cancel()
+        wait(pending)
         close()
 
     result = _join(plan, answers, failures, demo)
