@@ -5,8 +5,8 @@ seconds and a million remain practical. Contacts are stored column-wise, sorted 
 then kind, then creation time, so one office is one contiguous slice and a query is a few
 boolean masks over int64 epoch-nanosecond arrays.
 
-Answers are assembled from pre-rendered, fixed-width byte rows (one per contact, JSON and
-XML), so a body of 100 000 references is one numpy gather and one `tobytes()`.
+Answers are assembled from pre-rendered byte rows (see render.py); the words and shares
+the data is made of are in vocab.py.
 """
 
 from __future__ import annotations
@@ -21,7 +21,18 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from vitec_nb.standin.params import ContactFilters
+from vitec_nb.standin.render import render_json_rows, render_xml_rows
+from vitec_nb.standin.vocab import (
+    CUSTOM_FIELDS,
+    FIRST_NAMES,
+    LAST_NAMES,
+    LEAD_SCORE_SHARES,
+    LIST_NAMES,
+    ORDER_TYPE_SHARES,
+    TITLE_SHARES,
+    TITLES,
+    VALID_FOR,
+)
 
 TIMEZONE = "Europe/Stockholm"
 KINDS = ("person", "company", "deceased_estate")
@@ -33,102 +44,6 @@ YEARS = 4.5
 DEFAULT_OFFICES = 3
 FIRST_CUSTOMER_NUMBER = 30011
 
-# Lead score stars 0-5: most contacts are cold, few are hot.
-LEAD_SCORE_SHARES = (0.38, 0.27, 0.15, 0.10, 0.06, 0.04)
-# ContactScheduledOrderType: Vitec does not publish the enum; 0 = no active service.
-ORDER_TYPE_SHARES = (0.72, 0.11, 0.08, 0.05, 0.03, 0.01)
-
-_FIRST_NAMES = (
-    "Anna",
-    "Erik",
-    "Maria",
-    "Lars",
-    "Karin",
-    "Anders",
-    "Eva",
-    "Johan",
-    "Sara",
-    "Per",
-    "Emma",
-    "Karl",
-    "Lena",
-    "Nils",
-    "Ida",
-    "Olof",
-    "Elin",
-    "Mikael",
-    "Hanna",
-    "Fredrik",
-    "Sofia",
-    "Henrik",
-    "Maja",
-    "Jonas",
-    "Linnea",
-    "Gustav",
-    "Frida",
-    "Oskar",
-    "Klara",
-    "Axel",
-)
-_LAST_NAMES = (
-    "Andersson",
-    "Johansson",
-    "Karlsson",
-    "Nilsson",
-    "Eriksson",
-    "Larsson",
-    "Olsson",
-    "Persson",
-    "Svensson",
-    "Gustafsson",
-    "Pettersson",
-    "Jonsson",
-    "Jansson",
-    "Hansson",
-    "Bengtsson",
-    "Lindberg",
-    "Lindqvist",
-    "Berg",
-    "Holm",
-    "Sjöberg",
-    "Åberg",
-    "Öberg",
-    "Hedlund",
-    "Ekström",
-    "Lundgren",
-)
-_TITLES = (
-    "Fastighetsmäklare",
-    "Registrerad fastighetsmäklare",
-    "Mäklarassistent",
-    "Kontorschef",
-    "Säljkoordinator",
-)
-_TITLE_SHARES = (0.45, 0.25, 0.15, 0.08, 0.07)
-_LIST_NAMES = (
-    "Nyhetsbrev",
-    "Villaspekulanter",
-    "Bostadsrättsspekulanter",
-    "Vill ha värdering",
-    "Fritidshus",
-    "Nyproduktion",
-    "Kommersiella lokaler",
-    "Seniorboende",
-    "Tidigare säljare",
-    "Julhälsning",
-)
-# (name, label, type, possible values)
-_CUSTOM_FIELDS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
-    ("Kalla", "Källa", "string", ("Hemnet", "Booli", "Visning", "Rekommendation", "Webbformulär")),
-    ("Boendeform", "Önskad boendeform", "string", ("Villa", "Bostadsrätt", "Radhus", "Tomt")),
-    ("Budget", "Budget (kr)", "number", ("1500000", "2500000", "3500000", "5000000", "8000000")),
-    ("Omrade", "Intresseområde", "string", ("Centrum", "Söder", "Norr", "Väster", "Skärgården")),
-    ("Vardering", "Vill ha värdering", "bool", ("true", "false")),
-    ("Sms", "Kontakt via sms", "bool", ("true", "false")),
-    ("Sprak", "Språk", "string", ("Svenska", "Engelska", "Finska", "Arabiska")),
-    ("SaljaInom", "Planerar att sälja inom", "string", ("3 mån", "6 mån", "1 år", "2 år")),
-)
-_VALID_FOR = ["Person", "Company", "DeceasedEstate"]
 _HEX = np.frombuffer(b"".join(f"{i:02X}".encode() for i in range(256)), np.uint8).reshape(256, 2)
 _NS = 1_000_000_000
 _HOUR_NS = 3600 * _NS
@@ -142,7 +57,7 @@ class Office:
     customer_id: str
     agent_codes: np.ndarray  # global agent codes of this office
     list_ids: tuple[str, ...]
-    field_codes: tuple[int, ...]  # indexes into _CUSTOM_FIELDS defined for this office
+    field_codes: tuple[int, ...]  # indexes into CUSTOM_FIELDS defined for this office
 
 
 @dataclass
@@ -175,7 +90,7 @@ class Dataset:
     lead_score: np.ndarray  # int8
     order_type: np.ndarray  # int8
     lists: np.ndarray  # uint16 bit j = the office's j-th list
-    custom: np.ndarray  # (n, len(_CUSTOM_FIELDS)) int8 value code, -1 = unset
+    custom: np.ndarray  # (n, len(CUSTOM_FIELDS)) int8 value code, -1 = unset
     _rows: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     _rows_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -189,7 +104,7 @@ class Dataset:
         """Fixed-width rendered references, one uint8 row per contact (built once)."""
         with self._rows_lock:
             if fmt not in self._rows:
-                self._rows[fmt] = _render_json(self) if fmt == "json" else _render_xml(self)
+                self._rows[fmt] = render_json_rows(self) if fmt == "json" else render_xml_rows(self)
             return self._rows[fmt]
 
     @cached_property
@@ -228,7 +143,7 @@ class Dataset:
     @cached_property
     def fields_frame(self) -> pd.DataFrame:
         rows = [
-            (_CUSTOM_FIELDS[f][0], _CUSTOM_FIELDS[f][1], _CUSTOM_FIELDS[f][2], o.customer_id)
+            (CUSTOM_FIELDS[f][0], CUSTOM_FIELDS[f][1], CUSTOM_FIELDS[f][2], o.customer_id)
             for o in self.offices
             for f in o.field_codes
         ]
@@ -271,10 +186,10 @@ class Dataset:
         o = self.offices[office]
         fields = [
             {
-                "label": _CUSTOM_FIELDS[f][1],
-                "name": _CUSTOM_FIELDS[f][0],
-                "type": _CUSTOM_FIELDS[f][2],
-                "validFor": list(_VALID_FOR),
+                "label": CUSTOM_FIELDS[f][1],
+                "name": CUSTOM_FIELDS[f][0],
+                "type": CUSTOM_FIELDS[f][2],
+                "validFor": list(VALID_FOR),
             }
             for f in o.field_codes
         ]
@@ -311,7 +226,7 @@ class Dataset:
         dicts = np.empty(len(uniq), dtype=object)
         for u, r in enumerate(first.tolist()):
             dicts[u] = {
-                _CUSTOM_FIELDS[f][0]: _CUSTOM_FIELDS[f][3][c]
+                CUSTOM_FIELDS[f][0]: CUSTOM_FIELDS[f][3][c]
                 for f, c in enumerate(self.custom[r].tolist())
                 if c >= 0
             }
@@ -389,17 +304,17 @@ def build_dataset(
     )
     n_agents = int(per_office_agents.sum())
     agent_office = np.repeat(np.arange(n_off), per_office_agents)
-    firsts = rng.integers(0, len(_FIRST_NAMES), n_agents)
-    lasts = rng.integers(0, len(_LAST_NAMES), n_agents)
-    names = [f"{_FIRST_NAMES[f]} {_LAST_NAMES[la]}" for f, la in zip(firsts, lasts, strict=True)]
+    firsts = rng.integers(0, len(FIRST_NAMES), n_agents)
+    lasts = rng.integers(0, len(LAST_NAMES), n_agents)
+    names = [f"{FIRST_NAMES[f]} {LAST_NAMES[la]}" for f, la in zip(firsts, lasts, strict=True)]
     codes = rng.choice(16**6, size=n_agents, replace=False)
     agent_ids = np.array(
         [
-            _ascii(_FIRST_NAMES[f][:2] + _LAST_NAMES[la][0]).upper() + f"{c:06X}"
+            _ascii(FIRST_NAMES[f][:2] + LAST_NAMES[la][0]).upper() + f"{c:06X}"
             for f, la, c in zip(firsts, lasts, codes, strict=True)
         ]
     )
-    titles = [_TITLES[t] for t in rng.choice(len(_TITLES), size=n_agents, p=_TITLE_SHARES)]
+    titles = [TITLES[t] for t in rng.choice(len(TITLES), size=n_agents, p=TITLE_SHARES)]
     archived = rng.random(n_agents) < 0.15
     n_lists = rng.integers(3, 9, size=n_off)
     list_office = np.repeat(np.arange(n_off), n_lists)
@@ -410,10 +325,10 @@ def build_dataset(
     starts = np.concatenate([[0], np.cumsum(per_office_agents)])
     lstarts = np.concatenate([[0], np.cumsum(n_lists)])
     for k, cid in enumerate(cids):
-        chosen = rng.choice(len(_LIST_NAMES), size=int(n_lists[k]), replace=False)
-        list_names.extend(_LIST_NAMES[c] for c in chosen)
+        chosen = rng.choice(len(LIST_NAMES), size=int(n_lists[k]), replace=False)
+        list_names.extend(LIST_NAMES[c] for c in chosen)
         n_fields = int(rng.integers(3, 7))
-        fcodes = tuple(sorted(rng.choice(len(_CUSTOM_FIELDS), size=n_fields, replace=False)))
+        fcodes = tuple(sorted(rng.choice(len(CUSTOM_FIELDS), size=n_fields, replace=False)))
         office_objs.append(
             Office(
                 customer_id=cid,
@@ -454,11 +369,11 @@ def build_dataset(
             lists[lo:hi] |= ((rng.random(hi - lo) < p).astype(np.uint16) << j).astype(np.uint16)
 
     # custom fields: defined per office, each set on a share of its contacts
-    custom = np.full((n, len(_CUSTOM_FIELDS)), -1, dtype=np.int8)
+    custom = np.full((n, len(CUSTOM_FIELDS)), -1, dtype=np.int8)
     for k in range(n_off):
         lo, hi = int(bounds[k]), int(bounds[k + 1])
         for f in office_objs[k].field_codes:
-            nvals = len(_CUSTOM_FIELDS[f][3])
+            nvals = len(CUSTOM_FIELDS[f][3])
             is_set = rng.random(hi - lo) < rng.uniform(0.1, 0.6)
             vals = rng.integers(0, nvals, size=hi - lo).astype(np.int8)
             custom[lo:hi, f] = np.where(is_set, vals, -1)
@@ -622,149 +537,3 @@ def _stockholm_offsets(utc_ns: np.ndarray) -> np.ndarray:
     # an odd number of changes before an instant means summer time
     summer = np.searchsorted(changes, utc_ns, side="right") % 2 == 1
     return np.where(summer, 2 * _HOUR_NS, _HOUR_NS).astype(np.int64)
-
-
-def render_local(utc_ns: np.ndarray, offset_ns: np.ndarray) -> np.ndarray:
-    """ISO 8601 local times with offset, 32 bytes each: 2024-11-21T11:13:17.501382+01:00.
-
-    Digits are computed with integer arithmetic into a byte matrix (no string formatting).
-    """
-    n = utc_ns.shape[0]
-    local_us = (utc_ns + offset_ns) // 1000
-    days = local_us // 86_400_000_000
-    tod = local_us - days * 86_400_000_000
-    d = days.astype("datetime64[D]")
-    y = d.astype("datetime64[Y]")
-    m = d.astype("datetime64[M]")
-    year = y.astype(np.int64) + 1970
-    month = (m - y.astype("datetime64[M]")).astype(np.int64) + 1
-    day = (d - m.astype("datetime64[D]")).astype(np.int64) + 1
-    sec, micro = np.divmod(tod, 1_000_000)
-    hour, rest = np.divmod(sec, 3600)
-    minute, second = np.divmod(rest, 60)
-    out = np.empty((n, 32), dtype=np.uint8)
-    out[:] = np.frombuffer(b"0000-00-00T00:00:00.000000+01:00", np.uint8)
-    for value, pos, width in (
-        (year, 0, 4), (month, 5, 2), (day, 8, 2), (hour, 11, 2), (minute, 14, 2),
-        (second, 17, 2), (micro, 20, 6),
-    ):  # fmt: skip
-        for i in range(width - 1, -1, -1):
-            value, digit = np.divmod(value, 10)
-            out[:, pos + i] += digit.astype(np.uint8)
-    out[offset_ns == 2 * _HOUR_NS, 28] = ord("2")
-    return out
-
-
-def _const(text: bytes, n: int) -> np.ndarray:
-    return np.broadcast_to(np.frombuffer(text, np.uint8), (n, len(text)))
-
-
-def _customer_tails(ds: Dataset, template: bytes) -> np.ndarray:
-    """Per-office padded byte rows from `template` % customer_id (whitespace-padded)."""
-    parts = [template.replace(b"{cid}", cid.encode()) for cid in ds.customer_ids]
-    width = max(len(p) for p in parts)
-    # JSON and XML both allow whitespace between tokens/elements: pad at a safe spot
-    return np.array([list(p.replace(b"|", b" " * (width - len(p)))) for p in parts], np.uint8)
-
-
-def _render_json(ds: Dataset) -> np.ndarray:
-    n = ds.size
-    tails = _customer_tails(ds, b'","customerId":"{cid}"}|,')
-    return np.ascontiguousarray(
-        np.hstack(
-            [
-                _const(b'{"id":"', n),
-                ds.ids.view(np.uint8).reshape(n, 19),
-                _const(b'","changedAt":"', n),
-                render_local(ds.changed_ns, ds.changed_offset_ns),
-                tails[ds.office],
-            ]
-        )
-    )
-
-
-def _render_xml(ds: Dataset) -> np.ndarray:
-    n = ds.size
-    tails = _customer_tails(ds, b"</ChangedAt><CustomerId>{cid}</CustomerId>|<Id>")
-    return np.ascontiguousarray(
-        np.hstack(
-            [
-                _const(b"<CrmContactReference><ChangedAt>", n),
-                render_local(ds.changed_ns, ds.changed_offset_ns),
-                tails[ds.office],
-                ds.ids.view(np.uint8).reshape(n, 19),
-                _const(b"</Id></CrmContactReference>", n),
-            ]
-        )
-    )
-
-
-def select(ds: Dataset, office: int, f: ContactFilters) -> list[np.ndarray | slice]:
-    """Rows of the office's contacts matching filters `f`, one index array per kind.
-
-    Without filters each kind is a `slice` (a contiguous block: no copy of indexes).
-    Filters combine with AND; bounds are inclusive at
-    nanosecond precision; text values match case-insensitively (like SQL Server's default
-    collation). An unknown agent, list or field gives no matches, not an error.
-    """
-    lo, hi = int(ds.office_bounds[office]), int(ds.office_bounds[office + 1])
-    mask: np.ndarray | None = None
-    empty = False
-
-    def both(m: np.ndarray) -> None:
-        nonlocal mask
-        mask = m if mask is None else (mask & m)
-
-    if f.agent_id is not None:
-        code = ds.agent_code.get(f.agent_id.upper())
-        if code is None or ds.agent_office[code] != office:
-            empty = True
-        else:
-            both(ds.agent[lo:hi] == code)
-    for value, arr, is_from in (
-        (f.created_from, ds.created_ns, True),
-        (f.created_to, ds.created_ns, False),
-        (f.changed_from, ds.changed_ns, True),
-        (f.changed_to, ds.changed_ns, False),
-    ):
-        if value is not None:
-            both(arr[lo:hi] >= value if is_from else arr[lo:hi] <= value)
-    if f.custom_field_name is not None:
-        names = {_CUSTOM_FIELDS[c][0].casefold(): c for c in ds.offices[office].field_codes}
-        fcode = names.get(f.custom_field_name.casefold())
-        if fcode is None:
-            empty = True
-        else:
-            col = ds.custom[lo:hi, fcode]
-            if f.custom_field_value is None:
-                both(col >= 0)
-            else:
-                vals = [v.casefold() for v in _CUSTOM_FIELDS[fcode][3]]
-                target = f.custom_field_value.casefold()
-                if target in vals:
-                    both(col == vals.index(target))
-                else:
-                    empty = True
-    if f.lead_score is not None:
-        both(ds.lead_score[lo:hi] == f.lead_score)
-    if f.scheduled_order_type is not None:
-        both(ds.order_type[lo:hi] == f.scheduled_order_type)
-    if f.newsletter_list_id is not None:
-        ids = ds.offices[office].list_ids
-        wanted = f.newsletter_list_id.upper()
-        if wanted in ids:
-            bit = np.uint16(1 << ids.index(wanted))
-            both((ds.lists[lo:hi] & bit) != 0)
-        else:
-            empty = True
-    kb = ds.kind_bounds[office]
-    out: list[np.ndarray | slice] = []
-    for j in range(3):
-        a, b = int(kb[j]), int(kb[j + 1])
-        if empty:
-            out.append(np.zeros(0, dtype=np.int64))
-        elif mask is None:
-            out.append(slice(a, b))
-        else:
-            out.append(np.flatnonzero(mask[a - lo : b - lo]) + a)
-    return out

@@ -26,28 +26,20 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from vitec_nb.standin.data import Dataset, build_dataset, select
+from vitec_nb.standin.data import Dataset, build_dataset
 from vitec_nb.standin.faults import FaultInjector, FaultPlan, Faults
+from vitec_nb.standin.filtering import select
 from vitec_nb.standin.params import (
     InvalidParameters,
     first_values,
     lookup,
     parse_contact_filters,
 )
+from vitec_nb.standin.render import json_body, xml_body
 
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "Demo-Passw0rd!"  # fixed, so demo answers stay cached between sessions
-XML_NAMESPACE = (
-    "http://schemas.datacontract.org/2004/07/Vitec.Housing.Connect.Api.Models.Contact.Crm"
-)
-_XML_OPEN = (
-    b'<CrmContactList xmlns:i="http://www.w3.org/2001/XMLSchema-instance" xmlns="'
-    + XML_NAMESPACE.encode()
-    + b'">'
-)
 _JSON_TYPE = "application/json; charset=utf-8"
-_LIST_KEYS = (b"persons", b"companies", b"deceasedEstates")
-_XML_KEYS = ((b"Companies", 1), (b"DeceasedEstates", 2), (b"Persons", 0))  # .NET: alphabetical
 
 
 @dataclass(frozen=True)
@@ -444,8 +436,8 @@ class StandIn:
         parts = select(ds, office, filters)
         xml = _wants_xml(accept)
         if xml:
-            return _Answer(200, _xml_body(ds, parts), f"{xml}; charset=utf-8")
-        return _Answer(200, _json_body(ds, parts))
+            return _Answer(200, xml_body(ds, parts), f"{xml}; charset=utf-8")
+        return _Answer(200, json_body(ds, parts))
 
     def _send(self, h: _Handler, answer: _Answer, body: bytes, slow: float) -> None:
         reason = (
@@ -553,35 +545,3 @@ def _malformed(kind: int, content_type: str) -> bytes:
         b"<html><body>Service Unavailable</body></html>",  # not JSON at all
         b'{"items": [], "total": 0}',  # valid JSON, wrong shape
     ][kind]
-
-
-def _count(part: np.ndarray | slice) -> int:
-    if isinstance(part, slice):
-        return max(0, part.stop - part.start)
-    return len(part)
-
-
-def _json_body(ds: Dataset, parts: list[np.ndarray | slice]) -> bytes:
-    rows = ds.rows("json")
-    out = [b"{"]
-    for j, key in enumerate(_LIST_KEYS):
-        if j:
-            out.append(b",")
-        out.append(b'"' + key + b'":[')
-        if _count(parts[j]):
-            out.append(rows[parts[j]].tobytes()[:-1])  # each row ends with a comma
-        out.append(b"]")
-    out.append(b"}")
-    return b"".join(out)
-
-
-def _xml_body(ds: Dataset, parts: list[np.ndarray | slice]) -> bytes:
-    rows = ds.rows("xml")
-    out = [_XML_OPEN]
-    for tag, j in _XML_KEYS:
-        if _count(parts[j]):
-            out += [b"<" + tag + b">", rows[parts[j]].tobytes(), b"</" + tag + b">"]
-        else:
-            out.append(b"<" + tag + b"/>")
-    out.append(b"</CrmContactList>")
-    return b"".join(out)
