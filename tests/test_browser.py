@@ -118,7 +118,7 @@ def voila_url(browser_standin: Any, tmp_path: Path) -> Iterator[str]:
 
 
 def test_explorer_runs_in_a_browser_and_matches_the_ground_truth(
-    voila_url: str, browser_standin: Any
+    voila_url: str, browser_standin: Any, tmp_path: Path
 ) -> None:
     from playwright.sync_api import expect, sync_playwright
 
@@ -159,5 +159,15 @@ def test_explorer_runs_in_a_browser_and_matches_the_ground_truth(
             expect(run).to_be_enabled()
             expect(control("Agent").locator("select")).to_have_value(re.compile(".+"))
             page.locator(".vnb-explorer").screenshot(path=str(ARTIFACTS / "explorer.png"))
+
+            # Export: the file is written where the kernel runs, and a link carrying the
+            # data is offered (Voila serves no /files/ route for a FileLink).
+            # (The kernel runs in the notebook's folder: export to the test's own folder.)
+            control("Export to folder").locator("input").fill(str(tmp_path / "exports"))
+            page.locator(".vnb-explorer button", has_text="Export CSV").click()
+            link = page.locator(".vnb-explorer a[download]")
+            expect(link).to_have_attribute("href", re.compile(r"^data:text/csv;base64,"))
+            expect(link).to_have_attribute("download", re.compile(rf"contacts-{office}-.*\.csv"))
+            assert list((tmp_path / "exports").glob("*.csv"))
         finally:
             browser.close()
