@@ -152,7 +152,13 @@ def test_faulted_requests_are_in_the_request_log(make_standin):
 
 @pytest.mark.parametrize(
     ("switch", "value"),
-    [("error_rate", 1.5), ("latency", -1), ("error_status", 404), ("rate_limit_burst", -2)],
+    [
+        ("error_rate", 1.5),
+        ("latency", -1),
+        ("error_status", 404),
+        ("rate_limit_burst", -2),
+        ("down", "yes"),
+    ],
 )
 def test_invalid_switch_values_are_refused_naming_the_switch(make_standin, switch, value):
     s = make_standin(**SMALL)

@@ -62,6 +62,9 @@ class Faults:
             raise ValueError(
                 f"error_status: must be one of {ERROR_STATUSES}, got {self.error_status!r}"
             )
+        for name in ("down", "lookups"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name}: must be True or False, got {getattr(self, name)!r}")
         if not isinstance(self.rate_limit_burst, int) or self.rate_limit_burst < 0:
             raise ValueError(
                 f"rate_limit_burst: must be a whole number >= 0, got {self.rate_limit_burst!r}"
