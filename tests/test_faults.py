@@ -191,24 +191,62 @@ def assert_retry_after_honoured(records: list[Any], statuses: set[int]) -> int:
 # --- bursts of 429 --------------------------------------------------------------------
 
 
-def test_bursts_of_429_are_honoured_and_the_result_is_exact(server, reference, tmp_path) -> None:
-    client = connect(server, tmp_path)
+@pytest.fixture(scope="module")
+def run_429(server: StandIn, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """One breakdown with three bursts of five 429s (Retry-After: 1 s): at the start, a
+    third and two thirds of the way through. The tests below read it."""
+    server.set_faults()
+    server.clear_requests()
+    client = connect(server, tmp_path_factory.mktemp("faults_429"))
     bursts: list[int] = []
 
     def another_burst(done: int, total: int) -> None:
-        # A burst at the start, and again a third and two thirds of the way through.
         if done in (0, total // 3, 2 * total // 3) and done not in bursts:
             bursts.append(done)
             server.set_faults(rate_limit_burst=5, retry_after=RETRY_AFTER)
 
-    result = breakdown(client, server, progress=another_burst)
-    assert_same_result(result, reference)
-    records = contact_calls(server)
-    assert sum(r.status == 429 for r in records) == 5 * len(bursts) == 15
-    assert_retry_after_honoured(records, {429})
-    # Bounded: one retry per 429, nothing more; and no call waited longer than its budget.
-    assert len(records) == result.plan.n_calls + 15
-    budget = client.settings.max_total_wait
+    try:
+        result = breakdown(client, server, progress=another_burst)
+        records = contact_calls(server)
+    finally:
+        server.set_faults()
+        client.close()
+    return {"result": result, "records": records, "bursts": bursts, "client": client}
+
+
+def test_bursts_of_429_give_the_exact_result(run_429, reference) -> None:
+    assert_same_result(run_429["result"], reference)
+    assert len(run_429["bursts"]) == 3
+    assert sum(r.status == 429 for r in run_429["records"]) == 15
+
+
+def test_bursts_of_429_retry_each_call_only_after_retry_after(run_429) -> None:
+    assert_retry_after_honoured(run_429["records"], {429})
+
+
+def test_after_a_429_no_request_at_all_is_sent_before_retry_after(run_429) -> None:
+    """Not only the rate-limited call waits: the whole client does (its other threads too).
+
+    Requests already on their way when the 429 left the server may still arrive just after
+    it; IN_FLIGHT allows for them. Anything later inside the window was sent after the
+    client knew it had to wait.
+    """
+    in_flight = 0.25  # seconds
+    records = run_429["records"]
+    for limited in (r for r in records if r.status == 429):
+        early = [
+            r for r in records if limited.time + in_flight <= r.time < limited.time + RETRY_AFTER
+        ]
+        assert early == [], (
+            f"{len(early)} request(s) within {RETRY_AFTER} s of a 429 that said Retry-After: "
+            f"{RETRY_AFTER}, the first {early[0].time - limited.time:.3f} s after it"
+        )
+
+
+def test_bursts_of_429_cost_one_retry_each_and_bounded_waiting(run_429) -> None:
+    records, result = run_429["records"], run_429["result"]
+    assert len(records) == result.plan.n_calls + 15  # one retry per 429, nothing more
+    budget = run_429["client"].settings.max_total_wait
     per_call: dict[Any, list[float]] = defaultdict(list)
     for r in records:
         per_call[call_key(r.path, r.params)].append(r.time)

@@ -63,34 +63,90 @@ RETRY_STATUSES = frozenset({429, 502, 503, 504})
 # --- retries --------------------------------------------------------------------------------
 
 
+class RateLimitGate:
+    """Shared by every request of one client: after a 429, nothing is sent until its wait is over.
+
+    A 429 limits the client, not one call: while one thread honours `Retry-After`, the
+    planner's other threads must not keep sending (each would only earn its own 429).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._not_before = 0.0  # time.monotonic()
+
+    def hold(self, seconds: float) -> None:
+        """Send nothing for `seconds` from now (a longer hold already in force stays)."""
+        with self._lock:
+            self._not_before = max(self._not_before, time.monotonic() + seconds)
+
+    def wait(self) -> None:
+        """Return once no hold is in force."""
+        while True:
+            with self._lock:
+                delay = self._not_before - time.monotonic()
+            if delay <= 0:
+                return
+            time.sleep(delay)
+
+
+class GatedAdapter(HTTPAdapter):
+    """The HTTP adapter that waits for the client's `RateLimitGate` before each request."""
+
+    def __init__(self, *args: Any, gate: RateLimitGate, **kwargs: Any) -> None:
+        self.gate = gate
+        super().__init__(*args, **kwargs)
+
+    def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        self.gate.wait()
+        return super().send(request, *args, **kwargs)
+
+
 class CappedRetry(Retry):
     """urllib3 `Retry` that honours Retry-After but never waits longer than `max_retry_after`.
 
     A read timeout is never retried (the caller asked for an answer within the timeout);
-    other read errors (a connection dropped before the status line) are.
+    other read errors (a connection dropped before the status line) are. A 429's wait is
+    also put on the shared `gate`, so no other request goes out before it is over.
     """
 
-    def __init__(self, *args: Any, max_retry_after: float = 30.0, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        max_retry_after: float = 30.0,
+        gate: RateLimitGate | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.max_retry_after = max_retry_after
+        self.gate = gate
 
     def new(self, **kw: Any) -> CappedRetry:
         kw.setdefault("max_retry_after", self.max_retry_after)
+        kw.setdefault("gate", self.gate)
         return super().new(**kw)
 
     def parse_retry_after(self, retry_after: str) -> float:
         return min(super().parse_retry_after(retry_after), self.max_retry_after)
 
+    def sleep(self, response: Any = None) -> None:
+        super().sleep(response)
+        if self.gate is not None:
+            self.gate.wait()  # another thread's 429 may have asked for a longer wait
+
     def increment(
         self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None
     ):  # type: ignore[no-untyped-def]
+        if self.gate is not None and response is not None and response.status == 429:
+            wait = self.get_retry_after(response)
+            if wait:
+                self.gate.hold(wait)
         if isinstance(error, ReadTimeoutError):
             no_read_retry = self.new(read=False)  # urllib3 then re-raises the timeout as is
             return Retry.increment(no_read_retry, method, url, response, error, _pool, _stacktrace)
         return super().increment(method, url, response, error, _pool, _stacktrace)
 
 
-def make_retry(settings: Settings) -> CappedRetry:
+def make_retry(settings: Settings, gate: RateLimitGate | None = None) -> CappedRetry:
     """The retry policy: bounded in count and in every single wait; GET only."""
     return CappedRetry(
         total=settings.max_retries,
@@ -106,6 +162,7 @@ def make_retry(settings: Settings) -> CappedRetry:
         respect_retry_after_header=True,
         raise_on_status=False,  # the last answer's body carries the server's message
         max_retry_after=settings.max_retry_after,
+        gate=gate,
     )
 
 
@@ -191,8 +248,10 @@ class VitecClient:
         self.session: CachedSession = cache_mod.make_session(
             settings.cache, expire_after=settings.expire_after, validate=self._validate
         )
-        adapter = HTTPAdapter(
-            max_retries=make_retry(settings),
+        gate = RateLimitGate()
+        adapter = GatedAdapter(
+            gate=gate,
+            max_retries=make_retry(settings, gate),
             pool_connections=4,
             pool_maxsize=max(settings.concurrency, 10),
         )
