@@ -188,6 +188,7 @@ def test_a_run_shows_exactly_one_figure(explorer: ContactExplorer) -> None:
     explorer.run_button.click()
     assert explorer.figures_shown == 1
     assert explorer.last_figure is not None and explorer.last_figure.axes
+    assert explorer.last_png.startswith(b"\x89PNG")  # shown as a rendered image
     explorer.run_button.click()
     assert explorer.figures_shown == 2
 

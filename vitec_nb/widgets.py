@@ -92,7 +92,7 @@ KINDS: list[tuple[str, str]] = [
 END_OF_DAY = dt.time(23, 59, 59, 999999)
 TABLE_ROWS = 10
 CHART_WIDTH = 840  # pixels on screen: the form's width less the output area's padding
-CHART_DPI = 120  # rendered a little larger than shown, so text stays crisp when scaled
+CHART_DPI = 100  # 10-inch charts become 1000 px, shown at 840: crisp, and a small PNG
 DOWNLOAD_LINK_LIMIT = 20_000_000  # bytes; bigger exports are only written to the folder
 
 LABEL_WIDTH = "120px"
@@ -211,7 +211,7 @@ def figure_image(fig: Figure, width: int = CHART_WIDTH) -> Any:
     from IPython.display import Image
 
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=CHART_DPI, bbox_inches="tight")
+    fig.savefig(buffer, format="png", dpi=CHART_DPI)
     return Image(data=buffer.getvalue(), format="png", width=width)
 
 
@@ -246,8 +246,9 @@ class ContactExplorer:
 
     What a run displayed is also kept on the object, because `Output.outputs` stays empty
     outside a front end: `last_summary` (dict of the numbers in the summary),
-    `last_frame` (the contacts), `last_result`, `last_figure`, `last_error` (the message
-    shown), `figures_shown` (count over the form's life), `last_export` (path).
+    `last_frame` (the contacts), `last_result`, `last_figure`, `last_png` (the chart as
+    shown: PNG bytes, rendered inside the click), `last_error` (the message shown),
+    `figures_shown` (count over the form's life), `last_export` (path).
     """
 
     def __init__(self, client: VitecClient | None = None) -> None:
@@ -260,6 +261,7 @@ class ContactExplorer:
         self.last_frame: pd.DataFrame | None = None
         self.last_result: Any = None
         self.last_figure: Figure | None = None
+        self.last_png: bytes | None = None
         self.last_error: str | None = None
         self.last_export: Path | None = None
         self.last_exception: BaseException | None = None
@@ -756,6 +758,7 @@ class ContactExplorer:
         self.last_result, self.last_frame, self.last_summary = result, result.facts, summary
         self.summary.value = summary_html(summary)
         image = figure_image(fig)
+        self.last_png = image.data  # the PNG bytes shown (what a front end receives)
         with self.chart_output:
             self.chart_output.clear_output(wait=True)
             display(image)
