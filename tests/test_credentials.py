@@ -86,6 +86,7 @@ def test_nothing_configured_means_demo_mode() -> None:
     assert frame.attrs["demo"] is True
     assert frame.attrs["source"] == client.base_url
     assert client.base_url.startswith("http://127.0.0.1:")
+    assert client.agents(client.customer_ids[0]).attrs["demo"] is True
 
 
 def test_demo_stand_in_is_started_once_per_process() -> None:

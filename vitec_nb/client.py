@@ -14,6 +14,7 @@ per process and every result says it is demo data.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import time
@@ -456,86 +457,88 @@ class VitecClient:
     ) -> pd.DataFrame:
         """The office's users (agents): user_id, name, title, archived, customer_id."""
         cid = self._office(customer_id)
-        body = self._lookup(
-            "User/GetUser", {"CustomerId": cid}, cid, refresh, offline, f"agents of office {cid}"
-        )
-        rows = [
-            {
-                "user_id": str(u.get("userId", "")),
-                "name": str(u.get("userName") or u.get("name") or ""),
-                "title": str(u.get("title") or ""),
-                "archived": bool(u.get("archived", False)),
-                "customer_id": cid,
-            }
-            for u in _as_list(body, "users")
-        ]
-        return _lookup_frame(
-            rows,
-            {
-                "user_id": "str",
-                "name": "str",
-                "title": "str",
-                "archived": "bool",
-                "customer_id": "str",
-            },
-        )
+
+        def rows(body: Any) -> list[dict[str, Any]]:
+            return [
+                {
+                    "user_id": str(u["userId"]),
+                    "name": str(u.get("userName") or u.get("name") or ""),
+                    "title": str(u.get("title") or ""),
+                    "archived": bool(u.get("archived", False)),
+                    "customer_id": cid,
+                }
+                for u in _as_list(body, "users")
+            ]
+
+        return self._lookup(
+            "User/GetUser", {"CustomerId": cid}, cid, refresh, offline, "agents", rows,
+            ("user_id", "name", "title", "archived", "customer_id"),
+        )  # fmt: skip
 
     def newsletter_lists(
         self, customer_id: str, *, refresh: bool = False, offline: bool = False
     ) -> pd.DataFrame:
         """The office's newsletter lists: id, name, customer_id."""
         cid = self._office(customer_id)
-        body = self._lookup(
-            f"CRM/Newsletter/{cid}/NewsletterLists",
-            {},
-            cid,
-            refresh,
-            offline,
-            f"newsletter lists of office {cid}",
-        )
-        rows = [
-            {"id": str(item.get("id", "")), "name": str(item.get("name") or ""), "customer_id": cid}
-            for item in _as_list(body, "newsletter lists")
-        ]
-        return _lookup_frame(rows, {"id": "str", "name": "str", "customer_id": "str"})
+
+        def rows(body: Any) -> list[dict[str, Any]]:
+            return [
+                {"id": str(i["id"]), "name": str(i.get("name") or ""), "customer_id": cid}
+                for i in _as_list(body, "newsletter lists")
+            ]
+
+        return self._lookup(
+            f"CRM/Newsletter/{cid}/NewsletterLists", {}, cid, refresh, offline,
+            "newsletter lists", rows, ("id", "name", "customer_id"),
+        )  # fmt: skip
 
     def custom_fields(
         self, customer_id: str, *, refresh: bool = False, offline: bool = False
     ) -> pd.DataFrame:
         """The office's custom (customer-defined) fields: name, label, type, customer_id."""
         cid = self._office(customer_id)
-        body = self._lookup(
-            "CustomField/Get",
-            {"customerId": cid},
-            cid,
-            refresh,
-            offline,
-            f"custom fields of office {cid}",
-        )
-        rows = []
-        for group in _as_list(body, "custom fields"):
-            for f in group.get("fields") or []:
-                rows.append(
-                    {
-                        "name": str(f.get("name", "")),
-                        "label": str(f.get("label") or f.get("name") or ""),
-                        "type": str(f.get("type") or ""),
-                        "customer_id": str(group.get("customerId") or cid),
-                    }
-                )
-        return _lookup_frame(
-            rows, {"name": "str", "label": "str", "type": "str", "customer_id": "str"}
-        )
+
+        def rows(body: Any) -> list[dict[str, Any]]:
+            return [
+                {
+                    "name": str(f.get("name", "")),
+                    "label": str(f.get("label") or f.get("name") or ""),
+                    "type": str(f.get("type") or ""),
+                    "customer_id": str(group.get("customerId") or cid),
+                }
+                for group in _as_list(body, "custom fields")
+                for f in group.get("fields") or []
+            ]
+
+        return self._lookup(
+            "CustomField/Get", {"customerId": cid}, cid, refresh, offline, "custom fields",
+            rows, ("name", "label", "type", "customer_id"),
+        )  # fmt: skip
 
     def _lookup(
-        self, path: str, params: dict[str, str], cid: str, refresh: bool, offline: bool, what: str
-    ) -> Any:
+        self,
+        path: str,
+        params: dict[str, str],
+        cid: str,
+        refresh: bool,
+        offline: bool,
+        what: str,
+        to_rows: Callable[[Any], list[dict[str, Any]]],
+        columns: Sequence[str],
+    ) -> pd.DataFrame:
+        """One cached lookup as a frame (strings pyarrow-backed, `archived` bool), labelled."""
         _flag("refresh", refresh)
         _flag("offline", offline)
-        body, _ = self._get_parsed(
-            path, params, cid, "json", refresh=refresh, offline=offline, what=what, parse=_json_body
+        body, info = self._get_parsed(
+            path, params, cid, "json", refresh=refresh, offline=offline,
+            what=f"{what} of office {cid}", parse=_json_body,
+        )  # fmt: skip
+        frame = pd.DataFrame(to_rows(body), columns=list(columns))
+        frame = frame.astype(
+            {c: ("bool" if c == "archived" else pd.StringDtype("pyarrow")) for c in columns}
         )
-        return body
+        frame.attrs = {**info, "demo": self.is_demo, "source": self.base_url, "customer_id": cid}
+        return frame
 
     # -- breakdowns (planner) -------------------------------------------------------------
 
@@ -565,6 +568,10 @@ class VitecClient:
     # -- sending -----------------------------------------------------------------------------
 
     def _query(self, query: ContactQuery | None, filters: Mapping[str, Any]) -> ContactQuery:
+        known = [f.name for f in dataclasses.fields(ContactQuery)]
+        for name in filters:
+            if name not in known:  # a typo like leadscore=3: say what the filters are called
+                raise InvalidQueryError(name, "is not a filter", ", ".join(known))
         if query is None:
             if "customer_id" not in filters:
                 raise InvalidQueryError(
@@ -850,13 +857,6 @@ def _check_lookup(path: str, body: Any) -> Any:
         if path.endswith(suffix):
             _as_list(body, f"{suffix} lookup", key)
     return body
-
-
-def _lookup_frame(rows: list[dict[str, Any]], dtypes: dict[str, str]) -> pd.DataFrame:
-    frame = pd.DataFrame(rows, columns=list(dtypes))
-    return frame.astype(
-        {k: ("bool" if v == "bool" else pd.StringDtype("pyarrow")) for k, v in dtypes.items()}
-    )
 
 
 # --- connect --------------------------------------------------------------------------------
