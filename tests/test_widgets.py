@@ -314,3 +314,26 @@ def test_office_without_access_says_no_access_to_that_office(
     form.run_button.click()
     assert f"No access to office {refused}" in form.last_error
     assert "hemligt" not in form.status.value
+
+
+def test_without_configured_offices_the_office_is_typed(form_standin: Any, tmp_path: Path) -> None:
+    from vitec_nb import connect
+
+    client = connect(
+        base_url=form_standin.url,
+        username=form_standin.username,
+        password=form_standin.password,
+        cache=tmp_path / "cache.sqlite",
+    )
+    assert client.customer_ids == ()
+    form = ContactExplorer(client)
+    assert form.office.value == "" and form.run_button.disabled
+    assert form.status_text.startswith("Office:")
+    office = form_standin.customer_ids[1]
+    form.office.value = office.lower()
+    agents = form_standin.agents[form_standin.agents["customer_id"] == office]
+    assert {v for _, v in form.agent.options} - {None} == set(agents["user_id"].astype(str))
+    set_range(form)
+    form.run_button.click()
+    assert form.last_error is None
+    assert form.last_summary["office"] == office

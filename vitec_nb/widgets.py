@@ -754,7 +754,7 @@ class ContactExplorer:
         from IPython.display import display
 
         fig = result.plot()  # first: if the chart fails, nothing half-shown remains
-        summary = summarize(result, self.client, self.office.value)
+        summary = summarize(result, self.client, ", ".join(result.plan.query.customer_ids))
         self.last_result, self.last_frame, self.last_summary = result, result.facts, summary
         self.summary.value = summary_html(summary)
         image = figure_image(fig)
