@@ -281,6 +281,9 @@ def test_failed_calls_are_named_and_a_rerun_fetches_only_them(make_standin, make
     )
     for m in missing:
         assert m.call.label in str(info.value)
+    partial = info.value.partial
+    assert sorted(partial.incomplete["call"]) == sorted(m.call.label for m in missing)
+    assert partial.counts["contacts"].isna().any()
 
     s.set_faults()
     s.clear_requests()
@@ -306,6 +309,7 @@ def test_partial_result_marks_exactly_the_unknown_cells(make_standin, make_break
     s.set_faults()
 
     assert sorted(result.incomplete["call"]) == sorted([lost_agent.label, lost_window.label])
+    assert lost_agent.label in result.summary() and "INCOMPLETE" in result.summary()
     counts = result.counts
     months = sorted(counts["period"].unique())
     unknown = (
@@ -423,3 +427,24 @@ def test_client_plan_and_breakdown_methods_delegate_to_the_planner(
         s.truth, [query.customer_id], ts(START), ts(END), "lead_score", period="Q"
     )
     assert_counts_equal(result_counts(result.counts, by="lead_score"), expected)
+
+
+def test_facts_have_the_documented_columns_and_dtypes(seed3_standin, make_breakdown_client):
+    s = seed3_standin
+    result = run(
+        make_breakdown_client(s),
+        ContactQuery(s.customer_ids[0]),
+        by=("agent", "lead_score", "newsletter_list"),
+    )
+    facts = result.facts
+    assert list(facts.columns) == [
+        "kind", "id", "customer_id", "changed_at", "period", "created_period",
+        "agent", "agent_name", "lead_score", "newsletter_list",
+    ]  # fmt: skip
+    stockholm = "datetime64[ns, Europe/Stockholm]"
+    assert str(facts["changed_at"].dtype) == str(facts["period"].dtype) == stockholm
+    assert list(facts["kind"].cat.categories) == ["person", "company", "deceased_estate"]
+    assert facts["id"].dtype == "string"
+    assert list(facts["lead_score"].cat.categories) == [0, 1, 2, 3, 4, 5]
+    assert all(isinstance(v, tuple) for v in facts["newsletter_list"])
+    assert facts["id"].is_unique
