@@ -21,42 +21,41 @@ def _fresh_cache(root: Path, name: str) -> Path:
     return path
 
 
-def cold_and_warm(cfg: Config, log: list[str]) -> list[Row]:
-    """Benchmarks 1 and 2 on one stand-in: naive loop, vitec_nb cold, vitec_nb warm."""
-    with sides.standin(cfg.contacts, cfg.agents, cfg.seed) as s:
-        customer_id, agents = sides.office_and_agents(s, cfg.agents)
-        start, end = sides.months_window(s, cfg.months)
-        truth = sides.truth_counts(s, customer_id, agents, start, end)
-        s.set_faults(latency=cfg.latency)
-        log.append(
-            f"breakdown: {cfg.contacts} contacts, office {customer_id}, {len(agents)} agents, "
-            f"{cfg.months} months from {start:%Y-%m}, latency {cfg.latency * 1000:.0f} ms"
-        )
+def cold_and_warm(cfg: Config, s: Any, log: list[str]) -> list[Row]:
+    """Benchmarks 1 and 2 on the stand-in `s`: naive loop, vitec_nb cold, vitec_nb warm."""
+    customer_id, agents = sides.office_and_agents(s, cfg.agents)
+    start, end = sides.months_window(s, cfg.months)
+    truth = sides.truth_counts(s, customer_id, agents, start, end)
+    s.set_faults(latency=cfg.latency)
+    log.append(
+        f"breakdown: {cfg.contacts} contacts, office {customer_id}, {len(agents)} agents, "
+        f"{cfg.months} months from {start:%Y-%m}, latency {cfg.latency * 1000:.0f} ms"
+    )
 
-        # The naive loop.
-        s.clear_requests()
-        auth = (s.username, s.password)
-        naive_run = timed(
-            lambda: naive.naive_breakdown(s.url, auth, customer_id, agents, start, cfg.months),
-            cfg.naive_reps,
-        )
-        naive_calls = len(s.requests) / naive_run.runs
-        naive_table, _ = naive_run.value
-        missed = int((truth - naive_table).to_numpy().sum())
-        log.append(
-            f"naive loop: {naive_calls:.0f} calls a run, counts "
-            + ("equal the ground truth" if missed == 0 else f"miss {missed} contacts")
-            + f" (month ends written as T23:59:59); process CPU time {naive_run.cpu_median:.2f} s"
-        )
+    # The naive loop.
+    s.clear_requests()
+    auth = (s.username, s.password)
+    naive_run = timed(
+        lambda: naive.naive_breakdown(s.url, auth, customer_id, agents, start, cfg.months),
+        cfg.naive_reps,
+    )
+    naive_calls = len(s.requests) / naive_run.runs
+    naive_table, _ = naive_run.value
+    missed = int((truth - naive_table).to_numpy().sum())
+    log.append(
+        f"naive loop: {naive_calls:.0f} calls a run, counts "
+        + ("equal the ground truth" if missed == 0 else f"miss {missed} contacts")
+        + f" (month ends written as T23:59:59); process CPU time {naive_run.cpu_median:.2f} s"
+    )
 
-        try:
-            cold, cold_calls, warm, warm_calls, reopened = _ours_cold_warm(
-                cfg, s, customer_id, agents, start, end, truth, log
-            )
-        except Exception as exc:  # vitec_nb's side missing or broken: keep the baseline
-            log.append(f"vitec_nb breakdown FAILED: {type(exc).__name__}: {exc}")
-            error = f"{type(exc).__name__}: {exc}"[:90]
-            return _rows(None, None, None, None, None, naive_run, naive_calls, error)
+    try:
+        cold, cold_calls, warm, warm_calls, reopened = _ours_cold_warm(
+            cfg, s, customer_id, agents, start, end, truth, log
+        )
+    except Exception as exc:  # vitec_nb's side missing or broken: keep the baseline
+        log.append(f"vitec_nb breakdown FAILED: {type(exc).__name__}: {exc}")
+        error = f"{type(exc).__name__}: {exc}"[:90]
+        return _rows(None, None, None, None, None, naive_run, naive_calls, error)
     return _rows(cold, cold_calls, warm, warm_calls, reopened, naive_run, naive_calls, "")
 
 
@@ -187,14 +186,11 @@ def _ours_cold_warm(
     )
 
 
-def concurrency(cfg: Config, log: list[str]) -> list[Row]:
+def concurrency(cfg: Config, s: Any, log: list[str]) -> list[Row]:
     """Benchmark 5: cold breakdown at each concurrency against ceil(calls / c) × latency."""
     rows: list[Row] = []
     lat = cfg.concurrency_latency
-    with (
-        sides.standin(cfg.contacts, cfg.agents, cfg.seed) as s,
-        tempfile.TemporaryDirectory(prefix="vitec-bench-") as tmp,
-    ):
+    with tempfile.TemporaryDirectory(prefix="vitec-bench-") as tmp:
         customer_id, agents = sides.office_and_agents(s, cfg.agents)
         start, end = sides.months_window(s, cfg.months)
         s.set_faults(latency=lat)

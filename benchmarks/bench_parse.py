@@ -16,6 +16,7 @@ import textwrap
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import requests
@@ -49,15 +50,15 @@ class Answer:
         self.xml = xml_body
 
 
-def fetch_body(cfg: Config, log: list[str], contacts: int | None = None) -> Answer:
-    """Every contact of one office as one answer (JSON and XML) from a fresh stand-in."""
-    with sides.standin(contacts or cfg.parse_contacts, cfg.agents, cfg.seed) as s:
-        customer_id = s.customer_ids[0]
-        url, auth = f"{s.url}/CRM/Contact/{customer_id}", (s.username, s.password)
-        as_json = requests.get(url, auth=auth, timeout=120)
-        as_xml = requests.get(url, auth=auth, timeout=120, headers={"Accept": "application/xml"})
-        as_json.raise_for_status()
-        as_xml.raise_for_status()
+def fetch_body(s: Any, log: list[str]) -> Answer:
+    """Every contact of one office as one answer (JSON and XML) from the stand-in `s`."""
+    s.set_faults()
+    customer_id = s.customer_ids[0]
+    url, auth = f"{s.url}/CRM/Contact/{customer_id}", (s.username, s.password)
+    as_json = requests.get(url, auth=auth, timeout=120)
+    as_xml = requests.get(url, auth=auth, timeout=120, headers={"Accept": "application/xml"})
+    as_json.raise_for_status()
+    as_xml.raise_for_status()
     answer = Answer(customer_id, as_json.content, as_xml.content)
     log.append(
         f"parse: one answer of {len(answer.json) / 1e6:.1f} MB JSON, "
@@ -147,7 +148,8 @@ def memory(ours_frame: pd.DataFrame, naive_frame: pd.DataFrame) -> Row:
 
 def million_peak(cfg: Config, log: list[str], contacts: int = 1_000_000) -> None:
     """Peak resident memory of a fresh interpreter parsing one answer of `contacts` refs."""
-    answer = fetch_body(cfg, [], contacts)
+    with sides.standin(contacts, cfg.agents, cfg.seed) as s:
+        answer = fetch_body(s, [])
     with tempfile.NamedTemporaryFile(suffix=".json") as f:
         f.write(answer.json)
         f.flush()

@@ -267,14 +267,12 @@ def missing_rows(figures: Iterable[str], unit: str, error: str) -> list[Row]:
 class Config:
     """Sizes and repetitions of one benchmark run (`full()` is issue 7's; `quick()` a smoke run)."""
 
-    contacts: int
+    contacts: int  # in the one office of the stand-in every benchmark uses
     agents: int
     months: int
     latency: float  # benchmark 1-2: the stand-in's added latency per request (s)
     concurrency_latency: float  # benchmark 5
     concurrency_levels: tuple[int, ...]
-    parse_contacts: int  # benchmark 3-4: references in the one answer
-    form_contacts: int  # benchmark 6
     reps: int  # repetitions of each breakdown and form measurement; the median is reported
     parse_reps: int  # repetitions of the parsing measurements (well under a second each)
     naive_reps: int  # repetitions of the naive loop (about half a minute each at full size)
@@ -290,8 +288,6 @@ class Config:
             latency=0.05,
             concurrency_latency=0.1,
             concurrency_levels=(1, 2, 4, 8),
-            parse_contacts=100_000,
-            form_contacts=100_000,
             reps=reps,
             parse_reps=11,
             naive_reps=naive_reps,
@@ -306,8 +302,6 @@ class Config:
             latency=0.002,
             concurrency_latency=0.005,
             concurrency_levels=(1, 2, 4, 8),
-            parse_contacts=3_000,
-            form_contacts=3_000,
             reps=1,
             parse_reps=1,
             naive_reps=1,

@@ -16,11 +16,12 @@ import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import bench_breakdown, bench_form, bench_parse
+from benchmarks import bench_breakdown, bench_form, bench_parse, sides
 from benchmarks.harness import (
     FIGURES,
     Config,
@@ -53,46 +54,24 @@ def _section(
 
 
 def run_all(cfg: Config, log: list[str], only: str = "123456") -> list[Row]:
-    """Every benchmark in issue 7's order (or those in `only`); every figure gets a row."""
+    """Every benchmark in issue 7's order (or those in `only`); every figure gets a row.
+
+    All of them share one stand-in (one office, `cfg.contacts` contacts); each sets the
+    faults it needs and counts calls from a cleared request log.
+    """
     rows: list[Row] = []
-    if "1" in only or "2" in only:
-        rows += _section(
-            "benchmarks 1-2 (cold and warm breakdown)",
-            [f for f in FIGURES if f[0] in "12"],
-            "s",
-            lambda: bench_breakdown.cold_and_warm(cfg, log),
-            log,
-        )
-    if "3" in only or "4" in only:
-        rows += _section(
-            "benchmarks 3-4 (parsing and memory)",
-            [f for f in FIGURES if f[0] in "34"],
-            "ms",
-            lambda: bench_parse.parsing(cfg, bench_parse.fetch_body(cfg, log), log),
-            log,
-        )
-        if not cfg.quick:
-            _section(
-                "1M-reference peak memory",
-                [],
-                "",
-                lambda: bench_parse.million_peak(cfg, log) or [],
-                log,
-            )
-    if "5" in only:
-        rows += _section(
-            "benchmark 5 (concurrency)",
-            [f for f in FIGURES if f[0] == "5"],
-            "s",
-            lambda: bench_breakdown.concurrency(cfg, log),
-            log,
-        )
-    if "6" in only:
-        rows += _section(
-            "benchmark 6 (form responsiveness)",
-            [f for f in FIGURES if f[0] == "6"],
-            "ms",
-            lambda: bench_form.form(cfg, log),
+    try:
+        with sides.standin(cfg.contacts, cfg.agents, cfg.seed) as s:
+            rows += _benchmarks(cfg, s, log, only)
+    except Exception as exc:  # the stand-in itself failed: every figure says so
+        log.append("stand-in FAILED\n" + traceback.format_exc(limit=4).rstrip())
+        rows = missing_rows(FIGURES, "", f"stand-in: {type(exc).__name__}: {exc}"[:90])
+    if "3" in only and not cfg.quick:
+        _section(
+            "1M-reference peak memory",
+            [],
+            "",
+            lambda: bench_parse.million_peak(cfg, log) or [],
             log,
         )
     seen = {r.figure for r in rows}
@@ -102,6 +81,43 @@ def run_all(cfg: Config, log: list[str], only: str = "123456") -> list[Row]:
             rows.append(Row(figure, "", error=why))
     order = {f: i for i, f in enumerate(FIGURES)}
     return sorted(rows, key=lambda r: order.get(r.figure, len(order)))
+
+
+def _benchmarks(cfg: Config, s: Any, log: list[str], only: str) -> list[Row]:
+    rows: list[Row] = []
+    if "1" in only or "2" in only:
+        rows += _section(
+            "benchmarks 1-2 (cold and warm breakdown)",
+            [f for f in FIGURES if f[0] in "12"],
+            "s",
+            lambda: bench_breakdown.cold_and_warm(cfg, s, log),
+            log,
+        )
+    if "3" in only or "4" in only:
+        rows += _section(
+            "benchmarks 3-4 (parsing and memory)",
+            [f for f in FIGURES if f[0] in "34"],
+            "ms",
+            lambda: bench_parse.parsing(cfg, bench_parse.fetch_body(s, log), log),
+            log,
+        )
+    if "5" in only:
+        rows += _section(
+            "benchmark 5 (concurrency)",
+            [f for f in FIGURES if f[0] == "5"],
+            "s",
+            lambda: bench_breakdown.concurrency(cfg, s, log),
+            log,
+        )
+    if "6" in only:
+        rows += _section(
+            "benchmark 6 (form responsiveness)",
+            [f for f in FIGURES if f[0] == "6"],
+            "ms",
+            lambda: bench_form.form(cfg, s, log),
+            log,
+        )
+    return rows
 
 
 def write_docs(path: Path, details: dict[str, str], table: str, log: list[str]) -> None:
@@ -142,6 +158,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reps", type=int, default=5, help="repetitions (median reported)")
     parser.add_argument("--naive-reps", type=int, default=3, help="repetitions of naive loop")
     parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="run the stand-in in this process (default: its own, like a remote API)",
+    )
+    parser.add_argument(
         "--only", default="123456", help="benchmarks to run, e.g. 36 (default: all)"
     )
     parser.add_argument(
@@ -149,11 +170,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     cfg = Config.smoke() if args.quick else Config.full(args.reps, args.naive_reps)
+    sides.IN_PROCESS = args.in_process
 
     details = machine_details()
     details["sizes"] = f"{cfg.contacts} contacts, {cfg.agents} agents, {cfg.months} months" + (
         " (--quick smoke run)" if cfg.quick else ""
     )
+    details["stand-in"] = "in this process" if args.in_process else "in its own process"
     details["repetitions"] = (
         f"median of {cfg.reps} (breakdowns, form), {cfg.parse_reps} (parsing), "
         f"{cfg.naive_reps} (naive loop)"

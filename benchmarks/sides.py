@@ -14,15 +14,27 @@ from typing import Any
 import pandas as pd
 
 TZ = "Europe/Stockholm"
+# The stand-in runs in a child process (like a remote API) unless run.py --in-process.
+IN_PROCESS = False
 
 
 @contextmanager
 def standin(contacts: int, agents: int, seed: int, latency: float = 0.0) -> Iterator[Any]:
-    """A one-office stand-in with `contacts` contacts and `agents` agents (some archived)."""
-    from vitec_nb.standin import StandIn
+    """A one-office stand-in with `contacts` contacts and `agents` agents (some archived).
 
-    with StandIn(seed=seed, contacts=contacts, offices=1, latency=latency, agents=agents) as s:
-        yield s
+    In its own process by default (benchmarks/remote.py), in this one with IN_PROCESS.
+    """
+    kwargs = {"seed": seed, "contacts": contacts, "offices": 1, "latency": latency}
+    if IN_PROCESS:
+        from vitec_nb.standin import StandIn
+
+        with StandIn(**kwargs, agents=agents) as s:
+            yield s
+    else:
+        from benchmarks.remote import RemoteStandIn
+
+        with RemoteStandIn(**kwargs, agents=agents) as s:
+            yield s
 
 
 def office_and_agents(s: Any, agents: int) -> tuple[str, list[str]]:

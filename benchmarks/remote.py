@@ -1,0 +1,102 @@
+"""The stand-in in its own process, driven through a pipe, so it behaves like a remote API.
+
+In the benchmark's own process the stand-in's work (filtering, rendering 10 MB bodies,
+sending them) would compete with the client for the GIL, which a real Vitec Connect does
+not do. The child process runs an ordinary `StandIn`; `RemoteStandIn` offers the part of
+its surface the benchmarks use: url, username, password, customer_ids, truth, agents,
+requests, clear_requests(), set_faults().
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+from multiprocessing.connection import Connection
+from typing import Any
+
+
+def _serve(conn: Connection, kwargs: dict[str, Any]) -> None:
+    """Child process: run a StandIn and answer commands until told to stop."""
+    from vitec_nb.standin import StandIn
+
+    with StandIn(**kwargs) as s:
+        conn.send(
+            {
+                "url": s.url,
+                "username": s.username,
+                "password": s.password,
+                "customer_ids": list(s.customer_ids),
+                "truth": s.truth,
+                "agents": s.agents,
+            }
+        )
+        while True:
+            command, args = conn.recv()
+            if command == "stop":
+                break
+            try:
+                if command == "requests":
+                    conn.send(("ok", list(s.requests)))
+                elif command == "clear_requests":
+                    s.clear_requests()
+                    conn.send(("ok", None))
+                elif command == "set_faults":
+                    s.set_faults(**args)
+                    conn.send(("ok", None))
+                else:
+                    conn.send(("error", f"unknown command {command!r}"))
+            except Exception as exc:  # report to the parent rather than dying silently
+                conn.send(("error", f"{type(exc).__name__}: {exc}"))
+    conn.send(("ok", None))
+
+
+class RemoteStandIn:
+    """A `StandIn` in a child process; a context manager like the real one."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        self._kwargs = kwargs
+        self._conn: Connection | None = None
+        self._process: Any = None
+
+    def __enter__(self) -> RemoteStandIn:
+        ctx = mp.get_context("spawn")  # a clean interpreter: no threads or locks inherited
+        parent, child = ctx.Pipe()
+        self._process = ctx.Process(target=_serve, args=(child, self._kwargs), daemon=True)
+        self._process.start()
+        self._conn = parent
+        info = parent.recv()
+        self.url: str = info["url"]
+        self.username: str = info["username"]
+        self.password: str = info["password"]
+        self.customer_ids: list[str] = info["customer_ids"]
+        self.truth = info["truth"]
+        self.agents = info["agents"]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._conn is not None:
+            self._conn.send(("stop", None))
+            self._conn.recv()
+            self._conn.close()
+        if self._process is not None:
+            self._process.join(timeout=10)
+            if self._process.is_alive():
+                self._process.terminate()
+
+    def _call(self, command: str, args: Any = None) -> Any:
+        assert self._conn is not None, "use RemoteStandIn as a context manager"
+        self._conn.send((command, args))
+        status, value = self._conn.recv()
+        if status != "ok":
+            raise RuntimeError(f"stand-in process: {value}")
+        return value
+
+    @property
+    def requests(self) -> list[Any]:
+        """The child's request log, oldest first."""
+        return self._call("requests")
+
+    def clear_requests(self) -> None:
+        self._call("clear_requests")
+
+    def set_faults(self, **switches: Any) -> None:
+        self._call("set_faults", switches)
