@@ -179,3 +179,15 @@ def test_credentials_for_an_office_prefer_its_own_password() -> None:
     creds = Credentials("anna", password="every", passwords={"M30011": "own"})
     assert creds.auth_for("M30011") == ("anna", "own")
     assert creds.auth_for("M30012") == ("anna", "every")
+
+
+def test_password_outside_latin_1_is_sent_as_utf_8(
+    standin: StandIn, make_client: Callable[..., VitecClient]
+) -> None:
+    office = standin.customer_ids[0]
+    standin.add_account("euro-user", {office: "pris-100€-ok"})
+    client = make_client(standin, username="euro-user", password="pris-100€-ok")
+    frame = client.contacts(customer_id=office, lead_score=5)
+    assert standin.requests[-1].username == "euro-user"
+    assert standin.requests[-1].status == 200
+    assert len(frame) > 0

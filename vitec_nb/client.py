@@ -618,7 +618,7 @@ class VitecClient:
             f"{self.base_url}/{path}",
             params=dict(params),
             headers={"Accept": accept},
-            auth=self.credentials.auth_for(cid),
+            auth=self.credentials.basic_auth_for(cid),
         )
         return self.session.prepare_request(request)
 
@@ -647,7 +647,7 @@ class VitecClient:
                 f"{self.base_url}/{path}",
                 params=dict(params),
                 headers={"Accept": FORMATS[fmt]},
-                auth=self.credentials.auth_for(cid),
+                auth=self.credentials.basic_auth_for(cid),
                 timeout=self.settings.timeout,
                 only_if_cached=offline,
                 force_refresh=refresh,

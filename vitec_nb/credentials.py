@@ -83,14 +83,14 @@ class CredentialTagger:
         if isinstance(authorization, str):
             authorization = authorization.encode("latin-1")
         memo_key = (self._secret_id, hashlib.sha256(authorization).hexdigest())
-        with self._lock:
-            tag = _TAGS.get(memo_key)
-        if tag is not None:
-            return tag
-        username, password = _split_basic(authorization)
-        tag = credential_tag(username, password, self._secret)
-        with self._lock:
-            _TAGS[memo_key] = tag
+        tag = _TAGS.get(memo_key)
+        if tag is None:
+            # Derive under the lock: eight threads starting at once derive it once, not 8x.
+            with self._lock:
+                tag = _TAGS.get(memo_key)
+                if tag is None:
+                    username, password = _split_basic(authorization)
+                    tag = _TAGS[memo_key] = credential_tag(username, password, self._secret)
         return tag
 
 
@@ -99,10 +99,16 @@ def _split_basic(authorization: bytes) -> tuple[str, str]:
     scheme, _, token = authorization.partition(b" ")
     if scheme.lower() == b"basic":
         try:
-            user, _, password = base64.b64decode(token).decode("utf-8").partition(":")
+            pair = base64.b64decode(token)
+        except ValueError:
+            pair = None
+        if pair is not None:
+            try:
+                text = pair.decode("utf-8")
+            except UnicodeDecodeError:
+                text = pair.decode("latin-1")  # requests' default encoding for Basic auth
+            user, _, password = text.partition(":")
             return user, password
-        except (ValueError, UnicodeDecodeError):
-            pass
     return "", authorization.decode("latin-1")
 
 
@@ -163,3 +169,16 @@ class Credentials:
                 allowed=allowed,
             )
         return self.username, password
+
+    def basic_auth_for(self, customer_id: str) -> tuple[str | bytes, str | bytes]:
+        """`auth_for` ready for requests: Latin-1 when it fits (requests' default), else UTF-8.
+
+        requests encodes Basic credentials as Latin-1 and fails on anything outside it
+        (e.g. "€"); such credentials are sent as UTF-8 instead.
+        """
+        user, password = self.auth_for(customer_id)
+        try:
+            user.encode("latin-1"), password.encode("latin-1")
+            return user, password
+        except UnicodeEncodeError:
+            return user.encode("utf-8"), password.encode("utf-8")
