@@ -25,7 +25,7 @@ FIGURES: tuple[str, ...] = (
     "1b cold breakdown: wall time",
     "2a warm breakdown: wall time",
     "2b warm breakdown: calls",
-    "2c warm, new client on the same cache file",
+    "2c warm, restarted kernel on the same cache",
     "3a parsing vs orjson floor",
     "3b parsing vs naive json+pandas",
     "4  memory: bytes per reference",
