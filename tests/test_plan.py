@@ -259,3 +259,17 @@ def test_custom_field_split_needs_the_field_the_query_filters_on():
     with pytest.raises(InvalidQueryError) as info:
         plan(query, ("custom_field",), custom_field_name="Boendeform", custom_field_values=["x"])
     assert info.value.field == "custom_field_name"
+
+
+def test_given_range_is_narrowed_by_the_query_own_bounds():
+    query = ContactQuery("M30011", changed_from="2025-03-15", changed_to="2025-09-01")
+    p = plan_breakdown(None, query, (), measure="changed", start="2025-01-01", end="2026-01-01")
+    assert (p.start, p.end) == (
+        pd.Timestamp("2025-03-15", tz=TZ),
+        pd.Timestamp("2025-09-01", tz=TZ),
+    )
+    (base,) = p.calls  # changed: no window calls, no end check
+    assert base.query.to_params() == {
+        "ChangedAtFrom": "2025-03-15T00:00:00",
+        "ChangedAtTo": "2025-09-01T00:00:00",
+    }
