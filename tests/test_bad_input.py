@@ -68,6 +68,11 @@ FILTER_CASES: dict[str, Bad] = {
     "scheduled_order_type fraction": Bad({"scheduled_order_type": 1.5}, ("scheduled_order_type",)),
     "newsletter_list_id empty": Bad({"newsletter_list_id": ""}, ("newsletter_list_id",)),
     "newsletter_list_id whitespace": Bad({"newsletter_list_id": "\t"}, ("newsletter_list_id",)),
+    # the options of client.contacts itself
+    "filter name misspelt": Bad({"leadscore": 3}, ("leadscore",)),
+    "format unknown": Bad({"format": "csv"}, ("format",)),
+    "refresh not a bool": Bad({"refresh": "yes"}, ("refresh",)),
+    "refresh and offline together": Bad({"refresh": True, "offline": True}, ("refresh", "offline")),
 }
 
 # --- the breakdown options, through client.breakdown(query, **options) -------------------
@@ -82,6 +87,9 @@ BREAKDOWN_CASES: dict[str, Bad] = {
     "concurrency zero": Bad({"concurrency": 0}, ("concurrency",)),
     "concurrency negative": Bad({"concurrency": -2}, ("concurrency",)),
     "concurrency word": Bad({"concurrency": "four"}, ("concurrency",)),
+    "allow_partial as text": Bad({"allow_partial": "no"}, ("allow_partial",)),
+    "progress neither flag nor callable": Bad({"progress": "loud"}, ("progress",)),
+    "option unknown": Bad({"colour": "red"}, ("colour",)),
 }
 
 # --- the form: widget attribute -> value ------------------------------------------------
@@ -185,7 +193,7 @@ def test_invalid_form_input_disables_run_and_names_the_field(case: Bad, explorer
 
 
 def test_table_covers_every_filter_and_option() -> None:
-    """At least 30 cases, every one of the eleven filters and six breakdown options hit."""
+    """At least 30 cases; every one of the eleven filters and six breakdown options hit."""
     import dataclasses
 
     filters = {f.name for f in dataclasses.fields(vnb.ContactQuery)}

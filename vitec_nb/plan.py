@@ -281,11 +281,25 @@ def _split_options(options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str
         if key in _PLAN_OPTIONS:
             plan_opts[key] = value
         elif key in _RUN_OPTIONS:
+            _check_run_option(key, value)
             run_opts[key] = value
         else:
             allowed = ", ".join(sorted(_PLAN_OPTIONS | _RUN_OPTIONS))
             raise InvalidQueryError(key, "is not a breakdown option", allowed)
     return plan_opts, run_opts
+
+
+def _check_run_option(key: str, value: Any) -> None:
+    """Flags must be real booleans: allow_partial="no" would otherwise count as True."""
+    if value is None or isinstance(value, bool):
+        return
+    if key == "progress":
+        if not callable(value):
+            raise InvalidQueryError(
+                key, f"{value!r} is not allowed", "True, False or a callable(done, total)"
+            )
+    elif key in ("refresh", "offline", "allow_partial"):
+        raise InvalidQueryError(key, f"{value!r} is not True or False", "True or False")
 
 
 def _normalize_by(by: str | Iterable[str] | None) -> tuple[str, ...]:
