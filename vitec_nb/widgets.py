@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
     from vitec_nb.client import VitecClient
 
-__all__ = ["FIELD_LABELS", "ContactExplorer", "error_message", "stars"]
+__all__ = ["FIELD_LABELS", "ContactExplorer", "error_message", "figure_image", "stars"]
 
 log = logging.getLogger(__name__)
 
