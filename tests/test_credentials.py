@@ -191,3 +191,14 @@ def test_password_outside_latin_1_is_sent_as_utf_8(
     assert standin.requests[-1].username == "euro-user"
     assert standin.requests[-1].status == 200
     assert len(frame) > 0
+
+
+def test_docs_name_every_environment_variable_settings_reads() -> None:
+    import re
+
+    root = Path(__file__).resolve().parents[1]
+    source = (root / "vitec_nb" / "settings.py").read_text()
+    names = set(re.findall(r'"(VITEC_[A-Z_]+)"', source))
+    docs = (root / "docs" / "credentials.md").read_text()
+    assert names, "settings.py reads no VITEC_ variable?"
+    assert sorted(n for n in names if n.rstrip("_") not in docs) == []
