@@ -928,4 +928,9 @@ def connect(
         customer_ids=tuple(standin.customer_ids),
         cache=settings.cache if settings.cache is not None else cache_mod.demo_cache_path(),
     )
-    return VitecClient(settings, standin=standin)
+    client = VitecClient(settings, standin=standin)
+    if cache_mod.ParsedMemo.supports(client.session):
+        # Demo answers are keyed by the stand-in's port, new in every process: old ones can
+        # never be hit again, so expired ones are dropped (one SQL statement).
+        client.session.cache.delete(expired=True, vacuum=False)
+    return client
