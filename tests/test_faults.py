@@ -307,10 +307,13 @@ def test_breakdown_with_damaged_bodies_is_exact_or_names_what_is_missing(
 # --- the server going down halfway -----------------------------------------------------
 
 
-def test_server_down_halfway_names_the_missing_calls_and_a_rerun_fetches_only_those(
-    server, reference, tmp_path
-) -> None:
-    client = connect(server, tmp_path)
+@pytest.fixture(scope="module")
+def run_down(server: StandIn, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """A breakdown during which the server goes down (two thirds of the way through), then
+    the same breakdown again once it is back. The tests below read what happened."""
+    server.set_faults()
+    server.clear_requests()
+    client = connect(server, tmp_path_factory.mktemp("faults_down"))
     plan = client.plan(vnb.ContactQuery(server.customer_ids[0]), **BREAKDOWN)
     went_down: list[int] = []
 
@@ -319,29 +322,68 @@ def test_server_down_halfway_names_the_missing_calls_and_a_rerun_fetches_only_th
             went_down.append(done)
             server.set_faults(down=True)
 
-    with pytest.raises(vnb.IncompleteBreakdownError) as info:
-        breakdown(client, server, progress=pull_the_plug)
-    err = info.value
+    try:
+        with pytest.raises(vnb.IncompleteBreakdownError) as info:
+            breakdown(client, server, progress=pull_the_plug)
+        first = contact_calls(server)
+        cached = {planned_key(c) for c in plan.calls if client.is_cached(c.query)}
+        server.set_faults()  # back up
+        server.clear_requests()
+        rerun = breakdown(client, server)
+        second = contact_calls(server)
+    finally:
+        server.set_faults()
+        client.close()
     assert went_down
+    return {
+        "plan": plan,
+        "error": info.value,
+        "first": first,
+        "cached": cached,
+        "rerun": rerun,
+        "second": second,
+    }
 
-    answered = {call_key(r.path, r.params) for r in contact_calls(server) if r.status == 200}
+
+def test_server_down_halfway_names_exactly_the_missing_calls(run_down) -> None:
+    err, plan = run_down["error"], run_down["plan"]
+    answered = {call_key(r.path, r.params) for r in run_down["first"] if r.status == 200}
     missing = {planned_key(m.call) for m in err.missing}
     planned = {planned_key(c) for c in plan.calls}
-    cached = {planned_key(c) for c in plan.calls if client.is_cached(c.query)}
     assert missing, "the server went down, yet nothing is missing"
-    assert missing == planned - cached  # exactly the calls without a stored answer ...
+    assert missing == planned - run_down["cached"]  # exactly the calls with no stored answer
     assert planned - answered <= missing  # ... which include every call never answered
     for m in err.missing:  # ... each named in the message, with why
         assert m.call.label in str(err)
         assert isinstance(m.error, vnb.TransportError | vnb.MalformedResponseError)
 
-    server.set_faults()  # back up
-    server.clear_requests()
-    result = breakdown(client, server)
-    assert_same_result(result, reference)
-    again = [call_key(r.path, r.params) for r in contact_calls(server)]
+
+def test_server_down_halfway_loses_nothing_fetched(run_down) -> None:
+    answered = {call_key(r.path, r.params) for r in run_down["first"] if r.status == 200}
+    missing = {planned_key(m.call) for m in run_down["error"].missing}
+    assert answered - missing <= run_down["cached"]
+
+
+def test_server_down_halfway_shows_no_wrong_number(run_down, reference) -> None:
+    """The partial result marks unknown cells; every count it does give is the true one."""
+    partial = run_down["error"].partial
+    assert not partial.is_complete
+    keys = [c for c in reference.counts.columns if c != "contacts"]
+    merged = partial.counts.merge(reference.counts, on=keys, suffixes=("", "_true"))
+    assert len(merged) == len(reference.counts)
+    known = merged[merged["contacts"].notna()]
+    assert (known["contacts"] == known["contacts_true"]).all()
+    assert merged["contacts"].isna().any(), "cells the missing calls decide must be unknown"
+
+
+def test_after_the_server_is_back_a_rerun_fetches_only_what_was_missing(
+    run_down, reference
+) -> None:
+    missing = {planned_key(m.call) for m in run_down["error"].missing}
+    again = [call_key(r.path, r.params) for r in run_down["second"]]
     assert sorted(again) == sorted(missing)  # only what was missing, each once
-    assert result.calls == len(missing)
+    assert run_down["rerun"].calls == len(missing)
+    assert_same_result(run_down["rerun"], reference)
 
 
 # --- slow answers ------------------------------------------------------------------------

@@ -104,20 +104,36 @@ def test_second_credential_is_asked_again_with_a_shared_redis_cache(standin, red
     assert [(r.username, r.status) for r in standin.requests] == [(standin.username, 200)]
 
 
-def test_redis_holds_no_password_and_no_pickle(standin, redis_server, redis_url) -> None:
+@pytest.fixture(scope="module")
+def filled_redis(standin, redis_server) -> int:
+    """Database 1 of the Redis after two processes used it: one with the right password
+    (answers stored), one with a wrong one (rejected). Returns the database number."""
+    db = 1
+    redis_server.client(db).flushdb()
     customer_id = standin.customer_ids[0]
     standin.add_account(USER, passwords={customer_id: SECRET})
-    run_worker(standin, redis_url, "0,5", USER, SECRET)
-    run_worker(standin, redis_url, "1", USER, "wrong-password")
-    dump = redis_dump(redis_server)
+    url = redis_server.url(db)
+    run_worker(standin, url, "0,5", USER, SECRET)
+    rejected = run_worker(standin, url, "1", USER, "wrong-password")
+    assert rejected == {"1": {"error": "AuthenticationError"}}
+    return db
+
+
+def test_redis_holds_no_password(redis_server, filled_redis) -> None:
+    dump = redis_dump(redis_server, filled_redis)
     assert dump, "nothing was cached in Redis"
     assert find_secrets(dump, secret_forms(USER, SECRET)) == []
     assert find_secrets(dump, secret_forms(USER, "wrong-password")) == []
+
+
+def test_redis_holds_only_json_200_answers(redis_server, filled_redis) -> None:
     from vitec_nb.cache import REDIS_SECRET_KEY
 
     # The credential-tag secret is the one plain value (random hex); the rest are answers.
-    responses = [(k, v) for k, v in redis_responses(redis_server) if k != REDIS_SECRET_KEY]
-    assert responses
+    responses = [
+        (k, v) for k, v in redis_responses(redis_server, filled_redis) if k != REDIS_SECRET_KEY
+    ]
+    assert len(responses) == 2  # lead scores 0 and 5; the rejected call left nothing
     for key, data in responses:
         assert not data.startswith(b"\x80"), f"{key} is pickled"
-        json.loads(data)
+        assert json.loads(data)["status_code"] == 200, key
