@@ -137,3 +137,32 @@ def test_redis_holds_only_json_200_answers(redis_server, filled_redis) -> None:
     for key, data in responses:
         assert not data.startswith(b"\x80"), f"{key} is pickled"
         assert json.loads(data)["status_code"] == 200, key
+
+
+def test_unreachable_redis_cache_is_a_clear_error_at_connect(standin) -> None:
+    from tests.plugins.reliability import free_port
+
+    port = free_port()  # nothing listens there
+    with pytest.raises(vnb.ConfigurationError) as info:
+        vnb.connect(
+            base_url=standin.url, username=standin.username, password=standin.password,
+            cache=f"redis://:team-secret@127.0.0.1:{port}/0",
+        )  # fmt: skip
+    message = str(info.value)
+    assert f"redis://127.0.0.1:{port}/0" in message and "cannot be reached" in message
+    assert "team-secret" not in message
+
+
+def test_redis_going_away_mid_session_is_a_clear_error(standin, private_redis) -> None:
+    client = vnb.connect(
+        base_url=standin.url, username=standin.username, password=standin.password,
+        cache=private_redis.url(),
+    )  # fmt: skip
+    cid = standin.customer_ids[0]
+    client.contacts(customer_id=cid, lead_score=2)
+    private_redis.process.terminate()
+    private_redis.process.wait(timeout=10)
+    with pytest.raises(vnb.TransportError) as info:
+        client.contacts(customer_id=cid, lead_score=3)
+    assert private_redis.url() in str(info.value)
+    assert "cache" in str(info.value)

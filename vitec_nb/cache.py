@@ -166,6 +166,14 @@ def make_backend(cache: Any = None) -> BaseCache:
                 "cache: a redis:// URL needs the redis package (pip install 'vitec_nb[redis]')"
             ) from exc
         connection = redis.Redis.from_url(cache)
+        try:
+            connection.ping()  # fail now, in words, rather than at the first query
+        except redis.RedisError as exc:
+            raise ConfigurationError(
+                f"cache: the Redis cache at {_redis_location(connection)} cannot be reached "
+                f"({type(exc).__name__}: {exc}). Start it, check the URL, or connect with a "
+                "local cache (cache=a file path)."
+            ) from None
         return RedisCache(REDIS_NAMESPACE, connection=connection, serializer=SERIALIZER)
     if isinstance(cache, str | os.PathLike):
         path = sqlite_path(Path(cache))
@@ -189,6 +197,39 @@ def _add_expiry_index(backend: SQLiteCache) -> None:
         con.execute(
             f"CREATE INDEX IF NOT EXISTS {EXPIRY_INDEX} ON {responses.table_name} (key, expires)"
         )
+
+
+def _redis_location(connection: Any) -> str:
+    """redis://host:port/db of a connection, without any password."""
+    kw = connection.connection_pool.connection_kwargs
+    if kw.get("path"):
+        return f"unix://{kw['path']}"
+    return f"redis://{kw.get('host')}:{kw.get('port')}/{kw.get('db', 0)}"
+
+
+def cache_location(session: CachedSession) -> str:
+    """Where the session's cache is, safe to show (no password); sends nothing to it."""
+    backend = session.cache
+    if isinstance(backend, SQLiteCache):
+        return str(backend.responses.db_path)
+    if isinstance(backend, RedisCache):
+        return _redis_location(backend.responses.connection)
+    return type(backend).__name__
+
+
+def _cache_errors() -> tuple[type[BaseException], ...]:
+    errors: list[type[BaseException]] = [sqlite3.Error]
+    try:
+        import redis
+
+        errors.append(redis.RedisError)
+    except ImportError:  # redis is an optional extra
+        pass
+    return tuple(errors)
+
+
+# What the cache's own store raises when it fails (locked or damaged file, Redis gone).
+CACHE_ERRORS = _cache_errors()
 
 
 def secret_path(backend: BaseCache) -> Path | None:

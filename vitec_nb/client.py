@@ -654,6 +654,12 @@ class VitecClient:
             )
         except requests.RequestException as exc:
             failure = self._transport_error(exc, what)
+        except cache_mod.CACHE_ERRORS as exc:  # the cache's store failed, not the server
+            raise TransportError(
+                f"The answer cache at {cache_mod.cache_location(self.session)} failed "
+                f"({what}): {type(exc).__name__}: {exc}. Check that it is running and "
+                "reachable, or connect with another cache (cache=...)."
+            ) from None
         status: Any = "error" if response is None else response.status_code
         cached = bool(getattr(response, "from_cache", False))
         if offline and status == 504:  # only-if-cached miss: a synthetic 504, nothing sent

@@ -297,3 +297,18 @@ def stored_body(stored: dict[str, Any]) -> bytes:
     return pa.Codec("zstd").decompress(
         base64.b64decode(packed), decompressed_size=int(size), asbytes=True
     )
+
+
+@pytest.fixture
+def private_redis(redis_server: RedisServer, tmp_path: Path) -> Iterator[RedisServer]:
+    """A redis-server of the test's own, which the test may stop (stopped at teardown too).
+
+    Depends on `redis_server` only for its skip-or-fail check of the local installation.
+    """
+    server = _start_redis(tmp_path)
+    try:
+        yield server
+    finally:
+        if server.process.poll() is None:
+            server.process.terminate()
+            server.process.wait(timeout=10)
