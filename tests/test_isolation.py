@@ -279,3 +279,19 @@ def test_executed_notebook_outputs_hold_no_password(
     forms = secret_forms(user, password) + secret_forms(user, password[::-1])
     assert find_secrets([("executed notebook", text)], forms) == []
     assert find_secrets(files_under(tmp_path), forms) == []
+
+
+def test_credential_tag_secret_is_readable_by_its_owner_only(standin, tmp_path: Path) -> None:
+    import stat
+
+    cache = tmp_path / "cache"
+    client = vnb.connect(
+        base_url=standin.url,
+        username=standin.username,
+        password=standin.password,
+        cache=str(cache / "http.sqlite"),
+    )
+    client.contacts(customer_id=standin.customer_ids[0], lead_score=0)
+    secrets = [p for p in cache.iterdir() if p.name.endswith(".secret")]
+    assert len(secrets) == 1
+    assert stat.S_IMODE(secrets[0].stat().st_mode) == 0o600
