@@ -19,7 +19,11 @@ import pytest
 import vitec_nb as vnb
 from tests.plugins.reliability import find_secrets, redis_dump, redis_responses, secret_forms
 
-pytestmark = pytest.mark.redis
+pytestmark = [
+    pytest.mark.redis,
+    # requests-cache 1.3 calls redis-py's setex, which redis-py 8 marks deprecated.
+    pytest.mark.filterwarnings("ignore:Call to deprecated setex:DeprecationWarning"),
+]
 
 # One process of the team: connect to the shared Redis cache, ask for some lead scores,
 # print how many contacts each answer had and whether it came from the cache.
