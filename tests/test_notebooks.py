@@ -84,6 +84,8 @@ def test_report_notebook_runs_and_draws_charts(standin_env: Path) -> None:
     assert errors_in(nb) == []
     images = [o for o in outputs(nb) if "image/png" in o.get("data", {})]
     assert len(images) >= 3  # created vs changed, by agent, by lead score
+    # nothing that needs a live kernel (no progress-bar widget) in a report
+    assert not any(WIDGET_VIEW in o.get("data", {}) for o in outputs(nb))
 
 
 @pytest.mark.notebook

@@ -238,6 +238,7 @@ class Report:
             period=self.period,
             start=self.start,
             end=self.end,
+            progress=False,  # a report has no one watching: no tqdm widget in its output
         )
 
 
