@@ -386,6 +386,30 @@ def test_after_the_server_is_back_a_rerun_fetches_only_what_was_missing(
     assert_same_result(run_down["rerun"], reference)
 
 
+def test_partial_breakdown_over_two_dimensions_shows_no_wrong_number(server, tmp_path) -> None:
+    """Failed calls under two dimensions (lead score × agent): a loud, exact partial result.
+
+    (This used to crash with an IndexError while counting, instead of naming the missing
+    calls: rows dropped for an unknown first dimension misaligned the second.)
+    """
+    query = vnb.ContactQuery(server.customer_ids[0])
+    options: dict[str, Any] = {**BREAKDOWN, "by": ("lead_score", "agent"), "progress": False}
+    truth = connect(server, tmp_path / "fault-free").breakdown(query, **options)
+    client = connect(server, tmp_path / "faulty")
+    # One call at a time and a fixed fault seed: the same calls fail on every run.
+    server.set_faults(seed=3, error_rate=0.2, error_status=500)
+    with pytest.raises(vnb.IncompleteBreakdownError) as info:
+        client.breakdown(query, **options, concurrency=1)
+    assert {"lead_score", "agent"} <= {m.call.dimension for m in info.value.missing}
+    partial = info.value.partial
+    keys = ["period", "lead_score", "agent"]
+    merged = partial.counts.merge(truth.counts, on=keys, suffixes=("", "_true"))
+    assert len(merged) == len(truth.counts)
+    known = merged[merged["contacts"].notna()]
+    assert (known["contacts"] == known["contacts_true"]).all()
+    assert merged["contacts"].isna().any()
+
+
 # --- slow answers ------------------------------------------------------------------------
 
 

@@ -309,6 +309,7 @@ def activity_counts(
         dim_rows, dim_codes, vals = _dimension_codes(facts[name].iloc[rows], name, order)
         keep = dim_codes >= 0
         cell = cell[dim_rows[keep]] * len(vals) + dim_codes[keep]
+        rows = rows[dim_rows[keep]]  # the next dimension is read for the rows that remain
         levels.append(vals)
     sizes = [len(level) for level in levels]
     counted = np.bincount(cell, minlength=int(np.prod(sizes))) if sizes else np.zeros(0)
