@@ -49,6 +49,9 @@ def _leaks(forms: list[bytes], *, client=None, caplog=None, errors=(), folder=No
     blobs: list[tuple[str, bytes]] = []
     if client is not None:
         blobs += [("repr(client)", repr(client).encode()), ("str(client)", str(client).encode())]
+        blobs += [("describe()", client.describe().encode())]
+        blobs += [("repr(settings)", repr(client.settings).encode())]
+        blobs += [("repr(credentials)", repr(client.credentials).encode())]
     if caplog is not None:
         for i, record in enumerate(caplog.records):
             text = record.getMessage() + repr(record.args) + repr(record.__dict__)
