@@ -142,8 +142,9 @@ class Settings:
 
     @property
     def max_total_wait(self) -> float:
-        """Upper bound on the seconds one request spends waiting between retries."""
-        return self.max_retries * max(self.backoff_max, self.max_retry_after)
+        """Upper bound on the seconds one request spends waiting: between its retries, plus
+        once before it is first sent while the client honours another call's 429."""
+        return (self.max_retries + 1) * max(self.backoff_max, self.max_retry_after)
 
     @classmethod
     def resolve(
