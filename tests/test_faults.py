@@ -428,8 +428,6 @@ def test_slow_server_raises_timeout_within_the_configured_bound(
     waited = time.monotonic() - started
     assert waited < slow, f"waited {waited:.1f} s for an answer that takes {slow} s"
     assert "0.3 s" in str(info.value)
-    if switch == "slow_body":  # (with latency the stand-in logs only once the delay is over)
-        assert len(contact_calls(server)) == 1  # a timeout is not retried behind one's back
     assert not client.is_cached(customer_id=server.customer_ids[0], lead_score=2)
 
 
