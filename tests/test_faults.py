@@ -410,6 +410,32 @@ def test_partial_breakdown_over_two_dimensions_shows_no_wrong_number(server, tmp
     assert merged["contacts"].isna().any()
 
 
+def test_breakdown_from_expired_answers_during_an_outage_says_so(server, tmp_path) -> None:
+    """When the server fails and the client falls back to expired cached answers, the
+    breakdown carries a warning that its numbers may be out of date (never silently)."""
+    from datetime import UTC, datetime, timedelta
+
+    from vitec_nb.plan import BreakdownWarning
+
+    client = connect(server, tmp_path, max_retries=1)
+    query = vnb.ContactQuery(server.customer_ids[0])
+    first = client.breakdown(query, **BREAKDOWN, progress=False)
+    assert first.warnings == []
+    backend = client.session.cache  # expire every answer, through requests-cache's own API
+    for key in list(backend.responses.keys()):
+        entry = backend.get_response(key)
+        entry.expires = datetime.now(UTC) - timedelta(hours=1)
+        backend.responses[key] = entry
+    server.set_faults(error_rate=1.0, error_status=503, retry_after=0)
+    server.clear_requests()
+    with pytest.warns(BreakdownWarning, match="expired cached answers"):
+        again = client.breakdown(query, **BREAKDOWN, progress=False)
+    assert any("out of date" in w for w in again.warnings)
+    asked = contact_calls(server)
+    assert asked and all(r.status == 503 for r in asked)  # the server was asked, and failed
+    pd.testing.assert_frame_equal(again.counts, first.counts)  # the stored numbers, kept
+
+
 # --- slow answers ------------------------------------------------------------------------
 
 

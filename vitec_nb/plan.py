@@ -746,6 +746,7 @@ def run_plan(
     answers: dict[ContactQuery, pd.DataFrame] = {}
     failures: dict[ContactQuery, MissingCall] = {}
     fetched = cached = failed_requests = 0
+    stale: list[PlannedCall] = []  # expired answers the client used because the server failed
     done = 0
     demo = bool(getattr(client, "is_demo", False))
     fetched_at: pd.Timestamp | None = None  # the oldest answer's fetch time
@@ -773,6 +774,8 @@ def run_plan(
                     else:
                         fetched += 1
                     demo = demo or bool(frame.attrs.get("demo"))
+                    if frame.attrs.get("stale"):
+                        stale.append(call)
                     when = frame.attrs.get("fetched_at")
                     if when is not None and (fetched_at is None or when < fetched_at):
                         fetched_at = when
@@ -794,6 +797,10 @@ def run_plan(
         result, calls=fetched + failed_requests, cached_calls=cached, fetched_at=fetched_at
     )
     result.facts.attrs.update(fetched_at=fetched_at, demo=result.demo)
+    if stale:
+        note = _stale_note(stale, total, fetched_at)
+        warnings.warn(note, BreakdownWarning, stacklevel=2)
+        result = dataclasses.replace(result, warnings=[*result.warnings, note])
     if failures:
         missing = [failures[c.query] for c in plan.calls if c.query in failures]
         if not allow_partial:
@@ -801,6 +808,16 @@ def run_plan(
                 _missing_message(missing, total), missing=missing, partial=result
             )
     return result
+
+
+def _stale_note(stale: Sequence[PlannedCall], total: int, fetched_at: pd.Timestamp | None) -> str:
+    """Say that some answers are out of date: the numbers are not silently current."""
+    when = f" (the oldest fetched {fetched_at:%Y-%m-%d %H:%M})" if fetched_at is not None else ""
+    return (
+        f"{len(stale)} of {total} answers are expired cached answers{when}, used because "
+        "Vitec Connect could not answer; the counts may be out of date. Run again later for "
+        "current numbers."
+    )
 
 
 def _is_offline_miss(exc: BaseException) -> bool:
