@@ -470,3 +470,15 @@ def test_no_error_answer_is_ever_stored_in_the_cache(server, tmp_path) -> None:
     ok = sum(r.status == 200 for r in contact_calls(server))
     assert ok and any(r.status == 500 for r in contact_calls(server))
     assert assert_cache_holds_only_good_answers(tmp_path) == ok  # the 200s, never a 500
+
+
+# --- the cache itself damaged --------------------------------------------------------------
+
+
+def test_damaged_cache_file_is_a_clear_error_naming_it(server, tmp_path) -> None:
+    damaged = tmp_path / "http_cache.sqlite"
+    damaged.write_bytes(b"this is not a database\n" * 200)
+    with pytest.raises(vnb.ConfigurationError) as info:
+        connect(server, tmp_path)
+    assert str(damaged) in str(info.value) and "delete it" in str(info.value)
+    assert list(server.requests) == []

@@ -177,8 +177,15 @@ def make_backend(cache: Any = None) -> BaseCache:
         return RedisCache(REDIS_NAMESPACE, connection=connection, serializer=SERIALIZER)
     if isinstance(cache, str | os.PathLike):
         path = sqlite_path(Path(cache))
-        backend = SQLiteCache(path, serializer=SERIALIZER, wal=True, busy_timeout=30_000)
-        _add_expiry_index(backend)
+        try:
+            backend = SQLiteCache(path, serializer=SERIALIZER, wal=True, busy_timeout=30_000)
+            _add_expiry_index(backend)
+        except sqlite3.DatabaseError as exc:  # not a database, damaged, or unwritable
+            raise ConfigurationError(
+                f"cache: {path} cannot be used as the answer cache ({exc}). If it is damaged, "
+                "delete it (with its -wal and -shm files; only cached answers are lost), or "
+                "connect with another cache=path."
+            ) from None
         return backend
     raise ConfigurationError(
         f"cache: {cache!r} is not allowed (allowed: a file path, a directory, a "
