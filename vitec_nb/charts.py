@@ -291,7 +291,8 @@ def stacked(
         table = table.loc[:, (table.fillna(0).sum() > 0) | table.isna().any()]
         regular = [c for c in table.columns if not _is_special(c)]
         special = [c for c in table.columns if _is_special(c)]
-        if top is not None and len(regular) > top:
+        # An "others" group of one would hide a name for nothing: show it instead.
+        if top is not None and len(regular) > top + 1:
             volume = table[regular].sum().sort_values(ascending=False, kind="stable")
             keep, rest = list(volume.index[:top]), list(volume.index[top:])
             others = table[rest].sum(axis=1, min_count=1).mask(table[rest].isna().any(axis=1))
