@@ -444,10 +444,13 @@ class VitecClient:
                 refresh = True
         info = _response_info(response)
         key = getattr(response, "cache_key", None)
-        expires = getattr(response, "expires", None)
         if self._memo is not None and key and not info["stale"]:
-            stamp = None if expires is None else round(expires.timestamp())
-            self._memo.put(self.session, key, stamp, parsed, info, len(parsed))
+            # The stamp as the cache stored it: the response's own `expires` can round to
+            # another second than the stored one, and the memo then never matches (the
+            # answer is read and parsed again on every warm run; docs/benchmarks.md).
+            stored = cache_mod.stored_expiry(self.session, key)
+            if stored is not None and stored[0]:
+                self._memo.put(self.session, key, stored[1], parsed, info, len(parsed))
         return parsed, info
 
     # -- lookups ---------------------------------------------------------------------------
