@@ -83,6 +83,13 @@ def connect(s: Any, cache: Path) -> Any:
     return vitec_nb.connect(s.url, username=s.username, password=s.password, cache=str(cache))
 
 
+def prime_credentials(s: Any, cache: Path) -> None:
+    """Create `cache` and derive its credential tag (one lookup), as a kernel's first call."""
+    client = connect(s, cache)
+    client.agents(s.customer_ids[0])
+    client.close()
+
+
 def breakdown(
     client: Any,
     customer_id: str,
