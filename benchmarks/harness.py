@@ -210,7 +210,10 @@ def fmt_ratio(ratio: float | None) -> str:
     if ratio == 0:
         return "0"
     if ratio < 0.1:
-        return f"{ratio:.4f} (1/{1 / ratio:.0f})"
+        inverse = 1 / ratio
+        return (
+            f"{ratio:.4f} (1/{inverse:.1f})" if inverse < 20 else f"{ratio:.4f} (1/{inverse:.0f})"
+        )
     return f"{ratio:.2f}"
 
 
