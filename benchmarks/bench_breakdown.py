@@ -11,6 +11,7 @@ import math
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -298,4 +299,52 @@ def concurrency(cfg: Config, s: Any, log: list[str]) -> list[Row]:
                 f"whole breakdown {Timing(times).median:.3f} s"
             )
         log.append(f"concurrency: latency {lat * 1000:.0f} ms, levels {cfg.concurrency_levels}")
+        log.append(_bare_http(cfg, s, customer_id, agents, start, end, Path(tmp)))
     return rows
+
+
+def _bare_http(
+    cfg: Config, s: Any, customer_id: str, agents: list[str], start: Any, end: Any, tmp: Path
+) -> str:
+    """The same calls with bare `requests` at the highest concurrency: no parsing, no cache.
+
+    Shows what the stand-in itself allows, so the gap between vitec_nb and the ideal can be
+    told apart from the server's own cost.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    import requests
+
+    from vitec_nb import ContactQuery
+
+    client = sides.connect(s, _emptied_cache(s, tmp, "cold"))
+    plan = client.plan(
+        ContactQuery(customer_id),
+        by=("agent",),
+        start=start,
+        end=end,
+        agent_ids=agents,
+        include_archived=True,
+    )
+    client.close()
+    calls = [(f"{s.url}/{c.query.path}", c.query.to_params()) for c in plan.calls]
+    level = max(cfg.concurrency_levels)
+    sessions: dict[int, requests.Session] = {}
+
+    def get(call: tuple[str, dict[str, str]]) -> int:
+        session = sessions.setdefault(threading.get_ident(), requests.Session())
+        response = session.get(call[0], params=call[1], auth=(s.username, s.password))
+        response.raise_for_status()
+        return len(response.content)
+
+    def run() -> int:
+        with ThreadPoolExecutor(level) as pool:
+            return sum(pool.map(get, calls))
+
+    bare = timed(run, cfg.reps, warmup=1)
+    ideal = math.ceil(len(calls) / level) * cfg.concurrency_latency
+    return (
+        f"concurrency {level}, bare requests (same {len(calls)} contact calls, no parsing, no "
+        f"cache): {bare.median:.3f} s = {bare.median / ideal:.2f} × ideal, process CPU "
+        f"{bare.cpu_median:.3f} s"
+    )
