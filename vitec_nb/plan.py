@@ -1471,9 +1471,9 @@ class BreakdownResult:
         if kind == "auto":
             kind = dims[0] if dims else "total"
         if kind == "agent":
-            return charts.by_agent(self.activity(by="agent"), **kwargs)
+            return charts.by_agent(self._counts_by("agent"), **kwargs)
         if kind == "lead_score":
-            return charts.by_lead_score(self.activity(by="lead_score"), **kwargs)
+            return charts.by_lead_score(self._counts_by("lead_score"), **kwargs)
         if kind == "created_vs_changed":
             if self.plan.measure != "created":
                 raise InvalidQueryError(
@@ -1486,7 +1486,7 @@ class BreakdownResult:
             dimension = kwargs.pop("dimension", dims[0] if dims else "kind")
             return charts.bar(self.activity(by=dimension), dimension, **kwargs)
         if kind in DIMENSIONS:
-            return charts.stacked(self.activity(by=kind), kind, **kwargs)
+            return charts.stacked(self._counts_by(kind), kind, **kwargs)
         if kind == "total":
             return charts.stacked(self.activity(by=()), None, **kwargs)
         raise InvalidQueryError(
@@ -1494,6 +1494,10 @@ class BreakdownResult:
             f"{kind!r} is not a chart",
             "auto, agent, lead_score, newsletter_list, created_vs_changed, bar, total",
         )
+
+    def _counts_by(self, by: str) -> pd.DataFrame:
+        """`activity(by=by)`: the counts already made when `by` is the plan's one dimension."""
+        return self.counts if self.plan.by == (by,) else self.activity(by=by)
 
     def summary(self) -> str:
         """A few lines for people: contacts, periods, calls, cache, warnings, gaps."""
