@@ -31,6 +31,7 @@ from benchmarks.harness import (
     markdown_details,
     markdown_table,
     missing_rows,
+    speed_check,
     text_table,
 )
 
@@ -181,6 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         f"median of {cfg.reps} (breakdowns, form), {cfg.parse_reps} (parsing), "
         f"{cfg.naive_reps} (naive loop)"
     )
+    details["speed check at start"] = speed_check()
     for key, value in details.items():
         print(f"{key}: {value}")
     print(flush=True)
@@ -188,11 +190,13 @@ def main(argv: list[str] | None = None) -> int:
     log: list[str] = []
     rows = run_all(cfg, log, args.only)
     details["load average at end"] = load_average()
+    details["speed check at end"] = speed_check()
 
     print("\n".join(log))
     print()
     print(text_table(rows))
     print(f"\nload average at end: {details['load average at end']}")
+    print(f"speed check at end: {details['speed check at end']}")
     if args.write_docs:
         write_docs(DOCS, details, markdown_table(rows), log)
         print(f"wrote {DOCS}")
