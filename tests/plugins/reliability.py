@@ -21,6 +21,8 @@ from typing import IO, Any
 
 import pytest
 
+from tests.plugins.client import _EmptyKeyring
+
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 
 
@@ -185,37 +187,13 @@ def redis_dump(server: RedisServer, db: int = 0) -> list[tuple[str, bytes]]:
 # --- a keyring for tests -----------------------------------------------------------------
 
 
-def _memory_keyring_class() -> type:
-    import keyring.backend
-
-    class MemoryKeyring(keyring.backend.KeyringBackend):
-        """A keyring held in a dict: real keyring API, no desktop service needed."""
-
-        priority = 1  # type: ignore[assignment]
-
-        def __init__(self) -> None:
-            super().__init__()
-            self.store: dict[tuple[str, str], str] = {}
-
-        def get_password(self, service: str, username: str) -> str | None:
-            return self.store.get((service, username))
-
-        def set_password(self, service: str, username: str, password: str) -> None:
-            self.store[(service, username)] = password
-
-        def delete_password(self, service: str, username: str) -> None:
-            self.store.pop((service, username), None)
-
-    return MemoryKeyring
-
-
 @pytest.fixture
 def memory_keyring() -> Iterator[Any]:
     """The process's keyring replaced by an in-memory one for the test, restored afterwards."""
     import keyring
 
     previous = keyring.get_keyring()
-    backend = _memory_keyring_class()()
+    backend = _EmptyKeyring.new()  # the client plugin's in-memory keyring
     keyring.set_keyring(backend)
     try:
         yield backend
