@@ -207,6 +207,36 @@ def test_cache_keys_are_hex_with_a_credential_tag(standin: StandIn, client: Vite
     assert len(tag) == 32
 
 
+def test_remembered_cache_keys_equal_freshly_computed_ones(
+    standin: StandIn, client: VitecClient
+) -> None:
+    """The key memo (one URL normalisation per request, not two) never changes a key."""
+    from requests_cache import create_key
+
+    from vitec_nb.cache import make_key_fn
+
+    tagger = client.session.vitec_tagger
+    remembered = make_key_fn(tagger)
+    office = standin.customer_ids[0]
+    requests_made = [
+        client._prepare(f"CRM/Contact/{office}", params, office, accept)
+        for params in ({}, {"LeadScore": "5"}, {"LeadScore": "4"})
+        for accept in ("application/json", "application/xml")
+    ]
+    other = client._prepare(f"CRM/Contact/{office}", {}, office, "application/json")
+    other.headers["Authorization"] = "Basic " + base64.b64encode(b"someone:else").decode()
+    requests_made.append(other)
+    for _ in range(2):  # the second round is answered from the memo
+        keys = [remembered(request=r) for r in requests_made]
+        expected = [
+            f"{create_key(r, match_headers=['Accept'])}-"
+            f"{tagger.tag_for_header(r.headers.get('Authorization'))}"
+            for r in requests_made
+        ]
+        assert keys == expected
+    assert len(set(keys)) == len(keys)
+
+
 def test_malformed_answer_is_never_cached(
     make_standin: Callable[..., StandIn], make_client: Callable[..., VitecClient]
 ) -> None:

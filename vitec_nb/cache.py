@@ -5,8 +5,9 @@ Decisions, and why:
   one writes); a ``redis://`` URL gives a team a shared cache; any requests_cache backend
   object works too.
 - The JSON serializer (orjson): pickle runs code when it loads, which a shared cache must
-  never allow. Bodies of 1 MiB and more are zstd-compressed inside the JSON, which keeps
-  a million-reference answer (~93 MB) under 500 MB of peak memory end to end.
+  never allow. Bodies of 16 KiB and more are zstd-compressed inside the JSON, which keeps
+  a million-reference answer (~93 MB) under 500 MB of peak memory end to end and takes
+  base64 work (which holds the GIL) off the planner's threads.
 - Only 200 answers are stored; an answer the `validate` callback rejects (a malformed
   body) is never stored and any older entry under its key is dropped.
 - requests-cache's own stale-if-error is off: it would also serve an expired answer
@@ -53,7 +54,9 @@ __all__ = [
 ]
 
 # Bodies at least this large are zstd-compressed inside the JSON (see _json_serializer).
-COMPRESS_BODIES_FROM = 1 << 20
+COMPRESS_BODIES_FROM = 16 << 10
+# After parsing a body at least this large, pyarrow's scratch memory is handed back.
+RELEASE_ARROW_MEMORY_FROM = 1 << 20
 _ZSTD_PREFIX = "zstd:"
 
 
@@ -104,7 +107,10 @@ def _json_serializer() -> Any:
     Still JSON, never pickle. Why compress: a million-reference answer is ~93 MB, and
     base64 inside JSON makes three full-size copies while saving and again while loading,
     which took fetching it through the cache past 800 MB; compressed (~20 MB) the copies
-    are small. Bodies stored plain by requests-cache's own serializer still load.
+    are small. From 16 KiB on, because compression (zstd level 1, ~4.6x on contact lists)
+    releases the GIL and base64 does not: a 770 kB answer costs 0.4 ms of GIL-held work
+    to store instead of 1.9 ms, and 0.7 ms to load instead of 6.7 ms (benchmark 5 in
+    docs/benchmarks.md). Bodies stored plain by requests-cache's own serializer still load.
     """
     import orjson
     from requests_cache.serializers.pipeline import SerializerPipeline, Stage
@@ -286,12 +292,42 @@ def load_secret(backend: BaseCache) -> bytes:
 
 
 def make_key_fn(tagger: CredentialTagger) -> Callable[..., str]:
-    """requests-cache's default key with the Accept header, + "-" + the credential tag."""
+    """requests-cache's default key with the Accept header, + "-" + the credential tag.
+
+    Keys are remembered by everything the default key reads (method, URL, body, verify,
+    Accept, the options requests-cache passes) plus the tag: the client computes a key
+    before it sends (for its memo of parsed answers) and requests-cache computes it again
+    inside `send`; URL normalisation makes each computation cost ~0.2 ms under the GIL,
+    which eight threads of a breakdown queue behind (docs/benchmarks.md, benchmark 5).
+    """
+    known: dict[tuple[Any, ...], str] = {}
 
     def key_fn(request: Any, **kwargs: Any) -> str:
+        tag = tagger.tag_for_header(request.headers.get("Authorization"))
+        body = request.body
+        slot: tuple[Any, ...] | None = None
+        if body is None or isinstance(body, bytes | str):
+            slot = (
+                request.method,
+                request.url,
+                body,
+                bool(kwargs.get("verify", True)),
+                request.headers.get("Accept"),
+                tag,
+                tuple(kwargs.get("ignored_parameters") or ()),
+                kwargs.get("content_root_key"),
+                str(kwargs.get("serializer")),
+            )
+            key = known.get(slot)
+            if key is not None:
+                return key
         kwargs["match_headers"] = ["Accept"]  # the format is part of the answer
-        base = create_key(request, **kwargs)
-        return f"{base}-{tagger.tag_for_header(request.headers.get('Authorization'))}"
+        key = f"{create_key(request, **kwargs)}-{tag}"
+        if slot is not None:
+            if len(known) > 50_000:
+                known.clear()
+            known[slot] = key
+        return key
 
     return key_fn
 
@@ -315,7 +351,7 @@ def make_filter_fn(validate: Validator | None) -> Callable[[requests.Response], 
             except Exception as exc:  # any parse failure: keep it for the client to raise
                 parsed = exc
             setattr(response, PARSED_ATTR, parsed)
-            if len(response.content) >= COMPRESS_BODIES_FROM:
+            if len(response.content) >= RELEASE_ARROW_MEMORY_FROM:
                 _release_arrow_memory()
         return not isinstance(parsed, Exception)
 
