@@ -815,6 +815,8 @@ def _log_request(
     path: str, params: Mapping[str, str], status: Any, cached: bool, started: float
 ) -> None:
     """One line per request: method, path with parameters, status, cached, milliseconds."""
+    if not logger.isEnabledFor(logging.INFO):  # formatting costs more than the check
+        return
     query = "&".join(f"{k}={v}" for k, v in params.items())
     target = f"/{path}?{query}" if query else f"/{path}"
     elapsed = (time.perf_counter() - started) * 1000
