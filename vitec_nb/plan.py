@@ -792,6 +792,7 @@ def run_plan(
     demo = bool(getattr(client, "is_demo", False))
     fetched_at: pd.Timestamp | None = None  # the oldest answer's fetch time
     versions: dict[ContactQuery, Any] = {}  # each answer's fetch time: the join memo's key
+    ids: dict[ContactQuery, pa.Array] = {}  # answers' id columns, made as they arrive
     update(0)
     pool = _pool(workers)
     pending: dict[Future[pd.DataFrame], PlannedCall] = {}
@@ -815,6 +816,9 @@ def run_plan(
                         cached += 1
                     else:
                         fetched += 1
+                        # the join's first step, done now while other calls are in flight
+                        # (a cached answer's ids wait: a memoised join may not need them)
+                        ids[call.query] = _arrow_ids(frame)
                     demo = demo or bool(frame.attrs.get("demo"))
                     if frame.attrs.get("stale"):
                         stale.append(call)
@@ -840,7 +844,7 @@ def run_plan(
         memo_key = JOIN_MEMO.key(client, plan, [versions[c.query] for c in plan.calls])
     joined = JOIN_MEMO.get(memo_key) if memo_key is not None else None
     if joined is None:
-        joined = _join(plan, answers, failures, demo)
+        joined = _join(plan, answers, failures, demo, ids)
         if memo_key is not None:
             JOIN_MEMO.put(memo_key, joined)
     else:
@@ -957,9 +961,15 @@ class _Codes:
     on integer arrays keeps a 100 000-contact breakdown's join in tens of milliseconds.
     """
 
-    def __init__(self, frames: Mapping[Any, pd.DataFrame], base_key: Any) -> None:
+    def __init__(
+        self,
+        frames: Mapping[Any, pd.DataFrame],
+        base_key: Any,
+        ids: Mapping[Any, pa.Array] | None = None,
+    ) -> None:
         keys = list(frames)
-        arrays = [_arrow_ids(frames[k]) for k in keys]
+        ids = ids or {}
+        arrays = [ids[k] if k in ids else _arrow_ids(frames[k]) for k in keys]
         lengths = [len(a) for a in arrays]
         kinds = {a.type for a in arrays}
         if len(kinds) > 1:  # concat_arrays needs one type; ids are usually all the same
@@ -987,6 +997,7 @@ def _join(
     answers: Mapping[ContactQuery, pd.DataFrame],
     failures: Mapping[ContactQuery, MissingCall],
     demo: bool,
+    ids: Mapping[ContactQuery, pa.Array] | None = None,
 ) -> BreakdownResult:
     facts_parts: list[pd.DataFrame] = []
     conflicts: list[dict[str, Any]] = []
@@ -1003,7 +1014,7 @@ def _join(
             continue
         base = answers[op.base.query]
         mine = {c.query: answers[c.query] for c in op.all_calls() if c.query in answers}
-        codes = _Codes(mine, op.base.query)
+        codes = _Codes(mine, op.base.query, ids)
         facts = base[_FACT_BASE].reset_index(drop=True)
         keep = np.ones(codes.n, dtype=bool)
 
