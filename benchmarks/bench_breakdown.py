@@ -261,6 +261,7 @@ def concurrency(cfg: Config, s: Any, log: list[str]) -> list[Row]:
             times: list[float] = []
             fetch: list[float] = []
             calls: list[int] = []
+            in_flight: list[int] = []  # as the stand-in saw it: the level is real
             for _ in range(cfg.reps):
                 client = sides.connect(s, _emptied_cache(s, Path(tmp), "cold"))
                 s.clear_requests()
@@ -277,6 +278,7 @@ def concurrency(cfg: Config, s: Any, log: list[str]) -> list[Row]:
                 times.append(time.perf_counter() - begin)
                 fetch.append(last[0] - begin)
                 calls.append(len(s.requests))
+                in_flight.append(s.max_in_flight)
                 client.close()
             n_calls = max(calls)
             ideal = math.ceil(n_calls / level) * lat
@@ -296,7 +298,8 @@ def concurrency(cfg: Config, s: Any, log: list[str]) -> list[Row]:
             log.append(
                 f"concurrency {level}: {n_calls} calls, fetch phase (until the last answer is "
                 f"in) {Timing(fetch).median:.3f} s = {Timing(fetch).median / ideal:.2f} × ideal; "
-                f"whole breakdown {Timing(times).median:.3f} s"
+                f"whole breakdown {Timing(times).median:.3f} s; most requests in flight at the "
+                f"stand-in {max(in_flight)}"
             )
         log.append(f"concurrency: latency {lat * 1000:.0f} ms, levels {cfg.concurrency_levels}")
         log.append(_bare_http(cfg, s, customer_id, agents, start, end, Path(tmp)))

@@ -4,7 +4,7 @@ In the benchmark's own process the stand-in's work (filtering, rendering 10 MB b
 sending them) would compete with the client for the GIL, which a real Vitec Connect does
 not do. The child process runs an ordinary `StandIn`; `RemoteStandIn` offers the part of
 its surface the benchmarks use: url, username, password, customer_ids, truth, agents,
-requests, clear_requests(), set_faults().
+requests, clear_requests(), max_in_flight, set_faults().
 """
 
 from __future__ import annotations
@@ -36,6 +36,8 @@ def _serve(conn: Connection, kwargs: dict[str, Any]) -> None:
             try:
                 if command == "requests":
                     conn.send(("ok", list(s.requests)))
+                elif command == "max_in_flight":
+                    conn.send(("ok", s.max_in_flight))
                 elif command == "clear_requests":
                     s.clear_requests()
                     conn.send(("ok", None))
@@ -63,6 +65,12 @@ class RemoteStandIn:
         self._process = ctx.Process(target=_serve, args=(child, self._kwargs), daemon=True)
         self._process.start()
         self._conn = parent
+        while not parent.poll(1.0):  # a child that died (e.g. at import) never answers
+            if not self._process.is_alive():
+                raise RuntimeError(
+                    f"the stand-in process exited (code {self._process.exitcode}) before "
+                    "it started; run the benchmark as a script (`if __name__ == '__main__'`)"
+                )
         info = parent.recv()
         self.url: str = info["url"]
         self.username: str = info["username"]
@@ -97,6 +105,11 @@ class RemoteStandIn:
 
     def clear_requests(self) -> None:
         self._call("clear_requests")
+
+    @property
+    def max_in_flight(self) -> int:
+        """The most requests the child answered at once since the last clear_requests()."""
+        return self._call("max_in_flight")
 
     def set_faults(self, **switches: Any) -> None:
         self._call("set_faults", switches)

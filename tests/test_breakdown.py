@@ -43,6 +43,22 @@ def run(client, query, by=("agent",), **kw):
         return run_breakdown(client, query, by, **kw)
 
 
+# -- concurrency ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("concurrency", [1, 3])
+def test_the_server_never_sees_more_requests_at_once_than_the_concurrency(
+    make_standin, make_breakdown_client, concurrency
+):
+    """Threads parse and store answers while others wait on the network; the number of
+    requests in flight stays the `concurrency` asked for (and reaches it)."""
+    s = make_standin(seed=1, contacts=1500, offices=1, agents=4, latency=0.03)
+    s.clear_requests()
+    result = run(make_breakdown_client(s), ContactQuery(s.customer_ids[0]), concurrency=concurrency)
+    assert result.calls == len(contact_requests(s)) > 3 * concurrency
+    assert s.max_in_flight == concurrency
+
+
 # -- exactness -----------------------------------------------------------------------------
 
 

@@ -116,6 +116,25 @@ def test_concurrent_requests_are_all_answered_and_logged(make_standin):
     assert len(s.requests) == 48
 
 
+def test_max_in_flight_counts_requests_answered_at_the_same_time(make_standin):
+    s = make_standin(contacts=500, latency=0.05)
+    cid = s.customer_ids[0]
+
+    def one(_: int) -> int:
+        return requests.get(
+            f"{s.url}/CRM/Contact/{cid}", auth=(s.username, s.password), timeout=30
+        ).status_code
+
+    for _ in range(2):  # one after the other: never two at once
+        one(0)
+    assert s.max_in_flight == 1
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(one, range(4)))
+    assert s.max_in_flight == 4
+    s.clear_requests()
+    assert s.max_in_flight == 0
+
+
 def test_add_account_refuses_unknown_customer_ids(make_standin):
     s = make_standin(contacts=100)
     with pytest.raises(ValueError, match="M99999"):

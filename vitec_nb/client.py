@@ -19,6 +19,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from contextvars import ContextVar
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -90,8 +91,18 @@ class RateLimitGate:
             time.sleep(delay)
 
 
+# Slots for HTTP exchanges, set by whoever runs several calls at once (the planner): a
+# request holds a slot from sending until its whole body is in, not while its answer is
+# parsed and stored, so the next request can go out meanwhile (benchmark 5).
+HTTP_SLOTS: ContextVar[threading.Semaphore | None] = ContextVar("vitec_nb_http_slots", default=None)
+
+
 class GatedAdapter(HTTPAdapter):
-    """The HTTP adapter that waits for the client's `RateLimitGate` before each request."""
+    """The HTTP adapter that waits for the client's `RateLimitGate` before each request.
+
+    Inside a planner run it also takes one of the run's `HTTP_SLOTS` for the exchange
+    (retries included) and reads the body before giving the slot back.
+    """
 
     def __init__(self, *args: Any, gate: RateLimitGate, **kwargs: Any) -> None:
         self.gate = gate
@@ -99,7 +110,14 @@ class GatedAdapter(HTTPAdapter):
 
     def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         self.gate.wait()
-        return super().send(request, *args, **kwargs)
+        slots = HTTP_SLOTS.get()
+        if slots is None:
+            return super().send(request, *args, **kwargs)
+        with slots:
+            response = super().send(request, *args, **kwargs)
+            if not kwargs.get("stream"):
+                response.content  # noqa: B018 - the body is read while the slot is held
+            return response
 
 
 class CappedRetry(Retry):

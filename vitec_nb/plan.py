@@ -744,6 +744,17 @@ _POOLS: dict[int, ThreadPoolExecutor] = {}
 _POOLS_LOCK = threading.Lock()
 
 
+def _limited(slots: threading.Semaphore, fetch: Callable[..., Any], *args: Any, **kw: Any) -> Any:
+    """`fetch(*args, **kw)` with its HTTP exchanges limited by the run's `slots`."""
+    from vitec_nb.client import HTTP_SLOTS
+
+    token = HTTP_SLOTS.set(slots)
+    try:
+        return fetch(*args, **kw)
+    finally:
+        HTTP_SLOTS.reset(token)
+
+
 def _pool(workers: int) -> ThreadPoolExecutor:
     """A shared pool of `workers` threads, started once per process (not per breakdown)."""
     with _POOLS_LOCK:
@@ -766,7 +777,8 @@ def run_plan(
 ) -> BreakdownResult:
     """Run a plan's calls through the cached client, concurrently, and join the answers.
 
-    Each distinct call is made once, by up to `concurrency` threads (default 6, at most 8).
+    Each distinct call is made once, with at most `concurrency` requests in flight (default
+    6, at most 8; the stand-in's `max_in_flight` checks it) on twice as many threads.
     `progress` is True for a tqdm bar (a widget in a kernel), False for none, or a callable
     ``progress(done, total)`` called from the caller's thread (the form uses this).
     `refresh`/`offline` are passed to ``client.contacts``. A failed call raises
@@ -794,11 +806,17 @@ def run_plan(
     versions: dict[ContactQuery, Any] = {}  # each answer's fetch time: the join memo's key
     ids: dict[ContactQuery, pa.Array] = {}  # answers' id columns, made as they arrive
     update(0)
-    pool = _pool(workers)
+    # `workers` requests in flight at most; twice as many threads, so that while one thread
+    # parses and stores an answer (mostly under the GIL) its slot already serves the next
+    # request. A cached answer needs no slot.
+    pool = _pool(2 * workers)
+    slots = threading.BoundedSemaphore(workers)
     pending: dict[Future[pd.DataFrame], PlannedCall] = {}
     try:
         pending = {
-            pool.submit(client.contacts, call.query, refresh=refresh, offline=offline): call
+            pool.submit(
+                _limited, slots, client.contacts, call.query, refresh=refresh, offline=offline
+            ): call
             for call in plan.calls
         }
         while pending:

@@ -187,6 +187,8 @@ class StandIn:
         self._faults.set(latency=latency, **faults)
         self._log: list[RequestRecord] = []
         self._log_lock = threading.Lock()
+        self._in_flight = 0
+        self._max_in_flight = 0
         self._conns: set[socket.socket] = set()
         self._conns_lock = threading.Lock()
         self._state_lock = threading.RLock()
@@ -241,8 +243,17 @@ class StandIn:
             return list(self._log)
 
     def clear_requests(self) -> None:
+        """Empty the request log and restart `max_in_flight` from the requests open now."""
         with self._log_lock:
             self._log.clear()
+            self._max_in_flight = self._in_flight
+
+    @property
+    def max_in_flight(self) -> int:
+        """The most requests received and not yet answered at one time, since the last
+        `clear_requests()` (the client's real concurrency, as the server saw it)."""
+        with self._log_lock:
+            return self._max_in_flight
 
     @property
     def faults(self) -> Faults:
@@ -358,6 +369,23 @@ class StandIn:
     # --- handling a request -------------------------------------------------------------
 
     def _handle(self, h: _Handler, allowed: bool = True) -> None:
+        with self._log_lock:
+            self._in_flight += 1
+            self._max_in_flight = max(self._max_in_flight, self._in_flight)
+        try:
+            answer, body, record, slow = self._prepare_answer(h, allowed)
+        finally:
+            # before the answer is sent: a client cannot have read it (and sent its next
+            # request on the freed connection) before this, so the count is never high
+            with self._log_lock:
+                self._in_flight -= 1
+        with self._log_lock:
+            self._log.append(record)
+        self._send(h, answer, body, slow)
+
+    def _prepare_answer(
+        self, h: _Handler, allowed: bool
+    ) -> tuple[_Answer, bytes, RequestRecord, float]:
         received = time.time()
         split = urlsplit(h.path)
         path = unquote(split.path)
@@ -383,9 +411,7 @@ class StandIn:
         elif answer.status == 200 and plan.body == "malformed":
             body = _malformed(plan.malformed_kind, answer.content_type)
         record = RequestRecord(h.command, path, params, answer.status, received, username, accept)
-        with self._log_lock:
-            self._log.append(record)
-        self._send(h, answer, body, plan.slow_body if answer.status == 200 else 0.0)
+        return answer, body, record, plan.slow_body if answer.status == 200 else 0.0
 
     def _answer(
         self,
