@@ -154,3 +154,27 @@ def test_unknown_cells_are_drawn_as_unknown_not_zero(make_standin, make_breakdow
     assert sum(1 for t in fig.axes[0].texts if t.get_text() == "?") == 2
     names = dict(zip(s.agents["user_id"], s.agents["name"], strict=True))
     assert_series_match_counts(fig, result, names)
+
+
+def test_special_values_are_hatched_apart_from_values_and_unknown(agent_result):
+    fig = agent_result.plot("agent")
+    hatches = {c.get_label(): c.get_hatch() for c in fig.axes[0].collections}
+    assert hatches.get("(no agent)"), "the (no agent) segment has a hatch"
+    assert hatches["(no agent)"] != charts.UNKNOWN_HATCH
+    assert all(h is None for label, h in hatches.items() if not label.startswith("("))
+
+
+def test_long_names_keep_legend_and_labels_inside_the_figure(agent_result, standin):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    long = {a: f"Anna-Karin {a} Johansson-Lindqvist af Ekenstam" for a in standin.agents["user_id"]}
+    for fig in (agent_result.plot("agent", names=long), agent_result.plot("bar", names=long)):
+        renderer = FigureCanvasAgg(fig).get_renderer()
+        fig.draw(renderer)
+        ax, page = fig.axes[0], fig.bbox
+        assert page.x0 <= ax.yaxis.get_tightbbox(renderer).x0
+        legend = ax.get_legend()
+        if legend is not None:
+            box = legend.get_window_extent(renderer)
+            assert ax.bbox.x1 < box.x0 and box.x1 <= page.x1
+        save(fig, "long_names_" + ("bar" if legend is None else "by_agent"))

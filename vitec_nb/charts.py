@@ -24,6 +24,7 @@ from matplotlib import colormaps
 from matplotlib.axes import Axes
 from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
+from matplotlib.layout_engine import LayoutEngine
 from matplotlib.patches import Patch
 
 from vitec_nb import activity
@@ -36,7 +37,14 @@ MAX_TICKS = 16
 OTHERS_COLOR = "#9e9e9e"
 SPECIAL_COLOR = "#cfcfcf"
 UNKNOWN_HATCH = "////"
+SPECIAL_HATCH = "\\\\"  # a light hatch: sets special values apart; "..." cost ~35 ms a draw
 LEAD_SCORE_NAMES = {v: f"{v} " + "★" * v if v else "0 (no stars)" for v in range(6)}
+# Margins of `_MarginLayout`, in inches: the title above; period labels, axis label and the
+# demo note below; padding at the figure's edges.
+MARGIN_TOP = 0.32
+MARGIN_BOTTOM = 0.62
+MARGIN_PAD = 0.05
+LEGEND_GAP = 0.01  # the legend's distance from the axes, in axes widths (bbox_to_anchor)
 DEMO_NOTE = "DEMO DATA — built-in stand-in, not a real CRM"
 
 _DIMENSION_WORDS = {
@@ -95,8 +103,53 @@ def _title(what: str, meta: Mapping[str, Any], periods: Sequence[pd.Timestamp]) 
     return " — ".join(p for p in parts if p)
 
 
-def _new_figure(meta: Mapping[str, Any], title: str) -> tuple[Figure, Axes]:
-    fig = Figure(figsize=FIGSIZE, layout="constrained")
+class _MarginLayout(LayoutEngine):
+    """Fixed top and bottom margins; left and right measured: the y axis and the legend.
+
+    Constrained layout measured every decoration twice per draw (~35 ms of a form run,
+    docs/benchmarks.md benchmark 6). These charts have one axes, a title above, period
+    labels below and the legend on the right, so only two widths vary: the y tick labels
+    (and the bar chart's names) on the left and the legend's labels on the right. Both are
+    measured with the renderer that then draws, so the text metrics are reused.
+    """
+
+    _adjust_compatible = True
+    _colorbar_gridspec = False
+
+    def __init__(self, top: float = MARGIN_TOP, bottom: float = MARGIN_BOTTOM) -> None:
+        super().__init__()
+        self._top, self._bottom = top, bottom
+
+    def execute(self, fig: Figure) -> None:
+        renderer = fig._get_renderer()
+        width, height = fig.bbox.width, fig.bbox.height
+        pad = MARGIN_PAD * fig.dpi
+        if len(fig.axes) != 1:  # a caller added axes: leave the layout to them
+            return
+        ax = fig.axes[0]
+        y_box = ax.yaxis.get_tightbbox(renderer)
+        left = (ax.bbox.x0 - y_box.x0 + pad) / width if y_box is not None else 0.05
+        right = 1 - pad / width
+        legend = ax.get_legend()
+        if legend is not None:
+            # the legend's box keeps `borderaxespad` (in font sizes) from its anchor
+            gap = legend.borderaxespad * legend.prop.get_size_in_points() * fig.dpi / 72
+            room = (legend.get_window_extent(renderer).width + gap + pad) / width
+            # the legend sits at 1.01 axes widths: right + 0.01 (right - left) + room = 1
+            right = (1 - room + LEGEND_GAP * left) / (1 + LEGEND_GAP)
+        dpi = fig.dpi
+        fig.subplots_adjust(
+            left=left,
+            right=max(right, left + 0.2),
+            top=1 - self._top * dpi / height,
+            bottom=self._bottom * dpi / height,
+        )
+
+
+def _new_figure(
+    meta: Mapping[str, Any], title: str, top: float = MARGIN_TOP
+) -> tuple[Figure, Axes]:
+    fig = Figure(figsize=FIGSIZE, layout=_MarginLayout(top=top))
     ax = fig.add_subplot()
     fig.suptitle(title, fontsize=12)
     if meta.get("demo"):
@@ -127,7 +180,7 @@ def _count_axis(ax: Axes, measure: str) -> None:
 def _legend(ax: Axes, title: str | None, handles: list[Any] | None = None) -> None:
     kwargs: dict[str, Any] = {
         "loc": "upper left",
-        "bbox_to_anchor": (1.01, 1.0),
+        "bbox_to_anchor": (1 + LEGEND_GAP, 1.0),
         "frameon": False,
         "fontsize": 8,
         "title": title,
@@ -310,7 +363,7 @@ def stacked(
             palette = _qualitative(len(regular))
         colors = [*palette[: len(regular)], *[OTHERS_COLOR] * len(extra)]
         colors += [SPECIAL_COLOR] * len(special)
-        hatches = [None] * (len(regular) + len(extra)) + ["..."] * len(special)
+        hatches = [None] * (len(regular) + len(extra)) + [SPECIAL_HATCH] * len(special)
         handles = _draw_stack(ax, table, labels, colors, hatches)
         _legend(ax, dim_words.capitalize(), handles[::-1])
     _period_axis(ax, periods, code)
@@ -354,7 +407,9 @@ def created_vs_changed(
     periods = sorted(set(a.index) | set(b.index))
     a, b = a.reindex(periods), b.reindex(periods)
     what = f"Contacts created and last changed per {activity.period_name(code)}"
-    fig, ax = _new_figure(info, title or _title(what, info, periods))
+    subtitle = info["measure"] == "created"  # a line under the title, see below
+    top = MARGIN_TOP + (0.2 if subtitle else 0.0)
+    fig, ax = _new_figure(info, title or _title(what, info, periods), top=top)
     x = np.arange(len(periods))
     width = 0.4
     handles = []
@@ -373,7 +428,7 @@ def created_vs_changed(
     ax.set_axisbelow(True)
     ax.spines[["top", "right"]].set_visible(False)
     _legend(ax, None, handles)
-    if info["measure"] == "created":
+    if subtitle:
         ax.set_title(
             "Last changed: the same contacts, by the period of their latest change",
             fontsize=9,
