@@ -11,6 +11,7 @@ Everything here is pure pandas on frames already fetched: no requests.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -110,8 +111,13 @@ def _localize(naive: Any) -> Any:
     return naive.tz_localize(TIMEZONE)
 
 
+@functools.lru_cache(maxsize=4096)
 def floor_period(ts: pd.Timestamp, period: str) -> pd.Timestamp:
-    """Start of the period that contains `ts` (Stockholm local midnight)."""
+    """Start of the period that contains `ts` (Stockholm local midnight).
+
+    Remembered: a breakdown's planning and its join floor the same boundaries on every
+    re-run (a warm re-run is otherwise ~10 % this; benchmark 2 in docs/benchmarks.md).
+    """
     freq = PERIODS[normalize_period(period)][0]
     start = pd.Period(_local_naive(ts), freq=freq).start_time
     return _localize(start.as_unit("ns"))

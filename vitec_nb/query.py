@@ -123,6 +123,9 @@ _FRACTION = re.compile(r"[0-9]{2}:[0-9]{2}:[0-9]{2}[.,]([0-9]+)")
 _DATE_ALLOWED = "a date, datetime, pandas Timestamp or ISO 8601 text like 2025-01-31T12:00:00"
 
 
+_STOCKHOLM = pd.Timestamp(0, tz=TIMEZONE).tzinfo  # the one zone object pandas hands out
+
+
 def to_stockholm(value: Any, field: str = "date") -> pd.Timestamp:
     """Return `value` as a tz-aware Timestamp in Europe/Stockholm.
 
@@ -170,6 +173,8 @@ def to_stockholm(value: Any, field: str = "date") -> pd.Timestamp:
         raise InvalidQueryError(
             field, f"{value!r} is finer than a microsecond", "at most microsecond precision"
         )
+    if ts.tzinfo is _STOCKHOLM:  # already Swedish time (the planner's own boundaries)
+        return ts
     if ts.tzinfo is not None:
         return ts.tz_convert(TIMEZONE)
     local = ts.tz_localize(TIMEZONE, ambiguous=not fold, nonexistent="NaT")
