@@ -1,0 +1,273 @@
+"""Result: what a breakdown found (facts, counts, gaps); regroup, chart and summarise it."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from vitec_nb import activity
+from vitec_nb.errors import InvalidQueryError
+from vitec_nb.plan.values import DIMENSIONS, MEASURES, BreakdownPlan, _dimension_order, _fmt
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+
+@dataclasses.dataclass(frozen=True)
+class _Unknown:
+    """Cells a failed call leaves unknown: an office, and which periods or dimension values."""
+
+    office: str
+    call: str
+    periods: frozenset[pd.Timestamp] | None = None  # created periods (measure "created")
+    dimension: str | None = None
+    values: frozenset[Any] | None = None
+    # changed activity from this instant on (a failed end check: a contact created exactly
+    # at the end may be among the facts, and it was last changed at or after the end)
+    changed_from: pd.Timestamp | None = None
+
+    @property
+    def everything(self) -> bool:
+        return self.periods is None and self.dimension is None and self.changed_from is None
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class BreakdownResult:
+    """What a breakdown found.
+
+    Attributes:
+        facts: one row per contact of the base set in the range: kind, id, customer_id,
+            changed_at, period (start of the period of the plan's measure), created_period
+            (measure "created"), and one column per dimension named as in `by` (agent ids
+            with "(no agent)"/"(other)", plus agent_name; lead_score 0–5; newsletter_list a
+            tuple of list ids). Dimension columns are categories in plan order.
+            <NA> marks a value a failed call left unknown.
+        counts: tidy contacts per period × dimension value; every period present, zeros
+            where truly none, NaN where unknown (see `incomplete`).
+        calls: API calls made (failed ones included; answers from the cache not counted).
+        cached_calls: answers served by the cache.
+        warnings: sentences on joins that did not add up (also issued as BreakdownWarning).
+        conflicts: contacts found under two values of a single-valued dimension.
+        incomplete: the failed calls, what they were for, and the error (empty when complete).
+        demo: the answers are the built-in stand-in's demo data.
+        fetched_at: when the oldest answer used was fetched (cached answers keep the time
+            they were first fetched); also in ``facts.attrs``.
+    """
+
+    plan: BreakdownPlan
+    facts: pd.DataFrame
+    counts: pd.DataFrame
+    calls: int
+    cached_calls: int
+    warnings: list[str]
+    conflicts: pd.DataFrame
+    incomplete: pd.DataFrame
+    demo: bool = False
+    fetched_at: pd.Timestamp | None = None
+    _unknowns: tuple[_Unknown, ...] = ()
+
+    @property
+    def is_complete(self) -> bool:
+        """True when every call of the plan succeeded."""
+        return len(self.incomplete) == 0
+
+    @property
+    def names(self) -> dict[str, dict[Any, str]]:
+        """Display names per dimension (agent id -> name, list id -> name, order type label)."""
+        out: dict[str, dict[Any, str]] = {}
+        for op in self.plan.offices:
+            for dim in op.dimensions:
+                out.setdefault(dim.name, {}).update(dim.names)
+        return out
+
+    def activity(
+        self,
+        measure: str | None = None,
+        by: str | Iterable[str] | None = None,
+        period: str | None = None,
+        start: Any = None,
+        end: Any = None,
+    ) -> pd.DataFrame:
+        """Re-aggregate the same facts, without any call: tidy counts per period × `by`.
+
+        `measure="changed"` on a "created" breakdown counts the contacts created in the range
+        by the period of their LAST change (changed_at), from the range's start up to the
+        latest change. Creation periods can only be regrouped onto a period whose starts are
+        all window edges of the plan (months → quarters or years, days → weeks or months).
+        `by` may name any fact column: a dimension, "kind" or "customer_id".
+        """
+        plan = self.plan
+        measure = measure or plan.measure
+        code = activity.normalize_period(period or plan.period)
+        dims = plan.by if by is None else ((by,) if isinstance(by, str) else tuple(by))
+        for name in dims:
+            if name not in self.facts.columns or name in ("id", "changed_at", "period"):
+                allowed = ", ".join([*plan.by, "kind", "customer_id"])
+                raise InvalidQueryError("by", f"{name!r} is not in these facts", allowed)
+        if measure not in MEASURES:
+            raise InvalidQueryError("measure", f"{measure!r} is not a measure", "created, changed")
+        start_ts = activity.to_timestamp(start, "start") if start is not None else plan.start
+        if measure == "created":
+            if plan.measure != "created":
+                raise InvalidQueryError(
+                    "measure",
+                    "this breakdown was by change time; creation times are unknown",
+                    "'changed', or run a breakdown with measure='created'",
+                )
+            edges = set(plan.boundaries)
+            grid = activity.period_index(plan.start, plan.end, code)
+            if any(p not in edges for p in grid if plan.start < p < plan.end):
+                raise InvalidQueryError(
+                    "period",
+                    f"creation was fetched per {activity.period_name(plan.period)}; it cannot "
+                    f"be regrouped per {activity.period_name(code)}",
+                    "the fetched period or a coarser one that it divides",
+                )
+            end_ts = activity.to_timestamp(end, "end") if end is not None else plan.end
+        else:
+            if end is not None:
+                end_ts = activity.to_timestamp(end, "end")
+            elif plan.measure == "changed":
+                end_ts = plan.end
+            else:
+                latest = self.facts["changed_at"].max()
+                end_ts = plan.end
+                if pd.notna(latest) and latest >= plan.end:
+                    end_ts = activity.next_period_start(latest + pd.Timedelta(1, "ns"), code)
+        values = {
+            name: list(self.facts[name].cat.categories)
+            for name in dims
+            if isinstance(self.facts[name].dtype, pd.CategoricalDtype)
+        }
+        for name in dims:
+            if name in activity.MULTI_VALUED:
+                values[name] = [*_dimension_order(plan, name)]
+        counts = activity.activity_counts(
+            self.facts, measure, dims, code, start_ts, end_ts, values=values
+        )
+        counts = self._mark_unknown(counts, measure, dims, code)
+        counts.attrs.update(self._chart_attrs(measure, code, start_ts, end_ts))
+        return counts
+
+    def _mark_unknown(
+        self, counts: pd.DataFrame, measure: str, dims: Sequence[str], code: str
+    ) -> pd.DataFrame:
+        if not self._unknowns or counts.empty:
+            return counts
+        mask = pd.Series(False, index=counts.index)
+        for rule in self._unknowns:
+            if rule.everything:
+                mask[:] = True
+                continue
+            if rule.periods is not None or rule.changed_from is not None:
+                if measure == "created" and rule.periods is not None:
+                    cells = {activity.floor_period(p, code) for p in rule.periods}
+                    mask |= counts["period"].isin(list(cells))
+                if measure == "changed" and rule.changed_from is not None:
+                    mask |= counts["period"] >= activity.floor_period(rule.changed_from, code)
+            elif rule.dimension in dims and rule.values is not None:
+                mask |= counts[rule.dimension].astype(object).isin(list(rule.values))
+        counts = counts.copy()
+        counts["contacts"] = counts["contacts"].astype("float64").mask(mask)
+        return counts
+
+    def _chart_attrs(
+        self, measure: str, code: str, start: pd.Timestamp, end: pd.Timestamp
+    ) -> dict[str, Any]:
+        return {
+            "measure": measure,
+            "period": code,
+            "start": start,
+            "end": end,
+            "offices": tuple(self.plan.query.customer_ids),
+            "demo": self.demo,
+            "names": self.names,
+        }
+
+    def to_frame(self, by: str | None = None) -> pd.DataFrame:
+        """Counts pivoted for export: one row per period, one column per value of `by`."""
+        return activity.wide(self.counts, by)
+
+    def plot(self, kind: str = "auto", **kwargs: Any) -> Figure:
+        """A matplotlib Figure of the counts (the caller shows and closes it).
+
+        `kind`: "auto" (by the first dimension, or totals), "agent", "lead_score",
+        "created_vs_changed", "bar" (totals per value of `dimension=`), "total".
+        """
+        from vitec_nb import charts
+
+        dims = self.plan.by
+        if kind == "auto":
+            kind = dims[0] if dims else "total"
+        if kind == "agent":
+            return charts.by_agent(self._counts_by("agent"), **kwargs)
+        if kind == "lead_score":
+            return charts.by_lead_score(self._counts_by("lead_score"), **kwargs)
+        if kind == "created_vs_changed":
+            if self.plan.measure != "created":
+                raise InvalidQueryError(
+                    "kind", "needs a breakdown by creation (measure='created')", "agent, ..."
+                )
+            created = self.activity(measure="created", by=())
+            changed = self.activity(measure="changed", by=(), end=self.plan.end)
+            return charts.created_vs_changed(created, changed, **kwargs)
+        if kind == "bar":
+            dimension = kwargs.pop("dimension", dims[0] if dims else "kind")
+            return charts.bar(self.activity(by=dimension), dimension, **kwargs)
+        if kind in DIMENSIONS:
+            return charts.stacked(self._counts_by(kind), kind, **kwargs)
+        if kind == "total":
+            return charts.stacked(self.activity(by=()), None, **kwargs)
+        raise InvalidQueryError(
+            "kind",
+            f"{kind!r} is not a chart",
+            "auto, agent, lead_score, newsletter_list, created_vs_changed, bar, total",
+        )
+
+    def _counts_by(self, by: str) -> pd.DataFrame:
+        """`activity(by=by)`: the counts already made when `by` is the plan's one dimension."""
+        return self.counts if self.plan.by == (by,) else self.activity(by=by)
+
+    def summary(self) -> str:
+        """A few lines for people: contacts, periods, calls, cache, warnings, gaps."""
+        plan = self.plan
+        n = len(self.facts)
+        kinds = self.facts["kind"].value_counts()
+        kind_text = ", ".join(
+            f"{int(kinds.get(k, 0))} {noun}"
+            for k, noun in (
+                ("person", "persons"),
+                ("company", "companies"),
+                ("deceased_estate", "deceased estates"),
+            )
+        )
+        lines = [
+            f"{n} contacts {plan.measure} {_fmt(plan.start)} → {_fmt(plan.end)} "
+            f"(end excluded) in {', '.join(plan.query.customer_ids)}: {kind_text}.",
+            f"{plan.n_calls} calls planned: {self.calls} made, {self.cached_calls} from the cache.",
+        ]
+        if "newsletter_list" in plan.by:
+            lines.append(
+                "A contact on several newsletter lists counts under each: the list counts "
+                "can add up to more than the contacts."
+            )
+        if self.demo:
+            lines.append("DEMO DATA from the built-in stand-in.")
+        if self.warnings:
+            lines.append(f"{len(self.warnings)} warnings: " + " ".join(self.warnings))
+        if not self.is_complete:
+            lines.append(
+                f"INCOMPLETE: {len(self.incomplete)} calls failed; their counts are NaN: "
+                + "; ".join(self.incomplete["call"])
+            )
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        state = "complete" if self.is_complete else f"{len(self.incomplete)} calls missing"
+        return (
+            f"<BreakdownResult {len(self.facts)} contacts, by {list(self.plan.by)}, "
+            f"{self.calls} calls made, {self.cached_calls} cached, {state}>"
+        )
