@@ -234,9 +234,12 @@ def _draw_stack(
         style = {"edgecolor": "white", "linewidth": 0.4, "hatch": hatch, "label": label}
         segments = PolyCollection(verts, facecolor=color, **style)
         segments.sticky_edges.y.append(0)  # like bars: no margin below zero
-        ax.add_collection(segments)
+        # limits once for all columns below: each autolim re-scaled the view (~5 ms a chart)
+        ax.add_collection(segments, autolim=False)
         handles.append(Patch(facecolor=color, **style))
         bottom = top
+    if len(table):
+        ax.update_datalim([(left[0], 0.0), (right[-1], float(bottom.max()))])
     ax.autoscale_view()
     if unknown_rows.any():
         top = max(float(bottom.max()), 1.0)
