@@ -173,6 +173,7 @@ def test_long_names_keep_legend_and_labels_inside_the_figure(agent_result, stand
         fig.draw(renderer)
         ax, page = fig.axes[0], fig.bbox
         assert page.x0 <= ax.yaxis.get_tightbbox(renderer).x0
+        assert ax.xaxis.get_tightbbox(renderer).x1 <= page.x1
         legend = ax.get_legend()
         if legend is not None:
             box = legend.get_window_extent(renderer)

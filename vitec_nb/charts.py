@@ -44,6 +44,7 @@ LEAD_SCORE_NAMES = {v: f"{v} " + "★" * v if v else "0 (no stars)" for v in ran
 MARGIN_TOP = 0.32
 MARGIN_BOTTOM = 0.62
 MARGIN_PAD = 0.05
+MARGIN_RIGHT = 0.2  # without a legend
 LEGEND_GAP = 0.01  # the legend's distance from the axes, in axes widths (bbox_to_anchor)
 DEMO_NOTE = "DEMO DATA — built-in stand-in, not a real CRM"
 
@@ -129,7 +130,7 @@ class _MarginLayout(LayoutEngine):
         ax = fig.axes[0]
         y_box = ax.yaxis.get_tightbbox(renderer)
         left = (ax.bbox.x0 - y_box.x0 + pad) / width if y_box is not None else 0.05
-        right = 1 - pad / width
+        right = 1 - MARGIN_RIGHT * fig.dpi / width  # room for half the last tick label
         legend = ax.get_legend()
         if legend is not None:
             # the legend's box keeps `borderaxespad` (in font sizes) from its anchor
