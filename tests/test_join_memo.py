@@ -42,3 +42,36 @@ def test_changing_a_result_does_not_change_the_next_run(seed3_standin, make_brea
         expected.groupby("agent", observed=True)["contacts"].sum().loc[lambda c: c > 0].to_dict()
     )
     assert second.facts.attrs["demo"] != "changed"
+
+
+def test_rerun_after_the_cache_was_cleared_fetches_every_call_again(
+    seed3_standin, make_breakdown_client
+):
+    """Answers held in memory are used only while the cache still holds them."""
+    s = seed3_standin
+    office = s.customer_ids[0]
+    client = make_breakdown_client(s)
+    first = breakdown(client, office)
+    s.clear_requests()
+    assert breakdown(client, office).calls == 0
+    assert s.requests == []
+    client.session.cache.clear()
+    again = breakdown(client, office)
+    contact_calls = [r for r in s.requests if r.path.startswith("/CRM/Contact/")]
+    assert again.calls == first.calls == len(contact_calls)
+    assert again.cached_calls == 0
+    pd.testing.assert_frame_equal(again.counts, first.counts)
+
+
+def test_users_lookup_frame_is_rebuilt_when_its_answer_changes(standin, make_client):
+    """The client reuses a lookup's frame only for the very answer it was built from."""
+    office = standin.customer_ids[0]
+    client = make_client(standin)
+    first = client.agents(office)
+    first["name"] = "changed"  # a caller's change never reaches the next answer
+    again = client.agents(office)
+    assert again.attrs["from_cache"] is True
+    assert (again["name"] != "changed").all()
+    refreshed = client.agents(office, refresh=True)
+    assert refreshed.attrs["from_cache"] is False
+    pd.testing.assert_frame_equal(refreshed, again, check_like=False)

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import numbers
 import re
 from collections.abc import Mapping
@@ -409,14 +410,7 @@ class ContactQuery:
         goes in `path`.
         """
         self._single_office("to_params()")
-        params: dict[str, str] = {}
-        for name, value in self.filters().items():
-            param = PARAMETERS[name]
-            if param.kind == "datetime":
-                params[param.api_name] = format_api_datetime(value)
-            else:
-                params[param.api_name] = str(value)
-        return params
+        return dict(_api_params(self))
 
     @classmethod
     def from_params(cls, customer_id: str, params: Mapping[str, str]) -> ContactQuery:
@@ -477,3 +471,17 @@ class ContactQuery:
                 value = format_api_datetime(value)
             args.append(f"{name}={value!r}")
         return f"ContactQuery({', '.join(args)})"
+
+
+@functools.lru_cache(maxsize=4096)
+def _api_params(query: ContactQuery) -> tuple[tuple[str, str], ...]:
+    """`query.to_params()` items, remembered (a query is immutable; strftime is slow and a
+    warm breakdown asks for the same ~50 queries' parameters again on every re-run)."""
+    params: list[tuple[str, str]] = []
+    for name, value in query.filters().items():
+        param = PARAMETERS[name]
+        if param.kind == "datetime":
+            params.append((param.api_name, format_api_datetime(value)))
+        else:
+            params.append((param.api_name, str(value)))
+    return tuple(params)

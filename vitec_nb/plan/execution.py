@@ -6,7 +6,7 @@ import dataclasses
 import threading
 import warnings
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed, wait
 from typing import Any
 
 import pandas as pd
@@ -162,43 +162,55 @@ def run_plan(
     pool = _pool(2 * workers)
     slots = threading.BoundedSemaphore(workers)
     pending: dict[Future[pd.DataFrame], PlannedCall] = {}
+
+    def take(call: PlannedCall, future: Future[pd.DataFrame] | None, frame: Any = None) -> None:
+        nonlocal fetched, cached, failed_requests, demo, fetched_at, done
+        try:
+            if future is not None:
+                frame = future.result()
+        except VitecError as exc:
+            failures[call.query] = MissingCall(call, exc)
+            if not _is_offline_miss(exc):
+                failed_requests += 1
+        else:
+            if frame.attrs.get("from_cache"):
+                cached += 1
+            else:
+                fetched += 1
+                # the join's first step, done now while other calls are in flight
+                # (a cached answer's ids wait: a memoised join may not need them)
+                ids[call.query] = _arrow_ids(frame)
+            demo = demo or bool(frame.attrs.get("demo"))
+            if frame.attrs.get("stale"):
+                stale.append(call)
+            when = frame.attrs.get("fetched_at")
+            versions[call.query] = when
+            if when is not None and (fetched_at is None or when < fetched_at):
+                fetched_at = when
+            # pandas copies attrs (deeply) on every operation: the join needs none
+            frame.attrs = {}
+            answers[call.query] = frame
+        done += 1
+        update(done)
+
+    remembered = None if refresh else getattr(client, "_remembered", None)
     try:
-        pending = {
-            pool.submit(
-                _limited, slots, client.contacts, call.query, refresh=refresh, offline=offline
-            ): call
-            for call in plan.calls
-        }
-        while pending:
-            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in finished:
-                call = pending.pop(future)
+        for call in plan.calls:
+            frame = None
+            if remembered is not None:  # held parsed in this process: no thread needed
                 try:
-                    frame = future.result()
-                except VitecError as exc:
-                    failures[call.query] = MissingCall(call, exc)
-                    if not _is_offline_miss(exc):
-                        failed_requests += 1
-                else:
-                    if frame.attrs.get("from_cache"):
-                        cached += 1
-                    else:
-                        fetched += 1
-                        # the join's first step, done now while other calls are in flight
-                        # (a cached answer's ids wait: a memoised join may not need them)
-                        ids[call.query] = _arrow_ids(frame)
-                    demo = demo or bool(frame.attrs.get("demo"))
-                    if frame.attrs.get("stale"):
-                        stale.append(call)
-                    when = frame.attrs.get("fetched_at")
-                    versions[call.query] = when
-                    if when is not None and (fetched_at is None or when < fetched_at):
-                        fetched_at = when
-                    # pandas copies attrs (deeply) on every operation: the join needs none
-                    frame.attrs = {}
-                    answers[call.query] = frame
-                done += 1
-                update(done)
+                    frame = remembered(call.query, offline=offline)
+                except VitecError:
+                    frame = None  # let the pool make the call and report its failure
+            if frame is not None:
+                take(call, None, frame)
+                continue
+            future = pool.submit(
+                _limited, slots, client.contacts, call.query, refresh=refresh, offline=offline
+            )
+            pending[future] = call
+        for future in as_completed(list(pending)):
+            take(pending.pop(future), future)
     finally:
         # interrupted (an unexpected error, Ctrl-C): drop what has not started and let what
         # is in flight finish, so no call of this run is still going after it returns
