@@ -199,7 +199,7 @@ def run_plan(
             frame = None
             if remembered is not None:  # held parsed in this process: no thread needed
                 try:
-                    frame = remembered(call.query, offline=offline)
+                    frame = _limited(slots, remembered, call.query, offline=offline)
                 except VitecError:
                     frame = None  # let the pool make the call and report its failure
             if frame is not None:
