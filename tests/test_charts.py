@@ -179,22 +179,3 @@ def test_long_names_keep_legend_and_labels_inside_the_figure(agent_result, stand
             box = legend.get_window_extent(renderer)
             assert ax.bbox.x1 < box.x0 and box.x1 <= page.x1
         save(fig, "long_names_" + ("bar" if legend is None else "by_agent"))
-
-
-def test_form_png_shows_only_its_chart_whatever_was_drawn_before(agent_result):
-    import io
-
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from PIL import Image
-
-    from vitec_nb.widgets import CHART_DPI, png_bytes
-
-    reference = agent_result.plot("agent")
-    reference.set_dpi(CHART_DPI)
-    canvas = FigureCanvasAgg(reference)  # a renderer of its own
-    canvas.draw()
-    expected = np.asarray(canvas.buffer_rgba())
-    png_bytes(agent_result.plot("lead_score"))  # another chart of the same size first
-    drawn = np.asarray(Image.open(io.BytesIO(png_bytes(agent_result.plot("agent")))))
-    assert drawn.shape == expected.shape
-    assert np.array_equal(drawn, expected)

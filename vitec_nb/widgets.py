@@ -18,7 +18,6 @@ import datetime as dt
 import html
 import io
 import logging
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 from time import monotonic
@@ -236,41 +235,15 @@ def png_bytes(fig: Figure, dpi: int = CHART_DPI) -> bytes:
     from PIL import Image as PILImage
 
     original = fig.dpi
-    with _RENDER_LOCK:
-        fig.set_dpi(dpi)
-        try:
-            canvas = FigureCanvasAgg(fig)
-            _reuse_renderer(canvas)
-            canvas.draw()
-            # encoded before the lock is let go: the next chart redraws this renderer
-            pixels = np.asarray(canvas.buffer_rgba())
-            PILImage.fromarray(pixels).save(buffer, format="png", compress_level=1)
-        finally:
-            fig.set_dpi(original)
+    fig.set_dpi(dpi)
+    try:
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()
+        pixels = np.asarray(canvas.buffer_rgba())
+    finally:
+        fig.set_dpi(original)
+    PILImage.fromarray(pixels).save(buffer, format="png", compress_level=1)
     return buffer.getvalue()
-
-
-_RENDER_LOCK = threading.Lock()
-_RENDERER: list[Any] = []  # [(width, height, dpi), RendererAgg] of the last PNG drawn
-
-
-def _reuse_renderer(canvas: Any) -> None:
-    """Let `canvas` draw with the previous chart's Agg renderer when the size is the same.
-
-    matplotlib caches text metrics per renderer, and a new canvas makes a new renderer: the
-    form measured every tick label and legend entry afresh on each run. Reusing it keeps
-    those measurements (~10 ms a run, docs/benchmarks.md benchmark 6); `draw()` clears the
-    buffer first, so the pixels are those of a fresh renderer (tests/test_widgets.py).
-    It sets the attributes `FigureCanvasAgg.get_renderer` checks; if they were to change,
-    the canvas would just make its own renderer again.
-    """
-    from matplotlib.backends.backend_agg import RendererAgg
-
-    width, height = canvas.figure.bbox.size
-    key = (width, height, canvas.figure.dpi)
-    if not _RENDERER or _RENDERER[0] != key:
-        _RENDERER[:] = [key, RendererAgg(width, height, canvas.figure.dpi)]
-    canvas.renderer, canvas._lastKey = _RENDERER[1], key
 
 
 def _label(text: str, width: str = LABEL_WIDTH) -> w.HTML:
