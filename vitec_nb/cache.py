@@ -404,7 +404,10 @@ def stored_expiry(session: CachedSession, key: str) -> tuple[bool, int | None] |
             row = con.execute(
                 f"SELECT expires FROM {table} INDEXED BY {EXPIRY_INDEX} WHERE key = ?", (key,)
             ).fetchone()
-        except sqlite3.OperationalError:  # the index is missing (e.g. dropped): slower, same
+        # The index is missing (e.g. dropped by `cache.clear()`): slower, same answer. The
+        # connection is shared by threads, which garble the failed read's error (seen:
+        # OperationalError, DatabaseError, SystemError, UnicodeDecodeError): catch them all.
+        except Exception:
             row = con.execute(f"SELECT expires FROM {table} WHERE key = ?", (key,)).fetchone()
     return (False, None) if row is None else (True, row[0])
 
