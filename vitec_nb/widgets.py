@@ -9,14 +9,16 @@ plan (pure, no requests) so the form can say what is wrong, by field, before any
 sent, and how many calls a run will make. Runs happen synchronously in the kernel thread:
 widget updates (the progress bar) still reach the browser while the handler runs, and it
 behaves the same in JupyterLab, Voila and nbclient. See docs/form.md.
+
+The form's messages live in `form_messages.py`; what a run shows and writes (chart PNG,
+summary, first rows, CSV/Excel export) in `form_output.py`. The names other code imports
+from here (`FIELD_LABELS`, `error_message`, `stars`, `figure_image`) are re-exported.
 """
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import html
-import io
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,17 +28,12 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as w
 import pandas as pd
 
-from vitec_nb.errors import (
-    AuthenticationError,
-    ForbiddenError,
-    IncompleteBreakdownError,
-    InvalidQueryError,
-    NotCachedError,
-    RequestTimeoutError,
-    ServerValidationError,
-    TransportError,
-    VitecError,
-)
+from vitec_nb.errors import InvalidQueryError, VitecError
+from vitec_nb.form_messages import FIELD_LABELS as FIELD_LABELS
+from vitec_nb.form_messages import error_message as error_message
+from vitec_nb.form_messages import stars as stars
+from vitec_nb.form_output import _table, download_link, export_frame, summarize, summary_html
+from vitec_nb.form_output import figure_image as figure_image
 from vitec_nb.query import SCHEDULED_ORDER_TYPES
 
 if TYPE_CHECKING:
@@ -47,26 +44,6 @@ if TYPE_CHECKING:
 __all__ = ["FIELD_LABELS", "ContactExplorer", "error_message", "figure_image", "stars"]
 
 log = logging.getLogger(__name__)
-
-# Python field name -> what the analyst sees on the form (also used in validation messages).
-FIELD_LABELS: dict[str, str] = {
-    "customer_id": "Office",
-    "agent_id": "Agent",
-    "created_from": "Created from",
-    "created_to": "Created to",
-    "changed_from": "Changed from",
-    "changed_to": "Changed to",
-    "lead_score": "Lead score",
-    "scheduled_order_type": "Scheduled order",
-    "newsletter_list_id": "Newsletter list",
-    "custom_field_name": "Custom field",
-    "custom_field_value": "Field value",
-    "by": "Split by",
-    "measure": "Measure",
-    "period": "Period",
-    "start": "Date range",
-    "end": "Date range",
-}
 
 ANY = "(any)"
 SPLITS: list[tuple[str, tuple[str, ...]]] = [
@@ -83,90 +60,14 @@ PERIODS: list[tuple[str, str]] = [
     ("quarter", "Q"),
     ("year", "Y"),
 ]
-KINDS: list[tuple[str, str]] = [
-    ("person", "persons"),
-    ("company", "companies"),
-    ("deceased_estate", "deceased estates"),
-]
 # An inclusive "to" date without a time of day means through the end of that day. The API
 # compares at full precision, so the bound carries microseconds rather than 23:59:59.
 END_OF_DAY = dt.time(23, 59, 59, 999999)
-TABLE_ROWS = 10
-MIDNIGHT = dt.time(0)
 PROGRESS_INTERVAL = 0.1  # seconds between progress bar updates (the last is always shown)
-CHART_WIDTH = 840  # pixels on screen: the form's width less the output area's padding
-CHART_DPI = 100  # 10-inch charts become 1000 px, shown at 840: crisp, and a small PNG
-DOWNLOAD_LINK_LIMIT = 20_000_000  # bytes; bigger exports are only written to the folder
 
 LABEL_WIDTH = "120px"
 CONTROL_WIDTH = "360px"
 _STYLE = {"description_width": LABEL_WIDTH}
-
-
-def stars(score: int) -> str:
-    """Lead score as five stars, e.g. 3 -> '★★★☆☆'."""
-    return "★" * score + "☆" * (5 - score)
-
-
-def error_message(err: BaseException) -> str:
-    """A sentence an analyst can act on for any error a run can raise (never a traceback)."""
-    if isinstance(err, InvalidQueryError):
-        label = FIELD_LABELS.get(err.field, err.field)
-        return f"{label}: {err}"
-    if isinstance(err, AuthenticationError):
-        office = f" for office {err.customer_id}" if err.customer_id else ""
-        return (
-            f"Vitec Connect did not accept the credentials{office} (401): "
-            "check user name and password (VITEC_USERNAME, VITEC_PASSWORD)."
-        )
-    if isinstance(err, ForbiddenError):
-        office = err.customer_id or "this office"
-        return (
-            f"No access to office {office} (403): your account may not read this office's "
-            "contacts; ask Vitec or your administrator."
-        )
-    if isinstance(err, ServerValidationError):
-        said = err.server_message or "; ".join(err.messages) or str(err)
-        return f"Vitec Connect rejected the query (400): {said}"
-    if isinstance(err, IncompleteBreakdownError):
-        return _incomplete_message(err)
-    if isinstance(err, NotCachedError):
-        return f"{err} Switch Offline off to fetch from Vitec Connect."
-    if isinstance(err, RequestTimeoutError):
-        return f"Vitec Connect did not answer in time: {err} Try again later."
-    if isinstance(err, TransportError):
-        return f"Could not reach Vitec Connect: {err}"
-    if isinstance(err, VitecError):
-        return str(err)
-    return f"Unexpected error ({type(err).__name__}): {err}"
-
-
-def _incomplete_message(err: IncompleteBreakdownError, shown: int = 8) -> str:
-    """What failed and what is missing, in a few lines.
-
-    When every call failed the same way (a 401 or 403 for the office, offline misses, the
-    server down) that cause is the message. Otherwise the common cause (if any) comes
-    first, then which calls are missing, named by what they were for.
-    """
-    if not err.missing:  # nothing structured to say: the breakdown's own sentence
-        return f"{err} Run again to fetch only what is missing (the rest is cached)."
-    causes = [getattr(m, "error", None) for m in err.missing]
-    labels = [str(getattr(getattr(m, "call", None), "label", m)) for m in err.missing]
-    plan = getattr(err.partial, "plan", None)
-    total = int(getattr(plan, "n_calls", 0) or 0) or len(causes)
-    kinds = {type(c) for c in causes}
-    same = bool(causes) and None not in kinds and len(kinds) == 1
-    head = error_message(causes[0]) if same and causes[0] is not None else ""
-    if same and len(causes) == total:
-        return f"{head} (all {total} calls failed.)"
-    names = "; ".join(labels[:shown])
-    if len(labels) > shown:
-        names += f"; … and {len(labels) - shown} more"
-    return (
-        (head + "\n" if head else "")
-        + f"{len(labels)} of {total} calls of the breakdown failed, so these counts are "
-        f"missing: {names}.\nRun again to fetch only these (the others are cached)."
-    )
 
 
 def _check_days(pair: str, start: dt.date | None, end: dt.date | None) -> None:
@@ -193,59 +94,6 @@ def _blank(text: str) -> str | None:
     return text or None
 
 
-def _local(ts: Any) -> str:
-    """A timestamp as Swedish local time, minutes precision ('' when unknown)."""
-    if ts is None or ts is pd.NaT:
-        return ""
-    ts = pd.Timestamp(ts)
-    if ts.tzinfo is not None:
-        ts = ts.tz_convert("Europe/Stockholm")
-    return ts.strftime("%Y-%m-%d %H:%M")
-
-
-def figure_image(fig: Figure, width: int = CHART_WIDTH) -> Any:
-    """The figure as a PNG `IPython.display.Image`, `width` pixels wide on screen.
-
-    Rendered here rather than left to a display formatter: charts are built with the
-    object API (`Figure()`), for which no front end has a formatter unless pyplot's inline
-    backend was activated, and then JupyterLab, Voila and nbclient would each show
-    something else. A PNG is the same everywhere.
-    """
-    from IPython.display import Image
-
-    return Image(data=png_bytes(fig), format="png", width=width)
-
-
-def png_bytes(fig: Figure, dpi: int = CHART_DPI) -> bytes:
-    """The figure rendered to PNG in a single draw.
-
-    `savefig` draws a constrained-layout figure twice (a layout pass, then the picture);
-    drawing the Agg canvas once lays out and paints in the same pass: the same pixels,
-    about a fifth less time per form run (docs/benchmarks.md, benchmark 6). Figures with
-    a canvas of their own (pyplot's) keep `savefig`.
-    """
-    from matplotlib.backend_bases import FigureCanvasBase
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    buffer = io.BytesIO()
-    if type(fig.canvas) not in (FigureCanvasBase, FigureCanvasAgg):
-        fig.savefig(buffer, format="png", dpi=dpi)
-        return buffer.getvalue()
-    import numpy as np
-    from PIL import Image as PILImage
-
-    original = fig.dpi
-    fig.set_dpi(dpi)
-    try:
-        canvas = FigureCanvasAgg(fig)
-        canvas.draw()
-        pixels = np.asarray(canvas.buffer_rgba())
-    finally:
-        fig.set_dpi(original)
-    PILImage.fromarray(pixels).save(buffer, format="png", compress_level=1)
-    return buffer.getvalue()
-
-
 def _label(text: str, width: str = LABEL_WIDTH) -> w.HTML:
     """A right-aligned label in the column of the controls' descriptions."""
     return w.HTML(
@@ -258,10 +106,6 @@ def _placeholder(text: str) -> Any:
     from IPython.display import HTML
 
     return HTML(f'<p style="color:#888;padding:1em">{html.escape(text)}</p>')
-
-
-def _count(n: int, kind: str) -> str:
-    return f'<span class="vnb-count" data-kind="{kind}">{n}</span>'
 
 
 class ContactExplorer:
@@ -864,129 +708,3 @@ def _cached_calls(plan: Any, client: Any) -> int:
         if value is not None:
             return int(value)
     return 0
-
-
-def summarize(result: Any, client: Any, office: Any) -> dict[str, Any]:
-    """The numbers of the summary line: counts per kind, calls, cache, fetch time, source."""
-    facts = result.facts
-    counts = facts["kind"].value_counts()
-    summary: dict[str, Any] = {k: int(counts.get(k, 0)) for k, _ in KINDS}
-    plan = result.plan
-    summary.update(
-        total=len(facts),
-        calls=int(result.calls),
-        cached=int(result.cached_calls),
-        planned=int(plan.n_calls),
-        # the oldest answer's fetch time: a cached answer keeps the time it was fetched
-        fetched_at=getattr(result, "fetched_at", None) or facts.attrs.get("fetched_at"),
-        demo=bool(getattr(result, "demo", False) or getattr(client, "is_demo", False)),
-        office=office,
-        start=plan.start,
-        end=plan.end,
-        measure=plan.measure,
-        warnings=list(getattr(result, "warnings", [])),
-    )
-    return summary
-
-
-def summary_html(s: dict[str, Any]) -> str:
-    """The summary as HTML; numbers sit in spans with class vnb-count for tests to read."""
-    kinds = ", ".join(f"{_count(s[k], k)} {label}" for k, label in KINDS)
-    source = (
-        '<b style="color:#c77c02">DEMO DATA</b>'
-        if s["demo"]
-        else '<b style="color:#3c763d">live data</b>'
-    )
-    last_day = s["end"] - pd.Timedelta(microseconds=1)
-    span = f"{s['measure']} {_local(s['start'])[:10]} to {_local(last_day)[:10]}"
-    fetched = _local(s["fetched_at"])
-    warnings = "".join(
-        f'<br><span style="color:#b94a48">⚠ {html.escape(w)}</span>' for w in s["warnings"]
-    )
-    return (
-        '<div style="padding:4px 2px;line-height:1.6">'
-        f"<b>{_count(s['total'], 'total')} contacts</b> {html.escape(span)}: {kinds}<br>"
-        f"Office {html.escape(str(s['office']))} · {source} · "
-        f'<span class="vnb-calls">{s["calls"]}</span> calls made, '
-        f'<span class="vnb-cached">{s["cached"]}</span> answered from the cache'
-        + (
-            f" · {'oldest answer ' if s['cached'] else ''}fetched {fetched} (Swedish time)"
-            if fetched
-            else ""
-        )
-        + warnings
-        + "</div>"
-    )
-
-
-def _table(frame: pd.DataFrame) -> Any:
-    """The first rows as an HTML table (times in Swedish local time, blanks for missing).
-
-    Written out directly: `DataFrame.to_html` and the per-column `strftime` took ~14 ms of
-    each form run for ten rows (docs/benchmarks.md, benchmark 6); this takes well under one.
-    The markup is pandas' (`class="dataframe"`), so front ends style it the same way.
-    """
-    from IPython.display import HTML
-
-    head = frame.head(TABLE_ROWS)
-    head.attrs = {}  # pandas deep-copies attrs on every column access
-    columns = [_cell_texts(head[col]) for col in head.columns]
-    header = "".join(f"<th>{html.escape(str(col))}</th>" for col in head.columns)
-    rows = "".join(
-        "<tr>" + "".join(f"<td>{cells[i]}</td>" for cells in columns) + "</tr>"
-        for i in range(len(head))
-    )
-    return HTML(
-        f"<p>First {len(head)} of {len(frame)} rows.</p>"
-        '<table border="1" class="dataframe"><thead><tr style="text-align: right;">'
-        f"{header}</tr></thead><tbody>{rows}</tbody></table>"
-    )
-
-
-def _cell_texts(column: pd.Series) -> list[str]:
-    """A column's values as escaped text; dates without a time of day show the date only."""
-    values = column.tolist()
-    if isinstance(column.dtype, pd.DatetimeTZDtype):
-        known = [v for v in values if not pd.isna(v)]
-        dates_only = all(v.time() == MIDNIGHT and not v.nanosecond for v in known)
-        fmt = "%Y-%m-%d" if dates_only else "%Y-%m-%d %H:%M:%S"
-        return ["" if pd.isna(v) else v.strftime(fmt) for v in values]
-    return ["" if pd.isna(v) else html.escape(str(v)) for v in values]
-
-
-def export_frame(frame: pd.DataFrame, folder: Path, fmt: str, office: Any = None) -> Path:
-    """Write `frame` as CSV or Excel into `folder`; Excel gets naive Swedish local times."""
-    if fmt not in ("csv", "xlsx"):
-        raise InvalidQueryError("format", f"unknown export format {fmt!r}", "csv, xlsx")
-    folder.mkdir(parents=True, exist_ok=True)
-    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    path = folder / f"contacts-{office or 'all'}-{stamp}.{fmt}"
-    if fmt == "csv":
-        frame.to_csv(path, index=False)
-    else:  # Excel has no time zones: write Swedish wall-clock time
-        out = frame.copy()
-        for col in out.columns:
-            if isinstance(out[col].dtype, pd.DatetimeTZDtype):
-                out[col] = out[col].dt.tz_localize(None)
-            elif isinstance(out[col].dtype, pd.PeriodDtype):
-                out[col] = out[col].astype(str)
-        out.to_excel(path, index=False)
-    return path.resolve()
-
-
-def download_link(path: Path) -> str:
-    """HTML: the path written, plus a data-URI download anchor when the file is small."""
-    shown = f"Saved to <code>{html.escape(str(path))}</code>"
-    size = path.stat().st_size
-    if size > DOWNLOAD_LINK_LIMIT:
-        return shown + " (too large for a download link)."
-    mime = (
-        "text/csv"
-        if path.suffix == ".csv"
-        else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
-    data = base64.b64encode(path.read_bytes()).decode("ascii")
-    return (
-        f'{shown} · <a download="{html.escape(path.name)}" href="data:{mime};base64,{data}">'
-        f"download {html.escape(path.name)}</a>"
-    )
