@@ -237,6 +237,25 @@ def test_remembered_cache_keys_equal_freshly_computed_ones(
     assert len(set(keys)) == len(keys)
 
 
+def test_clearing_the_cache_keeps_its_expiry_index(standin: StandIn, client: VitecClient) -> None:
+    """The index behind the cheap "still cached?" check survives `cache.clear()`."""
+    import sqlite3
+
+    from vitec_nb.cache import EXPIRY_INDEX
+
+    office = standin.customer_ids[0]
+    client.contacts(customer_id=office, lead_score=5)
+    client.session.cache.clear()
+    db = client.session.cache.responses.db_path
+    with sqlite3.connect(db) as con:
+        names = {row[0] for row in con.execute("SELECT name FROM sqlite_master")}
+    assert EXPIRY_INDEX in names
+    standin.clear_requests()
+    client.contacts(customer_id=office, lead_score=5)
+    assert len(contact_requests(standin)) == 1  # cleared means fetched again
+    assert client.is_cached(customer_id=office, lead_score=5)
+
+
 def test_malformed_answer_is_never_cached(
     make_standin: Callable[..., StandIn], make_client: Callable[..., VitecClient]
 ) -> None:

@@ -184,7 +184,7 @@ def make_backend(cache: Any = None) -> BaseCache:
     if isinstance(cache, str | os.PathLike):
         path = sqlite_path(Path(cache))
         try:
-            backend = SQLiteCache(path, serializer=SERIALIZER, wal=True, busy_timeout=30_000)
+            backend = IndexedSQLiteCache(path, serializer=SERIALIZER, wal=True, busy_timeout=30_000)
             _add_expiry_index(backend)
         except sqlite3.DatabaseError as exc:  # not a database, damaged, or unwritable
             raise ConfigurationError(
@@ -197,6 +197,19 @@ def make_backend(cache: Any = None) -> BaseCache:
         f"cache: {cache!r} is not allowed (allowed: a file path, a directory, a "
         "redis://host:port/db URL, or a requests_cache backend object)"
     )
+
+
+class IndexedSQLiteCache(SQLiteCache):
+    """requests-cache's SQLite backend whose `clear()` keeps the (key, expires) index.
+
+    `clear()` drops and re-creates the table, and the index with it; without the index
+    every "is it still cached?" check reads the whole answer, and the planner's threads
+    would hit the missing index at the same moment on their shared connection.
+    """
+
+    def clear(self) -> None:
+        super().clear()
+        _add_expiry_index(self)
 
 
 def _add_expiry_index(backend: SQLiteCache) -> None:

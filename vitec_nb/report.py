@@ -346,7 +346,7 @@ def _show_figure(fig: Any) -> None:
     import matplotlib.pyplot as plt
     from IPython.display import display
 
-    from vitec_nb.widgets import figure_image
+    from vitec_nb.form_output import figure_image
 
     display(figure_image(fig, width=960))
     plt.close(fig)  # a no-op for charts' Figure(); stops pyplot figures piling up
