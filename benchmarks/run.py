@@ -42,14 +42,19 @@ BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 def _section(
     name: str, figures: list[str], unit: str, fn: Callable[[], list[Row]], log: list[str]
 ) -> list[Row]:
-    """Run one benchmark; on failure, rows for its figures that carry the error."""
+    """Run one benchmark; on failure, rows for its figures that carry the error.
+
+    The machine's speed is checked right before each benchmark: the host drifts within a
+    run, and a slow reading beside a figure says why it moved.
+    """
+    speed = speed_check()
     started = time.perf_counter()
     try:
         rows = fn()
     except Exception as exc:
         log.append(f"{name}: FAILED\n" + traceback.format_exc(limit=4).rstrip())
         rows = missing_rows(figures, unit, f"{type(exc).__name__}: {exc}"[:90])
-    log.append(f"{name}: {time.perf_counter() - started:.1f} s")
+    log.append(f"{name}: {time.perf_counter() - started:.1f} s (speed check before: {speed})")
     print(f"  {name} done ({time.perf_counter() - started:.1f} s)", file=sys.stderr, flush=True)
     return rows
 
