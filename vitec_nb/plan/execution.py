@@ -128,7 +128,8 @@ def run_plan(
     """Run a plan's calls through the cached client, concurrently, and join the answers.
 
     Each distinct call is made once, with at most `concurrency` requests in flight (default
-    6, at most 8; the stand-in's `max_in_flight` checks it) on twice as many threads.
+    6, at most 8; the stand-in's `max_in_flight` checks it) on twice as many threads;
+    answers this process already holds parsed (a warm re-run) are taken at once, inline.
     `progress` is True for a tqdm bar (a widget in a kernel), False for none, or a callable
     ``progress(done, total)`` called from the caller's thread (the form uses this).
     `refresh`/`offline` are passed to ``client.contacts``. A failed call raises
