@@ -166,6 +166,13 @@ def _values_for(
     return values
 
 
+def _names(lookup: pd.DataFrame | None, id_column: str) -> dict[Any, str]:
+    """Display names by id from a lookup frame (none without a lookup)."""
+    if lookup is None:
+        return {}
+    return dict(zip(map(str, lookup[id_column]), map(str, lookup["name"]), strict=True))
+
+
 def _agent_dimension(
     client: Any,
     office: str,
@@ -175,11 +182,9 @@ def _agent_dimension(
     include_archived: bool,
 ) -> DimensionPlan:
     given = _values_for(agent_ids, office, offices, "agent_ids")
-    names: dict[Any, str] = {}
     # the users lookup (a cached call) gives names for labels, and every agent by default
     lookup = client.agents(office) if client is not None else None
-    if lookup is not None:
-        names = dict(zip(map(str, lookup["user_id"]), map(str, lookup["name"]), strict=True))
+    names = _names(lookup, "user_id")
     if query.agent_id is not None:
         if given is not None and query.agent_id not in given:
             raise InvalidQueryError(
@@ -209,10 +214,8 @@ def _list_dimension(
     client: Any, office: str, offices: Sequence[str], query: ContactQuery, list_ids: Any
 ) -> DimensionPlan:
     given = _values_for(list_ids, office, offices, "newsletter_list_ids")
-    names: dict[Any, str] = {}
     lookup = client.newsletter_lists(office) if client is not None else None
-    if lookup is not None:
-        names = dict(zip(map(str, lookup["id"]), map(str, lookup["name"]), strict=True))
+    names = _names(lookup, "id")
     if query.newsletter_list_id is not None:
         return DimensionPlan(
             "newsletter_list", office, (), names, NO_LIST, fixed=query.newsletter_list_id
