@@ -90,39 +90,27 @@ def run_all(cfg: Config, log: list[str], only: str = "123456") -> list[Row]:
 
 
 def _benchmarks(cfg: Config, s: Any, log: list[str], only: str) -> list[Row]:
-    rows: list[Row] = []
-    if "1" in only or "2" in only:
-        rows += _section(
+    # (name, the figure numbers it measures, unit, how to run it), in issue 7's order
+    sections: list[tuple[str, str, str, Callable[[], list[Row]]]] = [
+        (
             "benchmarks 1-2 (cold and warm breakdown)",
-            [f for f in FIGURES if f[0] in "12"],
+            "12",
             "s",
             lambda: bench_breakdown.cold_and_warm(cfg, s, log),
-            log,
-        )
-    if "3" in only or "4" in only:
-        rows += _section(
+        ),
+        (
             "benchmarks 3-4 (parsing and memory)",
-            [f for f in FIGURES if f[0] in "34"],
+            "34",
             "ms",
             lambda: bench_parse.parsing(cfg, bench_parse.fetch_body(s, log), log),
-            log,
-        )
-    if "5" in only:
-        rows += _section(
-            "benchmark 5 (concurrency)",
-            [f for f in FIGURES if f[0] == "5"],
-            "s",
-            lambda: bench_breakdown.concurrency(cfg, s, log),
-            log,
-        )
-    if "6" in only:
-        rows += _section(
-            "benchmark 6 (form responsiveness)",
-            [f for f in FIGURES if f[0] == "6"],
-            "ms",
-            lambda: bench_form.form(cfg, s, log),
-            log,
-        )
+        ),
+        ("benchmark 5 (concurrency)", "5", "s", lambda: bench_breakdown.concurrency(cfg, s, log)),
+        ("benchmark 6 (form responsiveness)", "6", "ms", lambda: bench_form.form(cfg, s, log)),
+    ]
+    rows: list[Row] = []
+    for name, numbers, unit, fn in sections:
+        if any(n in only for n in numbers):
+            rows += _section(name, [f for f in FIGURES if f[0] in numbers], unit, fn, log)
     return rows
 
 
