@@ -37,6 +37,16 @@ def account(standin) -> tuple[str, str, str]:
     return USER, SECRET, customer_id
 
 
+def demo_account_client(standin, cache: Path) -> vnb.VitecClient:
+    """A client of the stand-in's demo account, caching in `cache`/http.sqlite."""
+    return vnb.connect(
+        base_url=standin.url,
+        username=standin.username,
+        password=standin.password,
+        cache=str(cache / "http.sqlite"),
+    )
+
+
 def _office_truth(standin, customer_id: str, **filters: int) -> set[str]:
     truth = standin.truth
     rows = truth[truth["customer_id"] == customer_id]
@@ -189,12 +199,7 @@ def test_second_credential_is_asked_again_not_served_the_first_ones_answer(
 def test_cache_is_stored_as_json_not_pickle(standin, tmp_path) -> None:
     cache = tmp_path / "cache"
     cache.mkdir()
-    client = vnb.connect(
-        base_url=standin.url,
-        username=standin.username,
-        password=standin.password,
-        cache=str(cache / "http.sqlite"),
-    )
+    client = demo_account_client(standin, cache)
     client.contacts(customer_id=standin.customer_ids[0], lead_score=4)
     client.agents(standin.customer_ids[0])
     rows = sqlite_responses(cache)
@@ -208,12 +213,7 @@ def test_cache_files_do_not_hold_the_demo_password(standin, tmp_path: Path) -> N
     """The stand-in's demo account too: its password must not reach the cache."""
     cache = tmp_path / "cache"
     cache.mkdir()
-    client = vnb.connect(
-        base_url=standin.url,
-        username=standin.username,
-        password=standin.password,
-        cache=str(cache / "http.sqlite"),
-    )
+    client = demo_account_client(standin, cache)
     for score in range(3):
         client.contacts(customer_id=standin.customer_ids[0], lead_score=score)
     forms = secret_forms(standin.username, standin.password)
@@ -288,12 +288,7 @@ def test_credential_tag_secret_is_readable_by_its_owner_only(standin, tmp_path: 
     import stat
 
     cache = tmp_path / "cache"
-    client = vnb.connect(
-        base_url=standin.url,
-        username=standin.username,
-        password=standin.password,
-        cache=str(cache / "http.sqlite"),
-    )
+    client = demo_account_client(standin, cache)
     client.contacts(customer_id=standin.customer_ids[0], lead_score=0)
     secrets = [p for p in cache.iterdir() if p.name.endswith(".secret")]
     assert len(secrets) == 1
