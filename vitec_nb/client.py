@@ -269,6 +269,12 @@ class VitecClient:
                 "stale": any(p[1]["stale"] for p in parts),
             }
             info["offices"] = {cid: p[1] for cid, p in zip(q.customer_ids, parts, strict=True)}
+        return self._labelled(frame, q, fmt, info)
+
+    def _labelled(
+        self, frame: pd.DataFrame, q: ContactQuery, fmt: str, info: Mapping[str, Any]
+    ) -> pd.DataFrame:
+        """`frame` with the `attrs` every contacts frame carries (what, when, from where)."""
         frame.attrs = {
             "query": q,
             "fetched_at": info["fetched_at"],
@@ -295,18 +301,22 @@ class VitecClient:
                 return False
         return True
 
-    def _remembered(self, query: ContactQuery, *, offline: bool = False) -> pd.DataFrame | None:
+    def _remembered(self, query: ContactQuery) -> pd.DataFrame | None:
         """`contacts(query)` if this process holds its answer parsed and the cache still has
-        it, fresh; None (having sent nothing) otherwise, also for a request this client has
-        not made yet. For the planner: answers it can have at once need no thread.
+        it, fresh; None otherwise, also for a request this client has not made yet. Sends
+        nothing. For the planner: answers it can have at once need no thread.
         """
         if self._memo is None or len(query.customer_ids) != 1:
             return None
-        slot = (query.path, tuple(query.to_params().items()), query.customer_ids[0], "json")
-        key = self._keys.get(slot)
-        if key is None or self._memo.get(self.session, key) is None:
+        cid = query.customer_ids[0]
+        params = query.to_params()
+        key = self._keys.get((query.path, tuple(params.items()), cid, "json"))
+        hit = None if key is None else self._memo.get(self.session, key)
+        if hit is None:
             return None
-        return self.contacts(query, offline=offline)
+        _log_request(query.path, params, 200, True, time.perf_counter())
+        info = dict(hit[1], from_cache=True, stale=False)
+        return self._labelled(hit[0].copy(deep=False), query, "json", info)
 
     def _fetch_contacts(
         self, q: ContactQuery, fmt: str, refresh: bool, offline: bool

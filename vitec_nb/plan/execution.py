@@ -197,12 +197,8 @@ def run_plan(
     remembered = None if refresh else getattr(client, "_remembered", None)
     try:
         for call in plan.calls:
-            frame = None
-            if remembered is not None:  # held parsed in this process: no thread needed
-                try:
-                    frame = _limited(slots, remembered, call.query, offline=offline)
-                except VitecError:
-                    frame = None  # let the pool make the call and report its failure
+            # held parsed in this process (sends nothing): no thread needed
+            frame = remembered(call.query) if remembered is not None else None
             if frame is not None:
                 take(call, None, frame)
                 continue
