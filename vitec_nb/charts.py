@@ -111,7 +111,8 @@ class _MarginLayout(LayoutEngine):
     docs/benchmarks.md benchmark 6). These charts have one axes, a title above, period
     labels below and the legend on the right, so only two widths vary: the y tick labels
     (and the bar chart's names) on the left and the legend's labels on the right. Both are
-    measured with the renderer that then draws, so the text metrics are reused.
+    measured with the renderer that then draws (matplotlib finds it when none is passed),
+    so the text metrics are reused.
     """
 
     _adjust_compatible = True
@@ -122,20 +123,19 @@ class _MarginLayout(LayoutEngine):
         self._top, self._bottom = top, bottom
 
     def execute(self, fig: Figure) -> None:
-        renderer = fig._get_renderer()
         width, height = fig.bbox.width, fig.bbox.height
         pad = MARGIN_PAD * fig.dpi
         if len(fig.axes) != 1:  # a caller added axes: leave the layout to them
             return
         ax = fig.axes[0]
-        y_box = ax.yaxis.get_tightbbox(renderer)
+        y_box = ax.yaxis.get_tightbbox()  # measured with the renderer that draws
         left = (ax.bbox.x0 - y_box.x0 + pad) / width if y_box is not None else 0.05
         right = 1 - MARGIN_RIGHT * fig.dpi / width  # room for half the last tick label
         legend = ax.get_legend()
         if legend is not None:
             # the legend's box keeps `borderaxespad` (in font sizes) from its anchor
             gap = legend.borderaxespad * legend.prop.get_size_in_points() * fig.dpi / 72
-            room = (legend.get_window_extent(renderer).width + gap + pad) / width
+            room = (legend.get_window_extent().width + gap + pad) / width
             # the legend sits at 1.01 axes widths: right + 0.01 (right - left) + room = 1
             right = (1 - room + LEGEND_GAP * left) / (1 + LEGEND_GAP)
         dpi = fig.dpi
