@@ -1,78 +1,80 @@
 """The eleven contact filters of `GET CRM/Contact/{customerId}`, validated, as API parameters.
 
 `ContactQuery` is the one value every layer passes around: the form builds it, the planner
-splits it (`replace`, `for_office`), the client sends it (`path`, `to_params`) and the
-stand-in reads it back (`from_params`). Validation happens at construction, so a bad filter
-fails with a message naming the field before any request is sent.
+splits it (`replace`, `for_office`), the client sends it (`path`, `to_params`). Validation
+happens at construction, so a bad filter fails with a message naming the field before any
+request is sent.
 
 Decisions (also in docs/queries.md):
 
-- Customer ids are upper-cased and stripped (``" m30011"`` → ``"M30011"``); the shape is a
-  prefix M/S/O/G/T followed by digits.
+- Customer ids follow the one rule of `vitec_nb.vocab` (stripped, upper-cased, a prefix
+  M/S/O/G/T followed by digits).
 - Dates: naive means Swedish local time (Europe/Stockholm); aware values are converted.
-  They are stored as tz-aware ``pandas.Timestamp`` in Europe/Stockholm. A local time that
-  does not exist (the spring DST gap) is an error; an ambiguous one (the autumn hour that
-  happens twice) means the first occurrence (summer time), unless a ``datetime`` says
-  ``fold=1``. A ``date`` means 00:00 of that day, also as a ``*_to`` bound.
-- Precision: microseconds. Parameters carry ``.ffffff`` (six digits) only when the
-  microseconds are not zero; finer values are rejected rather than silently rounded.
-- Lead score: a whole number 0–5; ``3``, ``3.0`` and ``"3"`` are accepted, ``True`` and
+  They are stored as tz-aware ``pandas.Timestamp`` in Europe/Stockholm, years 1900-9998. A
+  local time in the spring DST gap is an error; an ambiguous autumn time means its first
+  occurrence (summer time) unless a ``datetime`` says ``fold=1``.
+- One date convention: a ``*_from`` date means 00:00 that day; a ``*_to`` given as a date
+  (or date-only text) means the WHOLE day: it is stored as the next midnight with
+  ``created_to_open`` / ``changed_to_open`` True (that midnight itself excluded; the planner
+  makes it exact with an end-check call). A value with a time is that instant, included.
+- Precision: microseconds. Parameters carry ``.ffffff`` only when the microseconds are not
+  zero; finer values are rejected rather than silently rounded.
+- Lead score: a whole number 0-5; ``3``, ``3.0`` and ``"3"`` are accepted, ``True`` and
   ``3.5`` are not.
-- Scheduled order type: a non-negative integer (unknown integers are accepted, Vitec does
-  not publish the list) or one of the names in `SCHEDULED_ORDER_TYPES` (our assumption).
-- Text filters are kept exactly as given; empty or whitespace-only text is an error.
+- Scheduled order type: Vitec's published services (`vitec_nb.vocab.SCHEDULED_ORDER_TYPES`)
+  by number or name, or any other positive integer; 0 is refused (not a published service).
+- Text filters are kept exactly as given; empty, whitespace-only, control characters and
+  more than `MAX_TEXT_LENGTH` characters are errors.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import functools
 import numbers
 import re
+import unicodedata
 from collections.abc import Mapping
 from typing import Any, Literal
 
-import numpy as np
 import pandas as pd
 
+from vitec_nb import vocab
+from vitec_nb.dates import (
+    API_DATETIME_FORMAT,
+    YEAR_RANGE,
+    describe_range,
+    format_api_datetime,
+    is_whole_day,
+    next_midnight,
+    to_stockholm,
+    when,
+)
 from vitec_nb.errors import InvalidQueryError
+from vitec_nb.vocab import CUSTOMER_ID_PATTERN, SCHEDULED_ORDER_TYPES, TIMEZONE
 
 __all__ = [
     "API_DATETIME_FORMAT",
     "CUSTOMER_ID_PATTERN",
     "LEAD_SCORE_RANGE",
+    "MAX_TEXT_LENGTH",
     "PARAMETERS",
     "PARAMETERS_BY_API_NAME",
     "SCHEDULED_ORDER_TYPES",
     "TIMEZONE",
+    "YEAR_RANGE",
     "ContactQuery",
     "Parameter",
     "format_api_datetime",
+    "scheduled_order_type",
     "to_stockholm",
 ]
 
-TIMEZONE = "Europe/Stockholm"
-"""Vitec interprets date-time parameters as Swedish local time (assumption 3)."""
-
-API_DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S"
-"""Date-time format of the seed's example request (no offset); fractions appended if any."""
-
-CUSTOMER_ID_PATTERN = re.compile(r"[MSOGT][0-9]+")
-"""M (broker system), S (sales support), O (finance), G (group), T (customer environment)."""
-
 LEAD_SCORE_RANGE = range(0, 6)
-"""Lead score is a whole number of stars from 0 to 5 (assumption 1)."""
+"""Lead score is a whole number of stars from 0 to 5 (our assumption; docs/queries.md)."""
 
-# Assumption 2: Vitec does not publish the names of ContactScheduledOrderType. These are the
-# values this project labels; any other non-negative integer is still accepted and sent.
-SCHEDULED_ORDER_TYPES: dict[str, int] = {
-    "none": 0,
-    "valuation": 1,
-    "sales_start": 2,
-    "market_update": 3,
-    "newsletter": 4,
-}
+MAX_TEXT_LENGTH = 1000
+"""Longest text filter accepted (a query string far longer than any id or field value)."""
 
 Kind = Literal["path", "text", "datetime", "integer", "enum"]
 
@@ -92,16 +94,16 @@ class Parameter:
         return self.kind == "path"
 
 
-# The one table of filters: used by the client, the stand-in, the form and the docs.
+# The one table of filters: used by the client, the form, the CLI and the docs.
 PARAMETERS: dict[str, Parameter] = {
     p.name: p
     for p in (
         Parameter("customer_id", "customerId", "path", "customer (office) id, e.g. M30011"),
         Parameter("agent_id", "AgentId", "text", "only contacts of this user (agent) id"),
         Parameter("created_from", "CreatedAtFrom", "datetime", "created on or after"),
-        Parameter("created_to", "CreatedAtTo", "datetime", "created on or before"),
+        Parameter("created_to", "CreatedAtTo", "datetime", "created up to and including"),
         Parameter("changed_from", "ChangedAtFrom", "datetime", "changed on or after"),
-        Parameter("changed_to", "ChangedAtTo", "datetime", "changed on or before"),
+        Parameter("changed_to", "ChangedAtTo", "datetime", "changed up to and including"),
         Parameter("custom_field_name", "CustomFieldName", "text", "a customer-defined field"),
         Parameter("custom_field_value", "CustomFieldValue", "text", "value of that field"),
         Parameter("lead_score", "LeadScore", "integer", "number of lead-score stars, 0-5"),
@@ -109,7 +111,7 @@ PARAMETERS: dict[str, Parameter] = {
             "scheduled_order_type",
             "ContactScheduledOrderType",
             "enum",
-            "type of active service on the contact (integer)",
+            "active service on the contact (EstateValue, FinalPricesInArea, ...)",
         ),
         Parameter(
             "newsletter_list_id", "NewsletterListId", "text", "newsletter list the contact is on"
@@ -120,91 +122,40 @@ PARAMETERS: dict[str, Parameter] = {
 PARAMETERS_BY_API_NAME: dict[str, Parameter] = {p.api_name: p for p in PARAMETERS.values()}
 
 _DATE_PAIRS = (("created_from", "created_to"), ("changed_from", "changed_to"))
-_FRACTION = re.compile(r"[0-9]{2}:[0-9]{2}:[0-9]{2}[.,]([0-9]+)")
-_DATE_ALLOWED = "a date, datetime, pandas Timestamp or ISO 8601 text like 2025-01-31T12:00:00"
+_OPEN = {"created_to": "created_to_open", "changed_to": "changed_to_open"}
+_SERVICE_KEYS = {s.name.lower(): n for n, s in SCHEDULED_ORDER_TYPES.items()}
+_SERVICES_ALLOWED = (
+    ", ".join(f"{n} {s.name}" for n, s in SCHEDULED_ORDER_TYPES.items())
+    + " (by number or name, any case), or another positive integer"
+)
 
 
-_STOCKHOLM = pd.Timestamp(0, tz=TIMEZONE).tzinfo  # the one zone object pandas hands out
-
-
-def to_stockholm(value: Any, field: str = "date") -> pd.Timestamp:
-    """Return `value` as a tz-aware Timestamp in Europe/Stockholm.
-
-    Args:
-        value: a ``date`` (00:00 that day), ``datetime``, ``pandas.Timestamp``,
-            ``numpy.datetime64`` or ISO 8601 text. Naive values are Swedish local time;
-            aware values are converted.
-        field: the name used in the error message.
-
-    Raises InvalidQueryError for other types, unparsable text, a local time inside the
-    spring DST gap, or precision finer than microseconds. An ambiguous autumn local time
-    means its first occurrence (summer time) unless a ``datetime`` carries ``fold=1``.
-    """
-    fold = 0
-    if isinstance(value, str):
-        text = value.strip()
-        try:
-            parsed: Any = dt.datetime.fromisoformat(text)
-        except ValueError:
-            raise InvalidQueryError(
-                field, f"{value!r} is not an ISO 8601 date or date-time", _DATE_ALLOWED
-            ) from None
-        fraction = _FRACTION.search(text)
-        if fraction and fraction.group(1)[6:].strip("0"):
-            raise InvalidQueryError(
-                field, f"{value!r} is finer than a microsecond", "at most microsecond precision"
-            )
-        ts = pd.Timestamp(parsed)
-    elif isinstance(value, pd.Timestamp):
-        if pd.isna(value):
-            raise InvalidQueryError(field, "NaT is not a date", _DATE_ALLOWED)
-        ts = value
-    elif isinstance(value, dt.datetime):
-        fold = value.fold
-        ts = pd.Timestamp(value)
-    elif isinstance(value, dt.date):
-        ts = pd.Timestamp(value.year, value.month, value.day)
-    elif isinstance(value, np.datetime64) and not np.isnat(value):
-        ts = pd.Timestamp(value)  # numpy has no time zone: naive, so Swedish local time
-    else:
+def _upper_bound(value: Any, open_: Any, field: str) -> tuple[pd.Timestamp | None, bool]:
+    """(stored bound, open flag) for a `*_to` value; see the module docstring."""
+    flag = _OPEN[field]
+    if open_ is not None and not isinstance(open_, bool):
         raise InvalidQueryError(
-            field, f"must be a date or date-time, not {type(value).__name__}", _DATE_ALLOWED
+            flag, f"{open_!r} ({type(open_).__name__}) is not a bool", "True, False or None"
         )
-    if ts.nanosecond:
-        raise InvalidQueryError(
-            field, f"{value!r} is finer than a microsecond", "at most microsecond precision"
-        )
-    if ts.tzinfo is _STOCKHOLM:  # already Swedish time (the planner's own boundaries)
-        return ts
-    if ts.tzinfo is not None:
-        return ts.tz_convert(TIMEZONE)
-    local = ts.tz_localize(TIMEZONE, ambiguous=not fold, nonexistent="NaT")
-    if pd.isna(local):
-        raise InvalidQueryError(
-            field,
-            f"{ts.isoformat()} does not exist in Swedish local time (the clock jumps an hour"
-            " forward for summer time)",
-            "a local time outside the spring DST gap, or a time with a UTC offset",
-        )
-    return local
-
-
-def format_api_datetime(ts: pd.Timestamp) -> str:
-    """Stockholm local time as the API writes it: ``YYYY-MM-DDTHH:MM:SS[.ffffff]``."""
-    local = ts.tz_convert(TIMEZONE) if ts.tzinfo is not None else ts
-    text = local.strftime(API_DATETIME_FORMAT)
-    if local.microsecond:
-        text += f".{local.microsecond:06d}"
-    return text
+    if value is None:
+        if open_:
+            raise InvalidQueryError(flag, f"is True but {field} is not set", f"a {field}")
+        return None, False
+    if open_ is not None:  # explicit: the value is the bound as stored (repr, replace)
+        return to_stockholm(value, field), open_
+    ts = to_stockholm(value, field)
+    if not is_whole_day(value):
+        return ts, False
+    return next_midnight(ts), True  # the whole day: up to the next midnight
 
 
 def _customer_id(value: Any) -> str:
-    allowed = "a prefix M, S, O, G or T followed by digits, e.g. M30011"
+    allowed = vocab.CUSTOMER_ID_ALLOWED
     if not isinstance(value, str):
         raise InvalidQueryError(
             "customer_id", f"must be text, not {type(value).__name__} {value!r}", allowed
         )
-    cid = value.strip().upper()
+    cid = vocab.normalize_customer_id(value)
     if not cid:
         raise InvalidQueryError("customer_id", "must not be empty", allowed)
     if not CUSTOMER_ID_PATTERN.fullmatch(cid):
@@ -231,17 +182,25 @@ def _customer_ids(value: Any) -> str | tuple[str, ...]:
 def _text(field: str, value: Any, what: str) -> str | None:
     if value is None:
         return None
+    allowed = f"{what} (a str of 1-{MAX_TEXT_LENGTH} characters, no control characters)"
     if not isinstance(value, str):
         raise InvalidQueryError(
-            field, f"must be {what}, not {type(value).__name__} {value!r}", f"{what} (a str)"
+            field, f"must be {what}, not {type(value).__name__} {value!r}", allowed
         )
     if not value.strip():
-        raise InvalidQueryError(field, "must not be empty or only whitespace", f"{what}")
+        raise InvalidQueryError(field, "must not be empty or only whitespace", allowed)
+    if len(value) > MAX_TEXT_LENGTH:
+        raise InvalidQueryError(field, f"is {len(value)} characters long", allowed)
+    control = next((c for c in value if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")), None)
+    if control is not None:
+        raise InvalidQueryError(
+            field, f"{value[:40]!r} holds the control character {control!r}", allowed
+        )
     return value
 
 
 def _whole_number(field: str, value: Any, allowed: str) -> int:
-    """An int from int, integral float or digit text; bool and fractions are rejected."""
+    """An int from int, integral float or digit text; bool, NaN and fractions are rejected."""
     if isinstance(value, bool):
         raise InvalidQueryError(field, f"{value!r} is a bool, not a number", allowed)
     if isinstance(value, numbers.Integral):
@@ -250,7 +209,7 @@ def _whole_number(field: str, value: Any, allowed: str) -> int:
         if float(value).is_integer():
             return int(value)
         raise InvalidQueryError(field, f"{value!r} is not a whole number", allowed)
-    if isinstance(value, str) and re.fullmatch(r"\s*[+-]?[0-9]+\s*", value):
+    if isinstance(value, str) and re.fullmatch(r"\s*[+-]?[0-9]{1,19}\s*", value):
         return int(value)
     raise InvalidQueryError(
         field, f"{value!r} ({type(value).__name__}) is not a whole number", allowed
@@ -267,30 +226,32 @@ def _lead_score(value: Any) -> int | None:
     return score
 
 
-def _scheduled_order_type(value: Any) -> int | None:
-    if value is None:
-        return None
-    names = ", ".join(SCHEDULED_ORDER_TYPES)
-    allowed = f"a non-negative integer or one of {names}"
-    if isinstance(value, str) and not value.strip().lstrip("+-").isdigit():
-        key = value.strip().lower().replace(" ", "_").replace("-", "_")
-        if key in SCHEDULED_ORDER_TYPES:
-            return SCHEDULED_ORDER_TYPES[key]
+def scheduled_order_type(value: Any, field: str = "scheduled_order_type") -> int:
+    """A service number from a number, a published name (any case, `_` optional) or a
+    `vocab.Service`; InvalidQueryError naming `field` otherwise (0 included)."""
+    if isinstance(value, vocab.Service):
+        return value.number
+    if isinstance(value, str) and not re.fullmatch(r"\s*[+-]?[0-9]+\s*", value):
+        key = re.sub(r"[\s_-]", "", value).lower()
+        if key in _SERVICE_KEYS:
+            return _SERVICE_KEYS[key]
+        raise InvalidQueryError(field, f"{value!r} is not a published service", _SERVICES_ALLOWED)
+    number = _whole_number(field, value, _SERVICES_ALLOWED)
+    if number == 0:
         raise InvalidQueryError(
-            "scheduled_order_type", f"{value!r} is not a known order type", allowed
+            field,
+            '0 is not a published service (Vitec\'s values start at 1); "no active service"'
+            " is not a filter value but a derived bucket in breakdowns",
+            _SERVICES_ALLOWED,
         )
-    number = _whole_number("scheduled_order_type", value, allowed)
-    if number < 0:
-        raise InvalidQueryError("scheduled_order_type", f"{number} is negative", allowed)
+    if number < 0 or number >= 2**63:
+        raise InvalidQueryError(field, f"{number} is not a positive integer", _SERVICES_ALLOWED)
     return number
 
 
-def _short_date(ts: pd.Timestamp) -> str:
-    if ts.hour == ts.minute == ts.second == ts.microsecond == 0:
-        return ts.strftime("%Y-%m-%d")
-    if ts.second == ts.microsecond == 0:
-        return ts.strftime("%Y-%m-%d %H:%M")
-    return format_api_datetime(ts).replace("T", " ")
+def _bool_flag(name: str, value: Any) -> None:
+    if value is not None and not isinstance(value, bool):
+        raise InvalidQueryError(name, f"{value!r} is not a bool", "True, False or None")
 
 
 @dataclasses.dataclass(frozen=True, repr=False)
@@ -298,8 +259,10 @@ class ContactQuery:
     """A validated query for `GET CRM/Contact/{customerId}`: the eleven filters.
 
     `customer_id` is one office id or a list/tuple of them (stored as a tuple). Dates are
-    stored as Europe/Stockholm Timestamps, lead score and order type as ints. Every invalid
-    value raises `InvalidQueryError` naming the field.
+    stored as Europe/Stockholm Timestamps, lead score and service as ints. A `*_to` given
+    as a date is the whole day: stored as the next midnight with `*_to_open` True (leave the
+    flag None to have it derived; True/False take the value as the stored bound). Every
+    invalid value raises `InvalidQueryError` naming the field.
 
         >>> q = ContactQuery("M30011", lead_score=5, created_from="2025-01-01")
         >>> q.to_params()
@@ -317,8 +280,11 @@ class ContactQuery:
     lead_score: int | None = None
     scheduled_order_type: int | None = None
     newsletter_list_id: str | None = None
+    created_to_open: bool | None = None
+    changed_to_open: bool | None = None
 
     def __post_init__(self) -> None:
+        order = self.scheduled_order_type
         values: dict[str, Any] = {
             "customer_id": _customer_ids(self.customer_id),
             "agent_id": _text("agent_id", self.agent_id, "a text id"),
@@ -326,20 +292,15 @@ class ContactQuery:
             "custom_field_value": _text("custom_field_value", self.custom_field_value, "text"),
             "newsletter_list_id": _text("newsletter_list_id", self.newsletter_list_id, "a text id"),
             "lead_score": _lead_score(self.lead_score),
-            "scheduled_order_type": _scheduled_order_type(self.scheduled_order_type),
+            "scheduled_order_type": None if order is None else scheduled_order_type(order),
         }
-        for pair in _DATE_PAIRS:
-            for name in pair:
-                raw = getattr(self, name)
-                values[name] = None if raw is None else to_stockholm(raw, field=name)
         for start, end in _DATE_PAIRS:
-            lo, hi = values[start], values[end]
-            if lo is not None and hi is not None and lo > hi:
-                raise InvalidQueryError(
-                    end,
-                    f"{format_api_datetime(hi)} is before {start} {format_api_datetime(lo)}",
-                    f"a time on or after {start}",
-                )
+            raw = getattr(self, start)
+            values[start] = None if raw is None else to_stockholm(raw, field=start)
+            values[end], values[_OPEN[end]] = _upper_bound(
+                getattr(self, end), getattr(self, _OPEN[end]), end
+            )
+            _check_order(start, values[start], end, values[end], values[_OPEN[end]])
         if values["custom_field_value"] is not None and values["custom_field_name"] is None:
             raise InvalidQueryError(
                 "custom_field_value",
@@ -389,13 +350,21 @@ class ContactQuery:
         return dataclasses.replace(self, customer_id=cid)
 
     def replace(self, **changes: Any) -> ContactQuery:
-        """A copy with some fields changed, validated again."""
+        """A copy with some fields changed, validated again.
+
+        A new `created_to` / `changed_to` follows the date convention afresh (a date is the
+        whole day) unless its `*_open` flag is given too.
+        """
+        for end, flag in _OPEN.items():
+            if end in changes and flag not in changes:
+                changes[flag] = None
         return dataclasses.replace(self, **changes)
 
     # -- API parameters -------------------------------------------------------------------
 
     def filters(self) -> dict[str, Any]:
-        """The filters that are set (Python names, normalised values), without customer_id."""
+        """The filters that are set (Python names, normalised values), without customer_id
+        and without the open-bound flags (see `created_to_open`)."""
         return {
             name: getattr(self, name)
             for name in PARAMETERS
@@ -406,8 +375,8 @@ class ContactQuery:
         """The query-string parameters under the API's names; unset filters left out.
 
         Dates are Stockholm local time ``YYYY-MM-DDTHH:MM:SS`` (``.ffffff`` only when the
-        microseconds are not zero), integers decimal. Single office only: the customer id
-        goes in `path`.
+        microseconds are not zero), an open `*_to` as its next midnight; integers decimal.
+        Single office only: the customer id goes in `path`.
         """
         self._single_office("to_params()")
         return dict(_api_params(self))
@@ -416,8 +385,9 @@ class ContactQuery:
     def from_params(cls, customer_id: str, params: Mapping[str, str]) -> ContactQuery:
         """Rebuild a query from a path customer id and query-string parameters.
 
-        API names match case-insensitively (ASP.NET binds them that way). An unknown
-        parameter raises InvalidQueryError naming it.
+        API names match case-insensitively (ASP.NET binds them that way); a `*To` value is
+        the instant sent, included (as the server reads it). An unknown parameter raises
+        InvalidQueryError naming it.
         """
         by_lower = {p.api_name.lower(): p for p in PARAMETERS.values() if not p.in_path}
         kwargs: dict[str, Any] = {}
@@ -430,21 +400,25 @@ class ContactQuery:
                     ", ".join(p.api_name for p in by_lower.values()),
                 )
             kwargs[param.name] = value
+        for end, flag in _OPEN.items():
+            if end in kwargs:
+                kwargs[flag] = False
         return cls(customer_id, **kwargs)
 
     # -- display --------------------------------------------------------------------------
 
     def describe(self) -> str:
-        """A one-line summary for titles, e.g. ``M30011 · lead score 5 · created 2025-01-01 → 2025-02-01``."""  # noqa: E501
+        """A one-line summary for titles, e.g. ``M30011 · created 1 Jan – 31 Dec 2025``.
+
+        A whole-day `*_to` shows the last day as the user wrote it.
+        """
         parts = [", ".join(self.customer_ids)]
         if self.agent_id is not None:
             parts.append(f"agent {self.agent_id}")
         for label, (start, end) in zip(("created", "changed"), _DATE_PAIRS, strict=True):
             lo, hi = getattr(self, start), getattr(self, end)
             if lo is not None or hi is not None:
-                left = _short_date(lo) if lo is not None else "…"
-                right = _short_date(hi) if hi is not None else "…"
-                parts.append(f"{label} {left} → {right}")
+                parts.append(f"{label} {describe_range(lo, hi, bool(getattr(self, _OPEN[end])))}")
         if self.custom_field_name is not None:
             if self.custom_field_value is None:
                 parts.append(f"field {self.custom_field_name}")
@@ -453,9 +427,9 @@ class ContactQuery:
         if self.lead_score is not None:
             parts.append(f"lead score {self.lead_score}")
         if self.scheduled_order_type is not None:
-            names = {v: k for k, v in SCHEDULED_ORDER_TYPES.items()}
-            label = names.get(self.scheduled_order_type, str(self.scheduled_order_type))
-            parts.append(f"order type {label}")
+            service = SCHEDULED_ORDER_TYPES.get(self.scheduled_order_type)
+            name = service.name if service else str(self.scheduled_order_type)
+            parts.append(f"service {name}")
         if self.newsletter_list_id is not None:
             parts.append(f"newsletter {self.newsletter_list_id}")
         return " · ".join(parts)
@@ -470,7 +444,24 @@ class ContactQuery:
             if isinstance(value, pd.Timestamp):
                 value = format_api_datetime(value)
             args.append(f"{name}={value!r}")
+        for end, flag in _OPEN.items():
+            if getattr(self, end) is not None:
+                args.append(f"{flag}={getattr(self, flag)!r}")
         return f"ContactQuery({', '.join(args)})"
+
+
+def _check_order(
+    start: str, lo: pd.Timestamp | None, end: str, hi: pd.Timestamp | None, hi_open: bool
+) -> None:
+    """`lo` must not be after `hi` (an open `hi` must be after `lo`: it is excluded)."""
+    if lo is None or hi is None or lo < hi or (lo == hi and not hi_open):
+        return
+    shown = describe_range(None, hi, hi_open).removeprefix("until ")
+    raise InvalidQueryError(
+        end,
+        f"{shown} ends before {start} {when(lo)}",
+        f"a {end} on or after {start}",
+    )
 
 
 @functools.lru_cache(maxsize=4096)
