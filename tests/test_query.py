@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from vitec_nb import vocab
 from vitec_nb.errors import InvalidQueryError
 from vitec_nb.query import (
     PARAMETERS,
@@ -38,7 +39,10 @@ def seed_example_url() -> str:
 def test_seed_example_request_rebuilt_from_a_query_has_the_same_parameters() -> None:
     url = urlsplit(seed_example_url())
     seed_params = dict(parse_qsl(url.query))
-    # The seed uses placeholder strings and a placeholder customer id; rebuild from its values.
+    # The seed's generator writes 0 for every integer; 0 is no published service, so the
+    # rebuilt request asks for service 2 instead (placeholder customer id as well).
+    assert seed_params["ContactScheduledOrderType"] == "0"
+    seed_params["ContactScheduledOrderType"] = "2"
     query = ContactQuery.from_params("M30011", seed_params)
     assert query.to_params() == seed_params
     assert list(query.to_params()) == list(seed_params)  # same order as the help page
@@ -52,8 +56,9 @@ def test_seed_example_path_has_the_customer_id_after_crm_contact() -> None:
 
 def test_parameters_table_names_the_eleven_filters_in_field_order() -> None:
     fields = [f.name for f in dataclasses.fields(ContactQuery)]
-    assert list(PARAMETERS) == fields
-    assert len(fields) == 11
+    assert list(PARAMETERS) == fields[:11]
+    assert fields[11:] == ["created_to_open", "changed_to_open"]  # flags, not filters
+    assert len(PARAMETERS) == 11
     assert all(PARAMETERS_BY_API_NAME[p.api_name] is p for p in PARAMETERS.values())
 
 
@@ -192,34 +197,79 @@ def test_lead_score_rejects_anything_else(value: object) -> None:
     assert info.value.allowed == "a whole number of stars from 0 to 5"
 
 
-# -- scheduled order type -------------------------------------------------------------------
+# -- scheduled order type (the published ContactScheduledOrderType) ---------------------
 
 
-@pytest.mark.parametrize("value", [0, 1, 7, 1234, "12", 2.0])
-def test_scheduled_order_type_accepts_any_non_negative_integer(value: object) -> None:
-    expected = int(float(value))  # type: ignore[arg-type]
+def test_scheduled_order_types_are_vocab_s_published_services() -> None:
+    assert SCHEDULED_ORDER_TYPES is vocab.SCHEDULED_ORDER_TYPES
+    names = {n: s.name for n, s in SCHEDULED_ORDER_TYPES.items()}
+    assert names == {1: "EstateValue", 2: "FinalPricesInArea", 3: "BoneoSearchProfile"}
+
+
+@pytest.mark.parametrize(
+    ("value", "number"),
+    [
+        (1, 1),
+        (2, 2),
+        (3, 3),
+        ("2", 2),
+        (2.0, 2),
+        ("FinalPricesInArea", 2),
+        ("final_prices_in_area", 2),
+        ("FINALPRICESINAREA", 2),
+        ("estatevalue", 1),
+        (" Boneo_Search_Profile ", 3),
+        (vocab.SCHEDULED_ORDER_TYPES[3], 3),
+    ],
+)
+def test_scheduled_order_type_takes_a_published_service_by_number_or_name(
+    value: object, number: int
+) -> None:
     query = ContactQuery("M1", scheduled_order_type=value)  # type: ignore[arg-type]
-    assert query.scheduled_order_type == expected
+    assert query.scheduled_order_type == number
+    assert query.to_params() == {"ContactScheduledOrderType": str(number)}
 
 
-@pytest.mark.parametrize("name", sorted(SCHEDULED_ORDER_TYPES))
-def test_scheduled_order_type_accepts_a_known_name(name: str) -> None:
-    query = ContactQuery("M1", scheduled_order_type=name)  # type: ignore[arg-type]
-    assert query.scheduled_order_type == SCHEDULED_ORDER_TYPES[name]
+def test_final_prices_in_area_is_sent_as_2_and_described_by_its_published_name() -> None:
+    query = ContactQuery("M30011", scheduled_order_type="FinalPricesInArea")
+    assert query.to_params() == {"ContactScheduledOrderType": "2"}
+    assert query.describe() == "M30011 · service FinalPricesInArea"
 
 
-def test_scheduled_order_type_name_is_case_and_separator_insensitive() -> None:
-    name = next(n for n in SCHEDULED_ORDER_TYPES if "_" in n)
-    spelled = name.replace("_", " ").upper()
-    query = ContactQuery("M1", scheduled_order_type=spelled)  # type: ignore[arg-type]
-    assert query.scheduled_order_type == SCHEDULED_ORDER_TYPES[name]
+@pytest.mark.parametrize("value", [4, 7, 1234, "12", 2**31])
+def test_an_unpublished_positive_integer_is_accepted_and_labelled_by_number(
+    value: object,
+) -> None:
+    query = ContactQuery("M1", scheduled_order_type=value)  # type: ignore[arg-type]
+    assert query.scheduled_order_type == int(value)  # type: ignore[call-overload]
+    assert query.describe() == f"M1 · service {int(value)}"  # type: ignore[call-overload]
 
 
-@pytest.mark.parametrize("value", [-1, "-3", 1.5, True, "no such type", [1]])
+@pytest.mark.parametrize("value", [0, "0", 0.0])
+def test_zero_is_refused_as_no_published_service_and_no_active_service_is_derived(
+    value: object,
+) -> None:
+    with pytest.raises(InvalidQueryError, match="0 is not a published service") as info:
+        ContactQuery("M1", scheduled_order_type=value)  # type: ignore[arg-type]
+    assert "derived bucket in breakdowns" in str(info.value)
+    assert info.value.field == "scheduled_order_type"
+
+
+@pytest.mark.parametrize(
+    "name", ["none", "valuation", "sales_start", "market_update", "newsletter"]
+)
+def test_the_invented_names_of_earlier_versions_are_refused(name: str) -> None:
+    with pytest.raises(InvalidQueryError, match="is not a published service"):
+        ContactQuery("M1", scheduled_order_type=name)
+
+
+@pytest.mark.parametrize(
+    "value", [-1, "-3", 1.5, True, "no such type", [1], float("nan"), float("inf"), 2**63]
+)
 def test_scheduled_order_type_rejects_anything_else(value: object) -> None:
     with pytest.raises(InvalidQueryError, match="scheduled_order_type") as info:
         ContactQuery("M1", scheduled_order_type=value)  # type: ignore[arg-type]
-    assert info.value.allowed and "non-negative integer" in info.value.allowed
+    assert info.value.allowed and "FinalPricesInArea" in info.value.allowed
 
 
 # -- dates ----------------------------------------------------------------------------------
@@ -267,10 +317,112 @@ def test_aware_dates_are_converted_to_stockholm(value: object) -> None:
     assert result.hour == 12  # CET is UTC+1 in winter
 
 
-def test_date_as_upper_bound_means_midnight_not_end_of_day() -> None:
-    query = ContactQuery("M1", created_to=dt.date(2025, 1, 31))
+@pytest.mark.parametrize("value", [dt.date(2025, 1, 31), "2025-01-31", " 2025-01-31 "])
+@pytest.mark.parametrize("end", ["created_to", "changed_to"])
+def test_a_date_as_upper_bound_is_the_whole_day_stored_as_the_open_next_midnight(
+    end: str, value: object
+) -> None:
+    query = ContactQuery("M1", **{end: value})
+    assert getattr(query, end) == stockholm(2025, 2, 1)
+    assert getattr(query, f"{end}_open") is True
+    api = PARAMETERS[end].api_name
+    assert query.to_params() == {api: "2025-02-01T00:00:00"}
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2025-01-31T00:00:00",
+        "2025-01-31T00:00",
+        dt.datetime(2025, 1, 31),
+        pd.Timestamp("2025-01-31"),
+        np.datetime64("2025-01-31T00:00"),
+    ],
+)
+def test_a_value_with_a_time_as_upper_bound_is_that_instant_included(value: object) -> None:
+    query = ContactQuery("M1", created_to=value)
     assert query.created_to == stockholm(2025, 1, 31)
-    assert query.to_params()["CreatedAtTo"] == "2025-01-31T00:00:00"
+    assert query.created_to_open is False
+    assert query.to_params() == {"CreatedAtTo": "2025-01-31T00:00:00"}
+
+
+def test_a_date_as_lower_bound_is_midnight_that_day() -> None:
+    query = ContactQuery("M1", created_from=dt.date(2025, 1, 31))
+    assert query.created_from == stockholm(2025, 1, 31)
+    assert query.to_params() == {"CreatedAtFrom": "2025-01-31T00:00:00"}
+
+
+def test_the_last_day_of_a_dst_change_ends_at_the_next_local_midnight() -> None:
+    # 26 Oct 2025 has 25 hours: its whole day ends at 00:00+01:00 on the 27th.
+    query = ContactQuery("M1", changed_to="2025-10-26")
+    assert query.changed_to == pd.Timestamp("2025-10-26T23:00:00Z")
+    assert query.changed_to.utcoffset() == dt.timedelta(hours=1)
+
+
+def test_an_explicit_open_flag_takes_the_value_as_the_stored_bound() -> None:
+    query = ContactQuery("M1", created_to="2025-02-01T00:00:00", created_to_open=True)
+    assert query == ContactQuery("M1", created_to=dt.date(2025, 1, 31))
+    closed = ContactQuery("M1", created_to=dt.date(2025, 2, 1), created_to_open=False)
+    assert closed.created_to == stockholm(2025, 2, 1) and closed.created_to_open is False
+
+
+@pytest.mark.parametrize("flag", ["yes", 1, "True"])
+def test_open_flag_must_be_a_bool(flag: object) -> None:
+    with pytest.raises(InvalidQueryError, match=r"created_to_open: .*not a bool"):
+        ContactQuery("M1", created_to="2025-01-01", created_to_open=flag)  # type: ignore[arg-type]
+
+
+def test_open_flag_without_a_bound_is_refused() -> None:
+    with pytest.raises(InvalidQueryError, match="changed_to_open: is True but changed_to"):
+        ContactQuery("M1", changed_to_open=True)
+
+
+def test_replace_of_a_to_bound_follows_the_convention_afresh() -> None:
+    whole = ContactQuery("M1", created_to="2025-01-31")
+    assert whole.replace(lead_score=3).created_to_open is True
+    instant = whole.replace(created_to="2025-01-31T12:00")
+    assert (instant.created_to, instant.created_to_open) == (stockholm(2025, 1, 31, 12), False)
+    again = instant.replace(created_to=dt.date(2025, 3, 1))
+    assert (again.created_to, again.created_to_open) == (stockholm(2025, 3, 2), True)
+
+
+def test_from_params_reads_a_to_value_as_the_instant_sent() -> None:
+    query = ContactQuery.from_params("M1", {"CreatedAtTo": "2025-02-01"})
+    assert (query.created_to, query.created_to_open) == (stockholm(2025, 2, 1), False)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "0001-01-01",
+        "1899-12-31T23:59:59",
+        "9999-01-01",
+        dt.date(1, 1, 1),
+        dt.datetime(9999, 12, 31, 23, 59),
+        np.datetime64("1850-06-01"),
+        "1-01-01T00:00:00",
+        "12025-01-01",
+    ],
+)
+def test_years_outside_1900_to_9998_are_refused_explaining_the_range(value: object) -> None:
+    with pytest.raises(InvalidQueryError, match="created_to: ") as info:
+        ContactQuery("M1", created_to=value)  # type: ignore[arg-type]
+    assert "1900-9998" in str(info.value)
+    assert "four-digit year" in str(info.value)
+
+
+def test_the_last_allowed_day_still_has_a_four_digit_next_midnight() -> None:
+    query = ContactQuery("M1", created_from="1900-01-01", created_to="9998-12-31")
+    assert query.to_params() == {
+        "CreatedAtFrom": "1900-01-01T00:00:00",
+        "CreatedAtTo": "9999-01-01T00:00:00",
+    }
+
+
+def test_stockholm_s_1916_summer_time_gap_is_refused_and_its_fold_is_first() -> None:
+    with pytest.raises(InvalidQueryError, match="does not exist"):
+        ContactQuery("M1", created_from="1916-05-14T23:30")
+    assert to_stockholm("1916-09-30T23:30").utcoffset() == dt.timedelta(hours=2)
 
 
 @pytest.mark.parametrize(
@@ -328,9 +480,20 @@ def test_from_after_to_is_rejected_naming_the_to_field(start: str, end: str) -> 
 @pytest.mark.parametrize(
     ("start", "end"), [("created_from", "created_to"), ("changed_from", "changed_to")]
 )
-def test_from_equal_to_is_allowed(start: str, end: str) -> None:
-    query = ContactQuery("M1", **{start: "2025-02-01", end: dt.date(2025, 2, 1)})
+def test_from_equal_to_an_included_instant_is_allowed(start: str, end: str) -> None:
+    query = ContactQuery("M1", **{start: "2025-02-01", end: "2025-02-01T00:00:00"})
     assert getattr(query, start) == getattr(query, end)
+
+
+def test_one_whole_day_from_and_to_the_same_date_is_allowed() -> None:
+    query = ContactQuery("M1", created_from="2025-02-01", created_to=dt.date(2025, 2, 1))
+    assert query.created_to - query.created_from == pd.Timedelta(days=1)
+    assert query.describe() == "M1 · created 1 Feb 2025"
+
+
+def test_from_at_the_open_midnight_is_an_empty_range_and_refused() -> None:
+    with pytest.raises(InvalidQueryError, match=r"created_to: 31 Jan 2025 ends before"):
+        ContactQuery("M1", created_from="2025-02-01T00:00", created_to="2025-01-31")
 
 
 def test_from_before_to_is_compared_as_instants_not_as_text() -> None:
@@ -395,7 +558,7 @@ def test_from_params_round_trips_to_params() -> None:
         "M30011",
         agent_id="a1",
         created_from="2025-01-01T10:00:00.123456",
-        changed_to="2025-06-01",
+        changed_to="2025-06-01T08:00:00",
         lead_score=4,
         scheduled_order_type=2,
     )
@@ -418,10 +581,11 @@ def test_from_params_rejects_an_unknown_parameter_by_name() -> None:
 def test_replace_returns_a_validated_copy() -> None:
     query = ContactQuery("M1", created_from="2025-01-01")
     later = query.replace(created_to="2025-02-01")
-    assert later.created_to == stockholm(2025, 2, 1)
+    assert later.created_to == stockholm(2025, 2, 2)
     assert query.created_to is None
+    assert later.created_to_open is True
     with pytest.raises(InvalidQueryError, match="created_to"):
-        query.replace(created_to="2024-12-31")
+        query.replace(created_to="2024-12-30")
 
 
 def test_query_is_immutable() -> None:
@@ -441,11 +605,33 @@ def test_repr_evaluates_back_to_an_equal_query() -> None:
     assert eval(repr(query), {"ContactQuery": ContactQuery}) == query
 
 
-def test_describe_lists_office_and_set_filters_in_words() -> None:
-    query = ContactQuery("M30011", lead_score=5, created_from="2025-01-01", created_to="2025-02-01")
-    assert query.describe() == "M30011 · created 2025-01-01 → 2025-02-01 · lead score 5"
-
-
-def test_describe_marks_an_open_end() -> None:
-    text = ContactQuery("M1", changed_from="2025-01-01T08:30").describe()
-    assert text == "M1 · changed 2025-01-01 08:30 → …"
+@pytest.mark.parametrize(
+    ("kwargs", "text"),
+    [
+        (
+            {"lead_score": 5, "created_from": "2025-01-01", "created_to": "2025-12-31"},
+            "M30011 · created 1 Jan – 31 Dec 2025 · lead score 5",
+        ),
+        (
+            {"created_from": "2024-12-01", "created_to": dt.date(2025, 1, 31)},
+            "M30011 · created 1 Dec 2024 – 31 Jan 2025",
+        ),
+        ({"changed_from": "2025-01-01T08:30"}, "M30011 · changed from 1 Jan 2025 08:30"),
+        ({"changed_to": "2025-03-31"}, "M30011 · changed until 31 Mar 2025"),
+        (
+            {"created_from": "2025-01-01", "created_to": "2025-02-01T00:00"},
+            "M30011 · created 1 Jan 2025 – 1 Feb 2025 00:00",
+        ),
+        (
+            {"changed_to": "2025-01-01T12:00:00.5"},
+            "M30011 · changed until 1 Jan 2025 12:00:00.500000",
+        ),
+        ({"agent_id": "HAN1", "newsletter_list_id": "L1"}, "M30011 · agent HAN1 · newsletter L1"),
+        ({"custom_field_name": "Intresse", "custom_field_value": "Villa"},
+         "M30011 · Intresse = Villa"),
+    ],
+)  # fmt: skip
+def test_describe_says_each_filter_and_the_range_as_the_user_wrote_it(
+    kwargs: dict[str, object], text: str
+) -> None:
+    assert ContactQuery("M30011", **kwargs).describe() == text
