@@ -384,101 +384,131 @@ class VitecClient:
                 self._memo.put(self.session, key, stored[1], parsed, info, len(parsed))
         return parsed, info
 
-    # -- lookups ---------------------------------------------------------------------------
+    # -- lookups (vitec_nb/lookups.py, vitec_nb/details.py) ---------------------------------
 
     def agents(
         self, customer_id: str, *, refresh: bool = False, offline: bool = False
     ) -> pd.DataFrame:
-        """The office's users (agents): user_id, name, title, archived, customer_id."""
-        cid = self._office(customer_id)
+        """The office's users: user_id, name, title, archived, public, customer_id.
 
-        def rows(body: Any) -> list[dict[str, Any]]:
-            return [
-                {
-                    "user_id": str(u["userId"]),
-                    "name": str(u.get("userName") or u.get("name") or ""),
-                    "title": str(u.get("title") or ""),
-                    "archived": bool(u.get("archived", False)),
-                    "customer_id": cid,
-                }
-                for u in _as_list(body, "users")
-            ]
+        From `User/GetAllUsers` when it answers (`attrs["agents_complete"]` True), else the
+        public users of `User/GetUser` (False); a refusal is remembered by this client.
+        """
+        from vitec_nb import lookups
 
-        return self._lookup(
-            "User/GetUser", {"CustomerId": cid}, cid, refresh, offline, "agents", rows,
-            ("user_id", "name", "title", "archived", "customer_id"),
-        )  # fmt: skip
+        return lookups.fetch_agents(self, self._office(customer_id), refresh=refresh,
+                                    offline=offline)  # fmt: skip
 
     def newsletter_lists(
         self, customer_id: str, *, refresh: bool = False, offline: bool = False
     ) -> pd.DataFrame:
         """The office's newsletter lists: id, name, customer_id."""
-        cid = self._office(customer_id)
-
-        def rows(body: Any) -> list[dict[str, Any]]:
-            return [
-                {"id": str(i["id"]), "name": str(i.get("name") or ""), "customer_id": cid}
-                for i in _as_list(body, "newsletter lists")
-            ]
-
-        return self._lookup(
-            f"CRM/Newsletter/{cid}/NewsletterLists", {}, cid, refresh, offline,
-            "newsletter lists", rows, ("id", "name", "customer_id"),
-        )  # fmt: skip
+        return self._table("newsletter_lists", customer_id, refresh, offline)
 
     def custom_fields(
         self, customer_id: str, *, refresh: bool = False, offline: bool = False
     ) -> pd.DataFrame:
-        """The office's custom (customer-defined) fields: name, label, type, customer_id."""
-        cid = self._office(customer_id)
+        """The office's custom fields: name, label, type, valid_for (tuple), customer_id.
 
-        def rows(body: Any) -> list[dict[str, Any]]:
-            return [
-                {
-                    "name": str(f.get("name", "")),
-                    "label": str(f.get("label") or f.get("name") or ""),
-                    "type": str(f.get("type") or ""),
-                    "customer_id": str(group.get("customerId") or cid),
-                }
-                for group in _as_list(body, "custom fields")
-                for f in group.get("fields") or []
-            ]
+        Only those valid for a person or company can match a contact:
+        `vitec_nb.lookups.contact_fields(frame)`.
+        """
+        return self._table("custom_fields", customer_id, refresh, offline)
 
-        return self._lookup(
-            "CustomField/Get", {"customerId": cid}, cid, refresh, offline, "custom fields",
-            rows, ("name", "label", "type", "customer_id"),
-        )  # fmt: skip
-
-    def _lookup(
-        self,
-        path: str,
-        params: dict[str, str],
-        cid: str,
-        refresh: bool,
-        offline: bool,
-        what: str,
-        to_rows: Callable[[Any], list[dict[str, Any]]],
-        columns: Sequence[str],
+    def offices(
+        self, customer_id: Any = None, *, refresh: bool = False, offline: bool = False
     ) -> pd.DataFrame:
-        """One cached lookup as a frame (strings pyarrow-backed, `archived` bool), labelled."""
-        _flag("refresh", refresh)
-        _flag("offline", offline)
-        body, info = self._get_parsed(
-            path, params, cid, "json", refresh=refresh, offline=offline,
-            what=f"{what} of office {cid}", parse=_json_body,
-        )  # fmt: skip
-        slot = (path, tuple(params.items()), cid)
-        built = self._lookup_frames.get(slot)
-        if built is not None and built[0] is body:  # the memo's same answer: same frame
-            frame = built[1].copy(deep=False)
-        else:
-            frame = pd.DataFrame(to_rows(body), columns=list(columns))
-            frame = frame.astype(
-                {c: ("bool" if c == "archived" else pd.StringDtype("pyarrow")) for c in columns}
+        """Offices (`Office/GetOffice`) of every configured office (or those given):
+        customer_id, office_id, name, archived, chain_id, chain_name, groups."""
+        from vitec_nb import lookups
+
+        return lookups.fetch_offices(self, customer_id, refresh=refresh, offline=offline)
+
+    def office_groups(
+        self, customer_id: Any = None, *, refresh: bool = False, offline: bool = False
+    ) -> pd.DataFrame:
+        """Office groups (`CRM/Officegroups`): id, name, offices (tuple of customer ids)."""
+        from vitec_nb import lookups
+
+        return lookups.fetch_office_groups(self, customer_id, refresh=refresh, offline=offline)
+
+    def office_label(self, customer_id: str, *, offline: bool = False) -> str:
+        """The office for display, "Södermalm (M30011)" (the id alone without a name)."""
+        from vitec_nb import lookups
+
+        cid = self._office(customer_id)
+        return lookups.office_label(cid, lookups.fetch_office_name(self, cid, offline=offline))
+
+    def lookups(self, office: str, *, refresh: bool = False, offline: bool = False) -> Any:
+        """What the planner needs about one office (`vitec_nb.lookups.OfficeLookups`)."""
+        from vitec_nb import lookups
+
+        return lookups.fetch_office_lookups(self, office, refresh=refresh, offline=offline)
+
+    def contact_details(
+        self,
+        customer_id: str,
+        ids: Any,
+        fields: Any = None,
+        *,
+        refresh: bool = False,
+        offline: bool = False,
+        progress: Any = None,
+    ) -> pd.DataFrame:
+        """One row per contact id: kind, id, customer_id, name, created_at, changed_at,
+        agent_id, lead_score; personal data only as `fields=` names it (docs/lookups.md)."""
+        from vitec_nb import details
+
+        return details.fetch_details(self, customer_id, ids, fields, refresh=refresh,
+                                     offline=offline, progress=progress)  # fmt: skip
+
+    def _table(self, name: str, customer_id: str, refresh: bool, offline: bool) -> pd.DataFrame:
+        from vitec_nb import lookups
+
+        cid = self._office(customer_id)
+        return lookups.fetch_lookup(self, lookups.LOOKUPS[name], cid, refresh=refresh,
+                                    offline=offline)  # fmt: skip
+
+    # -- doctor (vitec_nb/doctor.py) and the server profile ----------------------------------
+
+    @property
+    def profile(self) -> Any:
+        """The `ServerProfile` remembered for this base URL by `vitec-nb doctor` (defaults,
+        i.e. nothing known, when it never ran here); read once, updated by `doctor()`."""
+        profile = self.__dict__.get("_profile")
+        if profile is None:
+            from vitec_nb.doctor import remembered_profile
+
+            profile = self._profile = remembered_profile(self)
+        return profile
+
+    def doctor(self, offices: Any = None, **options: Any) -> Any:
+        """Check the account cheaply and learn how the server behaves (docs/doctor.md)."""
+        from vitec_nb.doctor import run_doctor
+
+        return run_doctor(self, offices, **options)
+
+    def _probe(
+        self, path: str, params: Mapping[str, str], cid: str, what: str
+    ) -> requests.Response:
+        """One GET sent to the server whatever the cache holds (force_refresh: never a cached
+        or stale answer), returned whatever its status; retries, auth and the 429 gate as for
+        every request. A transport failure raises the client's (secret-free) error."""
+        started = time.perf_counter()
+        try:
+            response = self.session.get(
+                f"{self.base_url}/{path}",
+                params=dict(params),
+                headers={"Accept": FORMATS["json"]},
+                auth=self.credentials.basic_auth_for(cid),
+                timeout=self.settings.timeout,
+                force_refresh=True,
             )
-            self._lookup_frames[slot] = (body, frame.copy(deep=False))
-        frame.attrs = {**info, "demo": self.is_demo, "source": self.base_url, "customer_id": cid}
-        return frame
+        except requests.RequestException as exc:
+            _log_request(path, params, "error", False, started)
+            raise self._transport_error(exc, what) from None
+        _log_request(path, params, response.status_code, False, started)
+        return response
 
     # -- breakdowns (planner) -------------------------------------------------------------
 
@@ -685,10 +715,15 @@ class VitecClient:
 
     def _validate(self, response: requests.Response) -> Any:
         """Parse a fresh 200 answer; raising keeps it out of the cache (see cache.py)."""
+        from vitec_nb.lookups import validate_answer
+
+        checked = validate_answer(response)  # lookups and contact details
+        if checked is not None:
+            return checked
         path = urlsplit(response.url).path
         if "/CRM/Contact/" in path:
             return self._parse_response(response)
-        return _check_lookup(path, _json_body(response))
+        return _json_body(response)
 
     @staticmethod
     def _parse_response(response: requests.Response) -> pd.DataFrame:
@@ -781,30 +816,6 @@ def _cats(frame: pd.DataFrame) -> list[str]:
     if isinstance(col.dtype, pd.CategoricalDtype):
         return [str(c) for c in col.cat.categories]
     return [str(c) for c in col.unique()]
-
-
-# Lookup endpoints: the key every record must carry (so a wrong-shaped 200 is not cached).
-LOOKUP_KEYS = {"User/GetUser": "userId", "NewsletterLists": "id", "CustomField/Get": "fields"}
-
-
-def _as_list(body: Any, what: str, key: str | None = None) -> list[Mapping[str, Any]]:
-    """The records of a lookup answer; MalformedResponseError for any other shape."""
-    ok = isinstance(body, list) and all(
-        isinstance(i, Mapping) and (key is None or key in i) for i in body
-    )
-    if not ok:
-        needs = f" each with {key!r}" if key else ""
-        raise MalformedResponseError(
-            f"The {what} answer is not a list of records{needs}; it was not cached."
-        )
-    return body
-
-
-def _check_lookup(path: str, body: Any) -> Any:
-    for suffix, key in LOOKUP_KEYS.items():
-        if path.endswith(suffix):
-            _as_list(body, f"{suffix} lookup", key)
-    return body
 
 
 # --- connect --------------------------------------------------------------------------------
