@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from vitec_nb.answers import check_flags, decode, field, provenance, records, run_concurrently, text
 from vitec_nb.errors import InvalidQueryError, MalformedResponseError
-from vitec_nb.lookups import _flags, _get, _text, decode, provenance, records
 from vitec_nb.vocab import CONTACT_ID_MAX_LENGTH, KINDS, TIMEZONE
 
 if TYPE_CHECKING:
@@ -138,58 +138,58 @@ def _joined(*values: Any) -> str | None:
 
 
 def _obj(record: Mapping[str, Any], name: str) -> Mapping[str, Any]:
-    value = _get(record, name)
+    value = field(record, name)
     return value if isinstance(value, Mapping) else {}
 
 
 def _phone(r: Mapping[str, Any]) -> str | None:
-    tel = _get(r, "telephone")
+    tel = field(r, "telephone")
     if not isinstance(tel, Mapping):
         return _joined(tel)
-    return _joined(*(_get(tel, k) for k in ("cell", "home", "work", "switch", "other")))
+    return _joined(*(field(tel, k) for k in ("cell", "home", "work", "switch", "other")))
 
 
 def _email(r: Mapping[str, Any]) -> str | None:
-    mail = _get(r, "email")
+    mail = field(r, "email")
     if not isinstance(mail, Mapping):
         return _joined(mail)
-    return _joined(_get(mail, "emailAddress"), _get(mail, "emailAddress2"))
+    return _joined(field(mail, "emailAddress"), field(mail, "emailAddress2"))
 
 
 def _address(r: Mapping[str, Any]) -> str | None:
     a = _obj(r, "address")
-    town = _joined(_text(a, "zipCode") + " " + _text(a, "city"))
-    country = _text(a, "countryCode")
-    return _joined(_text(a, "streetAddress"), town, "" if country.upper() == "SE" else country)
+    town = _joined(text(a, "zipCode") + " " + text(a, "city"))
+    country = text(a, "countryCode")
+    return _joined(text(a, "streetAddress"), town, "" if country.upper() == "SE" else country)
 
 
 _PERSONAL: dict[str, Callable[[Mapping[str, Any]], str | None]] = {
-    "social_security_number": lambda r: _joined(_get(r, "socialSecurityNumber")),
+    "social_security_number": lambda r: _joined(field(r, "socialSecurityNumber")),
     "phone": _phone,
     "email": _email,
     "address": _address,
-    "note": lambda r: _joined(_get(r, "note")),
+    "note": lambda r: _joined(field(r, "note")),
 }
 
 
 def _kind(record: Mapping[str, Any]) -> str | None:
-    raw = str(_get(record, "type", "")).strip().lower()
+    raw = str(field(record, "type", "")).strip().lower()
     kind = _KIND_OF_TYPE.get(raw)
     if kind is None and raw == "":  # no type: a person has first/last names
-        names = _get(record, "firstName") is not None or _get(record, "lastName") is not None
+        names = field(record, "firstName") is not None or field(record, "lastName") is not None
         kind = "person" if names else None
     return kind
 
 
 def _name(record: Mapping[str, Any], kind: str | None) -> str:
     if kind == "person":
-        return " ".join(p for p in (_text(record, "firstName"), _text(record, "lastName")) if p)
-    return _text(record, "name")
+        return " ".join(p for p in (text(record, "firstName"), text(record, "lastName")) if p)
+    return text(record, "name")
 
 
 def _score(record: Mapping[str, Any], kind: str | None) -> int | None:
     """The lead score; none for a deceased estate (its model has no score)."""
-    value = _get(record, "leadScore")
+    value = field(record, "leadScore")
     if kind == "deceased_estate" or value is None or isinstance(value, bool):
         return None
     try:
@@ -226,21 +226,21 @@ def details_frame(
     """One row per wanted id that the answers hold, in the order wanted."""
     by_id: dict[str, Mapping[str, Any]] = {}
     for rec in recs:
-        by_id.setdefault(str(_get(rec, "id")), rec)
+        by_id.setdefault(str(field(rec, "id")), rec)
     folded = {k.upper(): v for k, v in by_id.items()}
     rows = [r for r in (by_id.get(i) or folded.get(i.upper()) for i in wanted) if r is not None]
     kinds = [_kind(r) for r in rows]
     scores = [_score(r, k) for r, k in zip(rows, kinds, strict=True)]
     frame = pd.DataFrame({
         "kind": pd.Categorical(kinds, categories=list(KINDS)),
-        "id": pd.array([str(_get(r, "id")) for r in rows], dtype=_STRING),
+        "id": pd.array([str(field(r, "id")) for r in rows], dtype=_STRING),
         "customer_id": pd.Categorical(
-            [_text(r, "customerId") or customer_id for r in rows]
+            [text(r, "customerId") or customer_id for r in rows]
         ),
         "name": pd.array([_name(r, k) for r, k in zip(rows, kinds, strict=True)], dtype=_STRING),
-        "created_at": _stockholm([_get(r, "createdAt") for r in rows]),
-        "changed_at": _stockholm([_get(r, "changedAt") for r in rows]),
-        "agent_id": pd.array([_text(r, "agentId") or None for r in rows], dtype=_STRING),
+        "created_at": _stockholm([field(r, "createdAt") for r in rows]),
+        "changed_at": _stockholm([field(r, "changedAt") for r in rows]),
+        "agent_id": pd.array([text(r, "agentId") or None for r in rows], dtype=_STRING),
         "lead_score": pd.array(scores, dtype="Int64"),
     })  # fmt: skip
     for name in fields:
@@ -262,12 +262,10 @@ def fetch_details(
     progress: bool | Callable[[int, int], Any] | None = None,
 ) -> pd.DataFrame:
     """Contact details of `ids` in one office (see `VitecClient.contact_details`)."""
-    from vitec_nb.lookups import run_concurrently
-
     cid = client._office(customer_id)
     wanted = validate_ids(ids)
     asked = validate_fields(fields)
-    _flags(refresh, offline)
+    check_flags(refresh, offline)
     calls = batches(wanted)
 
     def fetch(batch: tuple[str, ...]) -> tuple[Any, dict[str, Any]]:

@@ -14,13 +14,22 @@ import re
 import threading
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import orjson
 import pandas as pd
 
+from vitec_nb.answers import (
+    check_flags,
+    decode,
+    field,
+    ids_of,
+    items,
+    provenance,
+    records,
+    run_concurrently,
+    text,
+)
 from vitec_nb.errors import (
     ApiError,
     InvalidQueryError,
@@ -80,42 +89,6 @@ class OfficeLookups:
     office_name: str | None = None
 
 
-# --- reading records ------------------------------------------------------------------------
-
-
-def _get(record: Mapping[str, Any], name: str, default: Any = None) -> Any:
-    """A field by its camelCase name, PascalCase accepted too (JSON vs the help tables)."""
-    value = record[name] if name in record else record.get(name[:1].upper() + name[1:])
-    return default if value is None else value
-
-
-def _text(record: Mapping[str, Any], *names: str) -> str:
-    for name in names:
-        value = _get(record, name)
-        if value not in (None, ""):
-            return str(value)
-    return ""
-
-
-def _items(value: Any) -> list[Any]:
-    """A list field: [], null and absent are all empty; a lone value is a list of one."""
-    if value is None:
-        return []
-    if isinstance(value, list | tuple):
-        return list(value)
-    return [value]
-
-
-def _ids(value: Any, key: str = "id") -> tuple[str, ...]:
-    """Ids of a list of `{id}` objects (or of plain strings)."""
-    out = []
-    for item in _items(value):
-        raw = _get(item, key) if isinstance(item, Mapping) else item
-        if raw not in (None, ""):
-            out.append(str(raw))
-    return tuple(out)
-
-
 # --- the table ----------------------------------------------------------------------------
 
 Rows = Callable[[Mapping[str, Any], str], Iterable[dict[str, Any]]]
@@ -166,15 +139,15 @@ def _pattern(path: str) -> re.Pattern[str]:
 
 def _user_rows(public_default: bool) -> Rows:
     def rows(u: Mapping[str, Any], cid: str) -> Iterator[dict[str, Any]]:
-        offices = [o.upper() for o in _ids(_get(u, "customerId"))]
+        offices = [o.upper() for o in ids_of(field(u, "customerId"))]
         if offices and cid.upper() not in offices:
             return  # a user belongs to the offices it lists; this one is another office's
         yield {
-            "user_id": str(_get(u, "userId")),
-            "name": _text(u, "userName", "name"),
-            "title": _text(u, "title"),
-            "archived": bool(_get(u, "archived", False)),
-            "public": bool(_get(u, "public", public_default)),
+            "user_id": str(field(u, "userId")),
+            "name": text(u, "userName", "name"),
+            "title": text(u, "title"),
+            "archived": bool(field(u, "archived", False)),
+            "public": bool(field(u, "public", public_default)),
             "customer_id": cid,
         }
 
@@ -182,39 +155,43 @@ def _user_rows(public_default: bool) -> Rows:
 
 
 def _list_rows(item: Mapping[str, Any], cid: str) -> Iterator[dict[str, Any]]:
-    yield {"id": str(_get(item, "id")), "name": _text(item, "name"), "customer_id": cid}
+    yield {"id": str(field(item, "id")), "name": text(item, "name"), "customer_id": cid}
 
 
 def _field_rows(group: Mapping[str, Any], cid: str) -> Iterator[dict[str, Any]]:
-    owner = _text(group, "customerId") or cid
-    for f in _items(_get(group, "fields")):
-        if not isinstance(f, Mapping) or _get(f, "name") in (None, ""):
+    owner = text(group, "customerId") or cid
+    for f in items(field(group, "fields")):
+        if not isinstance(f, Mapping) or field(f, "name") in (None, ""):
             continue
         yield {
-            "name": str(_get(f, "name")),
-            "label": _text(f, "label", "name"),
-            "type": _text(f, "type"),
-            "valid_for": tuple(str(v) for v in _items(_get(f, "validFor"))),
+            "name": str(field(f, "name")),
+            "label": text(f, "label", "name"),
+            "type": text(f, "type"),
+            "valid_for": tuple(str(v) for v in items(field(f, "validFor"))),
             "customer_id": owner,
         }
 
 
 def _office_rows(o: Mapping[str, Any], cid: str) -> Iterator[dict[str, Any]]:
-    chain = _get(o, "chain", {})
+    chain = field(o, "chain", {})
     chain = chain if isinstance(chain, Mapping) else {}
     yield {
-        "customer_id": _text(o, "customerId") or cid,
-        "office_id": _text(o, "officeId"),
-        "name": _text(o, "name", "officeName", "customerName"),
-        "archived": bool(_get(o, "archived", False)),
-        "chain_id": _text(chain, "id"),
-        "chain_name": _text(chain, "name"),
-        "groups": _ids(_get(o, "groups")),
+        "customer_id": text(o, "customerId") or cid,
+        "office_id": text(o, "officeId"),
+        "name": text(o, "name", "officeName", "customerName"),
+        "archived": bool(field(o, "archived", False)),
+        "chain_id": text(chain, "id"),
+        "chain_name": text(chain, "name"),
+        "groups": ids_of(field(o, "groups")),
     }
 
 
 def _group_rows(g: Mapping[str, Any], cid: str) -> Iterator[dict[str, Any]]:
-    yield {"id": str(_get(g, "id")), "name": _text(g, "name"), "offices": _ids(_get(g, "offices"))}
+    yield {
+        "id": str(field(g, "id")),
+        "name": text(g, "name"),
+        "offices": ids_of(field(g, "offices")),
+    }
 
 
 _USER_COLUMNS = ("user_id", "name", "title", "archived", "public", "customer_id")
@@ -241,75 +218,12 @@ LOOKUPS: dict[str, Lookup] = {
 }  # fmt: skip
 """Every lookup the toolkit uses, by name (vitec-connect.md, "Lookups")."""
 
+_STRING = pd.StringDtype("pyarrow")
 _BOOL_COLUMNS = frozenset({"archived", "public"})
 _TUPLE_COLUMNS = frozenset({"valid_for", "groups", "offices"})
 
 
 # --- answers: decoded, checked before caching ---------------------------------------------
-
-
-def _xml_value(elem: Any) -> Any:
-    """A DataContract XML element as JSON would have it (lists by their repeated items)."""
-    if any(k.endswith("}nil") and v == "true" for k, v in elem.attrib.items()):
-        return None
-    children = list(elem)
-    if not children:
-        return elem.text or ""
-    tags = {_local(c.tag) for c in children}
-    if len(tags) == 1 and (
-        len(children) > 1
-        or len(children[0])
-        or _local(elem.tag) == "root"
-        or next(iter(tags)) in ("string", "int", "guid", "ObjectType")
-    ):
-        return [_xml_value(c) for c in children]
-    return {_camel(_local(c.tag)): _xml_value(c) for c in children}  # fmt: skip
-
-
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
-
-
-def _camel(name: str) -> str:
-    return name[:1].lower() + name[1:]
-
-
-def decode(content: bytes, content_type: str = "") -> Any:
-    """The body as JSON values (XML answers turned into the same lists and objects)."""
-    text = content.lstrip()
-    if "xml" in content_type.lower() or text.startswith(b"<"):
-        from defusedxml import ElementTree as SafeET
-
-        try:
-            root = SafeET.fromstring(content)
-        except Exception as exc:  # defusedxml raises ParseError or its own refusals
-            raise MalformedResponseError(f"not valid XML ({type(exc).__name__})") from None
-        return (
-            [_xml_value(c) for c in root]
-            if _local(root.tag).startswith("ArrayOf")
-            else (_xml_value(root))
-        )
-    if not text:
-        return None
-    try:
-        return orjson.loads(content)
-    except orjson.JSONDecodeError as exc:
-        raise MalformedResponseError(f"not valid JSON ({exc})") from None
-
-
-def records(body: Any, what: str, key: str | None) -> list[Mapping[str, Any]]:
-    """The records of a list answer (null or empty: none); MalformedResponseError else."""
-    if body is None:
-        return []
-    ok = isinstance(body, list) and all(
-        isinstance(i, Mapping) and (key is None or _get(i, key) is not None) for i in body
-    )
-    if not ok:
-        needs = f" each with {key!r}" if key else ""
-        raise MalformedResponseError(
-            f"The {what} answer is not a list of records{needs}; it was not cached."
-        )
-    return body
 
 
 def _answer_records(response: requests.Response, lookup: Lookup) -> list[Mapping[str, Any]]:
@@ -342,14 +256,6 @@ def validate_answer(response: requests.Response) -> Any | None:
 # --- fetching -------------------------------------------------------------------------------
 
 
-def _flags(refresh: Any, offline: Any) -> None:
-    for name, value in (("refresh", refresh), ("offline", offline)):
-        if not isinstance(value, bool):
-            raise InvalidQueryError(name, f"{value!r} is not True or False", "True or False")
-    if refresh and offline:
-        raise InvalidQueryError("refresh", "cannot be combined with offline=True", "one of them")
-
-
 def _build(lookup: Lookup, recs: Sequence[Mapping[str, Any]], cid: str) -> pd.DataFrame:
     rows = [row for rec in recs for row in lookup.rows(rec, cid)]
     frame = pd.DataFrame(rows, columns=list(lookup.columns))
@@ -364,14 +270,6 @@ def _build(lookup: Lookup, recs: Sequence[Mapping[str, Any]], cid: str) -> pd.Da
     return frame
 
 
-_STRING = pd.StringDtype("pyarrow")
-
-
-def provenance(client: Any, info: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
-    """The attrs every frame carries: when, from the cache or not, stale, demo, source."""
-    return {**info, "demo": client.is_demo, "source": client.base_url, **extra}
-
-
 def fetch_lookup(
     client: Any,
     lookup: Lookup,
@@ -382,7 +280,7 @@ def fetch_lookup(
     format: str = "json",
 ) -> pd.DataFrame:
     """One lookup of one office as a frame, through the client's cached send path."""
-    _flags(refresh, offline)
+    check_flags(refresh, offline)
     path, params = lookup.request(cid)
     recs, info = client._get_parsed(
         path, params, cid, format, refresh=refresh, offline=offline,
@@ -434,7 +332,7 @@ def fetch_agents(
 ) -> pd.DataFrame:
     """The office's users: every user from `GetAllUsers` when it answers, else the public
     ones from `GetUser`. `attrs["agents_complete"]` says which."""
-    _flags(refresh, offline)
+    check_flags(refresh, offline)
     refusals = _refusals(client)
     if not refusals.refused(cid):
         try:
@@ -452,42 +350,6 @@ def fetch_agents(
     frame = fetch_lookup(client, LOOKUPS["agents_public"], cid, refresh=refresh, offline=offline)
     frame.attrs["agents_complete"] = False
     return frame
-
-
-_POOLS: dict[int, ThreadPoolExecutor] = {}
-_POOLS_LOCK = threading.Lock()
-
-
-def run_concurrently(
-    client: Any,
-    tasks: Sequence[Callable[[], Any]],
-    on_done: Callable[[int], Any] | None = None,
-) -> list[Any]:
-    """Each task's result, in order, at most the client's `concurrency` at a time.
-
-    The pool is shared and its tasks never wait on it, so nested use cannot deadlock.
-    `on_done(n)` is called from the caller's thread as tasks finish. The first failure is
-    raised after every task has finished.
-    """
-    if len(tasks) <= 1:
-        results = [task() for task in tasks]
-        if on_done is not None and tasks:
-            on_done(1)
-        return results
-    workers = max(1, int(client.settings.concurrency))
-    with _POOLS_LOCK:
-        pool = _POOLS.get(workers)
-        if pool is None:
-            pool = _POOLS[workers] = ThreadPoolExecutor(workers, thread_name_prefix="vitec-lookup")
-    futures = [pool.submit(task) for task in tasks]
-    for done, _ in enumerate(as_completed(futures), 1):
-        if on_done is not None:
-            on_done(done)
-    for future in futures:
-        error = future.exception()
-        if error is not None:
-            raise error
-    return [f.result() for f in futures]
 
 
 def _combined(client: Any, frames: Sequence[pd.DataFrame], cids: Sequence[str]) -> pd.DataFrame:
@@ -522,7 +384,7 @@ def fetch_offices(
     offline: bool = False,
 ) -> pd.DataFrame:
     """Offices (`Office/GetOffice`) of the given or every configured office, one frame."""
-    _flags(refresh, offline)
+    check_flags(refresh, offline)
     cids = _offices_arg(client, customer_id)
     lookup = LOOKUPS["offices"]
     frames = run_concurrently(client, [
@@ -550,7 +412,7 @@ def fetch_office_groups(
     With no office, those of every configured office, each group once (its offices as
     every answer lists them together).
     """
-    _flags(refresh, offline)
+    check_flags(refresh, offline)
     cids = _offices_arg(client, customer_id)
     lookup = LOOKUPS["office_groups"]
     frames = run_concurrently(client, [
@@ -616,7 +478,7 @@ def fetch_office_lookups(
     client: Any, office: str, *, refresh: bool = False, offline: bool = False
 ) -> OfficeLookups:
     """Agents, newsletter lists, custom fields and the office name, fetched concurrently."""
-    _flags(refresh, offline)
+    check_flags(refresh, offline)
     cid = client._office(office)
     kw = {"refresh": refresh, "offline": offline}
     agents, lists, fields, name = run_concurrently(client, [
