@@ -69,11 +69,14 @@ _ALIASES = {
 _ALLOWED_PERIODS = "D, W, M, Q, Y (or day, week, month, quarter, year)"
 
 # Dimensions whose contacts may carry several values at once (a contact can be on several
-# newsletter lists); the facts frame holds a tuple of values for them.
-MULTI_VALUED = frozenset({"newsletter_list"})
+# newsletter lists and hold several active services); the facts hold a tuple of values.
+MULTI_VALUED = frozenset({"newsletter_list", "scheduled_order_type"})
 
 # Label used in counts for a multi-valued dimension's contacts that have none of the values.
-NO_VALUE_LABELS: dict[str, str] = {"newsletter_list": "(no list)"}
+NO_VALUE_LABELS: dict[str, str] = {
+    "newsletter_list": "(no list)",
+    "scheduled_order_type": "(no active service)",
+}
 
 
 def normalize_period(period: str) -> str:

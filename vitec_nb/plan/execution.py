@@ -5,30 +5,33 @@ from __future__ import annotations
 import dataclasses
 import threading
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed, wait
 from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 
-from vitec_nb.errors import IncompleteBreakdownError, InvalidQueryError, VitecError
+from vitec_nb.errors import (
+    IncompleteBreakdownError,
+    InvalidQueryError,
+    NotCachedError,
+    VitecError,
+)
 from vitec_nb.plan.join import _arrow_ids, _join
-from vitec_nb.plan.planning import _concurrency, _split_options, plan_breakdown
+from vitec_nb.plan.options import check_concurrency, run_option
 from vitec_nb.plan.result import BreakdownResult
-from vitec_nb.plan.values import _RUN_OPTIONS, BreakdownPlan, BreakdownWarning, PlannedCall
+from vitec_nb.plan.values import (
+    DEFAULT_CONCURRENCY,
+    BreakdownPlan,
+    BreakdownWarning,
+    MissingCall,
+    PlannedCall,
+    RunOptions,
+)
 from vitec_nb.query import ContactQuery
 
-
-@dataclasses.dataclass(frozen=True)
-class MissingCall:
-    """A call of a breakdown that failed: what it was for (in words) and why."""
-
-    call: PlannedCall
-    error: BaseException
-
-    def __str__(self) -> str:
-        return f"{self.call.label} ({type(self.error).__name__}: {self.error})"
+__all__ = ["JOIN_MEMO", "MissingCall", "cached_calls", "run_plan"]
 
 
 def _progress_sink(
@@ -54,9 +57,10 @@ class _JoinMemo:
     join (about two thirds of a warm 100 000-contact breakdown; docs/benchmarks.md).
 
     An entry matches only the same client, an equal plan (apart from when it was made) and
-    the very same answers: each call's original fetch time, as the cache reports it. The
-    join is deterministic, so a match gives exactly what joining again would. Bounded by
-    facts rows; least recently used out. Thread-safe.
+    the very same answers: each call's original fetch time, as the cache reports it. Run
+    options are not in the plan, so they never split the key. The join is deterministic, so
+    a match gives exactly what joining again would. Bounded by facts rows; least recently
+    used out. Thread-safe.
     """
 
     def __init__(self, max_rows: int = 1_000_000) -> None:
@@ -94,17 +98,6 @@ _POOLS: dict[int, ThreadPoolExecutor] = {}
 _POOLS_LOCK = threading.Lock()
 
 
-def _limited(slots: threading.Semaphore, fetch: Callable[..., Any], *args: Any, **kw: Any) -> Any:
-    """`fetch(*args, **kw)` with its HTTP exchanges limited by the run's `slots`."""
-    from vitec_nb.retries import HTTP_SLOTS
-
-    token = HTTP_SLOTS.set(slots)
-    try:
-        return fetch(*args, **kw)
-    finally:
-        HTTP_SLOTS.reset(token)
-
-
 def _pool(workers: int) -> ThreadPoolExecutor:
     """A shared pool of `workers` threads, started once per process (not per breakdown)."""
     with _POOLS_LOCK:
@@ -115,99 +108,108 @@ def _pool(workers: int) -> ThreadPoolExecutor:
         return pool
 
 
-def run_plan(
-    client: Any,
-    plan: BreakdownPlan,
-    *,
-    concurrency: int | None = None,
-    progress: bool | Callable[[int, int], Any] | None = None,
-    refresh: bool | None = None,
-    offline: bool | None = None,
-    allow_partial: bool | None = None,
-) -> BreakdownResult:
-    """Run a plan's calls through the cached client, concurrently, and join the answers.
+def _limited(slots: threading.Semaphore, fetch: Callable[..., Any], *args: Any, **kw: Any) -> Any:
+    """`fetch(*args, **kw)` with its HTTP exchanges limited by the run's `slots`."""
+    from vitec_nb import retries
 
-    Each distinct call is made once, with at most `concurrency` requests in flight (default
-    6, at most 8; the stand-in's `max_in_flight` checks it) on twice as many threads;
-    answers this process already holds parsed (a warm re-run) are taken at once, inline.
-    `progress` is True for a tqdm bar (a widget in a kernel), False for none, or a callable
-    ``progress(done, total)`` called from the caller's thread (the form uses this).
-    `refresh`/`offline` are passed to ``client.contacts``. A failed call raises
-    `IncompleteBreakdownError` naming each missing call; with ``allow_partial=True`` the
-    result comes back with ``.incomplete`` listing them and NaN counts where unknown.
-    Everything fetched stays in the cache: a re-run fetches only what was missing.
-    """
-    opts = dict(plan.options)
-    workers = _concurrency(concurrency if concurrency is not None else opts.get("concurrency"))
-    progress = progress if progress is not None else opts.get("progress", True)
-    refresh = bool(refresh if refresh is not None else opts.get("refresh", False))
-    offline = bool(offline if offline is not None else opts.get("offline", False))
-    allow_partial = bool(
-        allow_partial if allow_partial is not None else opts.get("allow_partial", False)
-    )
-    total = plan.n_calls
-    update, close = _progress_sink(progress, total, "Breakdown")
-    answers: dict[ContactQuery, pd.DataFrame] = {}
-    failures: dict[ContactQuery, MissingCall] = {}
-    fetched = cached = failed_requests = 0
-    stale: list[PlannedCall] = []  # expired answers the client used because the server failed
-    done = 0
-    demo = bool(getattr(client, "is_demo", False))
+    http_slots = getattr(retries, "HTTP_SLOTS", None)
+    if http_slots is None:
+        with slots:
+            return fetch(*args, **kw)
+    token = http_slots.set(slots)
+    try:
+        return fetch(*args, **kw)
+    finally:
+        http_slots.reset(token)
+
+
+def client_concurrency(client: Any, asked: int | None) -> int:
+    """The requests in flight: the client's `concurrency` is the one limit (an option may
+    only lower it)."""
+    limit = getattr(client, "concurrency", None)
+    if limit is None:
+        limit = getattr(getattr(client, "settings", None), "concurrency", None)
+    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+        limit = None
+    if asked is None:
+        return limit or DEFAULT_CONCURRENCY
+    return min(asked, limit) if limit else asked
+
+
+def cached_calls(client: Any, plan: BreakdownPlan) -> int:
+    """How many of a plan's calls the cache already answers (sends nothing)."""
+    return sum(1 for call in plan.calls if client.is_cached(call.query))
+
+
+@dataclasses.dataclass
+class _Fetched:
+    """The answers of a run as they arrive (each from the caller's thread only)."""
+
+    answers: dict[ContactQuery, pd.DataFrame] = dataclasses.field(default_factory=dict)
+    failures: dict[ContactQuery, MissingCall] = dataclasses.field(default_factory=dict)
+    versions: dict[ContactQuery, Any] = dataclasses.field(default_factory=dict)
+    ids: dict[ContactQuery, pa.Array] = dataclasses.field(default_factory=dict)
+    stale: list[PlannedCall] = dataclasses.field(default_factory=list)
+    fetched: int = 0
+    cached: int = 0
+    failed_requests: int = 0
+    done: int = 0
+    demo: bool = False
     fetched_at: pd.Timestamp | None = None  # the oldest answer's fetch time
-    versions: dict[ContactQuery, Any] = {}  # each answer's fetch time: the join memo's key
-    ids: dict[ContactQuery, pa.Array] = {}  # answers' id columns, made as they arrive
-    update(0)
+
+    def take(self, call: PlannedCall, frame: Any = None, error: VitecError | None = None) -> None:
+        self.done += 1
+        if error is not None:
+            self.failures[call.query] = MissingCall(call, error)
+            if not isinstance(error, NotCachedError):
+                self.failed_requests += 1
+            return
+        if frame.attrs.get("from_cache"):
+            self.cached += 1
+        else:
+            self.fetched += 1
+            # the join's first step, done now while other calls are in flight (a cached
+            # answer's ids wait: a memoised join may not need them)
+            self.ids[call.query] = _arrow_ids(frame)
+        self.demo = self.demo or bool(frame.attrs.get("demo"))
+        if frame.attrs.get("stale"):
+            self.stale.append(call)
+        when = frame.attrs.get("fetched_at")
+        self.versions[call.query] = when
+        if when is not None and (self.fetched_at is None or when < self.fetched_at):
+            self.fetched_at = when
+        frame.attrs = {}  # pandas copies attrs (deeply) on every operation: the join needs none
+        self.answers[call.query] = frame
+
+
+def _fetch(client: Any, plan: BreakdownPlan, run: RunOptions) -> _Fetched:
+    """Every call once: answers held parsed in this process at once, the rest on threads."""
+    workers = client_concurrency(client, run.concurrency)
+    update, close = _progress_sink(run.progress, plan.n_calls, "Breakdown")
+    got = _Fetched(demo=bool(getattr(client, "is_demo", False)))
     # `workers` requests in flight at most; twice as many threads, so that while one thread
-    # parses and stores an answer (mostly under the GIL) its slot already serves the next
-    # request. A cached answer needs no slot.
+    # parses and stores an answer its slot already serves the next request
     pool = _pool(2 * workers)
     slots = threading.BoundedSemaphore(workers)
     pending: dict[Future[pd.DataFrame], PlannedCall] = {}
-
-    def take(call: PlannedCall, future: Future[pd.DataFrame] | None, frame: Any = None) -> None:
-        nonlocal fetched, cached, failed_requests, demo, fetched_at, done
-        try:
-            if future is not None:
-                frame = future.result()
-        except VitecError as exc:
-            failures[call.query] = MissingCall(call, exc)
-            if not _is_offline_miss(exc):
-                failed_requests += 1
-        else:
-            if frame.attrs.get("from_cache"):
-                cached += 1
-            else:
-                fetched += 1
-                # the join's first step, done now while other calls are in flight
-                # (a cached answer's ids wait: a memoised join may not need them)
-                ids[call.query] = _arrow_ids(frame)
-            demo = demo or bool(frame.attrs.get("demo"))
-            if frame.attrs.get("stale"):
-                stale.append(call)
-            when = frame.attrs.get("fetched_at")
-            versions[call.query] = when
-            if when is not None and (fetched_at is None or when < fetched_at):
-                fetched_at = when
-            # pandas copies attrs (deeply) on every operation: the join needs none
-            frame.attrs = {}
-            answers[call.query] = frame
-        done += 1
-        update(done)
-
-    remembered = None if refresh else getattr(client, "_remembered", None)
+    remembered = None if run.refresh else getattr(client, "_remembered", None)
+    update(0)
     try:
         for call in plan.calls:
-            # held parsed in this process (sends nothing): no thread needed
             frame = remembered(call.query) if remembered is not None else None
-            if frame is not None:
-                take(call, None, frame)
+            if frame is not None:  # held parsed in this process: no thread needed
+                got.take(call, frame)
+                update(got.done)
                 continue
-            future = pool.submit(
-                _limited, slots, client.contacts, call.query, refresh=refresh, offline=offline
-            )
-            pending[future] = call
+            kw = {"refresh": run.refresh, "offline": run.offline}
+            pending[pool.submit(_limited, slots, client.contacts, call.query, **kw)] = call
         for future in as_completed(list(pending)):
-            take(pending.pop(future), future)
+            call = pending.pop(future)
+            try:
+                got.take(call, future.result())
+            except VitecError as exc:
+                got.take(call, error=exc)
+            update(got.done)
     finally:
         # interrupted (an unexpected error, Ctrl-C): drop what has not started and let what
         # is in flight finish, so no call of this run is still going after it returns
@@ -215,40 +217,83 @@ def run_plan(
             future.cancel()
         wait(pending)
         close()
+    return got
 
+
+def _joined(client: Any, plan: BreakdownPlan, got: _Fetched) -> BreakdownResult:
+    """The join, or the memo's copy of it when every answer came unchanged from the cache."""
     memo_key = None
-    if not failures and not stale and all(v is not None for v in versions.values()):
-        memo_key = JOIN_MEMO.key(client, plan, [versions[c.query] for c in plan.calls])
+    if not got.failures and not got.stale and all(v is not None for v in got.versions.values()):
+        memo_key = JOIN_MEMO.key(client, plan, [got.versions[c.query] for c in plan.calls])
     joined = JOIN_MEMO.get(memo_key) if memo_key is not None else None
     if joined is None:
-        joined = _join(plan, answers, failures, demo, ids)
+        joined = _join(plan, got.answers, got.failures, got.demo, got.ids)
         if memo_key is not None:
             JOIN_MEMO.put(memo_key, joined)
     else:
         for note in joined.warnings:  # what joining again would have said
-            warnings.warn(note, BreakdownWarning, stacklevel=2)
+            warnings.warn(note, BreakdownWarning, stacklevel=3)
     # shallow copies (copy-on-write): the caller may change its frames, never the memo's
     result = dataclasses.replace(
         joined,
         plan=plan,
         facts=joined.facts.copy(deep=False),
         counts=joined.counts.copy(deep=False),
-        calls=fetched + failed_requests,
-        cached_calls=cached,
-        fetched_at=fetched_at,
+        calls=got.fetched + got.failed_requests,
+        cached_calls=got.cached,
+        fetched_at=got.fetched_at,
     )
-    result.facts.attrs.update(fetched_at=fetched_at, demo=result.demo)
-    if stale:
-        note = _stale_note(stale, total, fetched_at)
+    result.facts.attrs.update(fetched_at=got.fetched_at, demo=result.demo)
+    return result
+
+
+def run_plan(
+    client: Any,
+    plan: BreakdownPlan,
+    options: RunOptions | None = None,
+    **run_options: Any,
+) -> BreakdownResult:
+    """Run a plan's calls through the cached client, concurrently, and join the answers.
+
+    Each distinct call is made once, with at most `concurrency` requests in flight (the
+    client's `concurrency` by default, and never more; the stand-in's `max_in_flight`
+    checks it). `progress` is True for a tqdm bar, False for none, or a callable
+    ``progress(done, total)`` called from the caller's thread (the form uses this).
+    `refresh`/`offline` are passed to ``client.contacts``. A failed call raises
+    `IncompleteBreakdownError` naming each missing call; with ``allow_partial=True`` the
+    result comes back with ``.incomplete`` listing them and NaN counts where unknown.
+    Everything fetched stays in the cache: a re-run fetches only what was missing.
+    """
+    run = _run_options(options, run_options)
+    got = _fetch(client, plan, run)
+    result = _joined(client, plan, got)
+    if got.stale:
+        note = _stale_note(got.stale, plan.n_calls, got.fetched_at)
         warnings.warn(note, BreakdownWarning, stacklevel=2)
         result = dataclasses.replace(result, warnings=[*result.warnings, note])
-    if failures:
-        missing = [failures[c.query] for c in plan.calls if c.query in failures]
-        if not allow_partial:
-            raise IncompleteBreakdownError(
-                _missing_message(missing, total), missing=missing, partial=result
-            )
+    if got.failures and not run.allow_partial:
+        missing = [got.failures[c.query] for c in plan.calls if c.query in got.failures]
+        raise IncompleteBreakdownError(
+            _missing_message(missing, plan.n_calls), missing=missing, partial=result
+        )
     return result
+
+
+def _run_options(options: RunOptions | None, given: dict[str, Any]) -> RunOptions:
+    """Run options from a RunOptions value and/or keywords (keywords win; None = unset)."""
+    run = options if options is not None else RunOptions()
+    changes = {}
+    for key, value in given.items():
+        if key not in {f.name for f in dataclasses.fields(RunOptions)}:
+            allowed = ", ".join(f.name for f in dataclasses.fields(RunOptions))
+            raise InvalidQueryError(key, "is not a run option", allowed)
+        checked = run_option(key, value)
+        if checked is not None:
+            changes[key] = checked
+    run = dataclasses.replace(run, **changes) if changes else run
+    if run.concurrency is not None:
+        check_concurrency(run.concurrency)
+    return run
 
 
 def _stale_note(stale: Sequence[PlannedCall], total: int, fetched_at: pd.Timestamp | None) -> str:
@@ -261,12 +306,6 @@ def _stale_note(stale: Sequence[PlannedCall], total: int, fetched_at: pd.Timesta
     )
 
 
-def _is_offline_miss(exc: BaseException) -> bool:
-    from vitec_nb.errors import NotCachedError
-
-    return isinstance(exc, NotCachedError)
-
-
 def _missing_message(missing: Sequence[MissingCall], total: int) -> str:
     shown = [f"  - {m}" for m in missing[:20]]
     if len(missing) > 20:
@@ -277,23 +316,3 @@ def _missing_message(missing: Sequence[MissingCall], total: int) -> str:
         + "\nEverything else is in the cache: run the breakdown again to fetch only these "
         "(or pass allow_partial=True to get the counts that are known)."
     )
-
-
-def run_breakdown(
-    client: Any,
-    query: ContactQuery | BreakdownPlan,
-    by: str | Iterable[str] | None = ("agent",),
-    **options: Any,
-) -> BreakdownResult:
-    """Plan and run a breakdown (see `plan_breakdown` and `run_plan` for the options)."""
-    if isinstance(query, BreakdownPlan):
-        plan_opts, run_opts = _split_options(options)
-        if plan_opts or by not in (("agent",), query.by):
-            raise InvalidQueryError(
-                next(iter(plan_opts), "by"),
-                "cannot change a plan that is already made",
-                "only run options with a plan: " + ", ".join(sorted(_RUN_OPTIONS)),
-            )
-        return run_plan(client, query, **run_opts)
-    plan = plan_breakdown(client, query, by, **options)
-    return run_plan(client, plan)

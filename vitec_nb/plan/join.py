@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -14,23 +14,21 @@ import pyarrow.compute as pc
 
 from vitec_nb import activity
 from vitec_nb.activity import DATETIME_DTYPE
+from vitec_nb.plan import checks
 from vitec_nb.plan.result import BreakdownResult, _Unknown
 from vitec_nb.plan.values import (
     _NOUNS,
     CONFLICT,
-    NO_AGENT,
-    NO_SCORE,
-    OTHER,
+    SPECIAL_LABELS,
     BreakdownPlan,
     BreakdownWarning,
     DimensionPlan,
+    MissingCall,
     OfficePlan,
+    PlannedCall,
     _dimension_order,
 )
 from vitec_nb.query import ContactQuery
-
-if TYPE_CHECKING:
-    from vitec_nb.plan.execution import MissingCall
 
 _FACT_BASE = ["kind", "id", "customer_id", "changed_at"]
 
@@ -81,6 +79,16 @@ class _Codes:
         return pos[inside], int((~inside).sum())
 
 
+@dataclasses.dataclass
+class _Found:
+    """What joining the offices found besides the facts."""
+
+    conflicts: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    notes: list[str] = dataclasses.field(default_factory=list)
+    checks: list[str] = dataclasses.field(default_factory=list)
+    unknowns: list[_Unknown] = dataclasses.field(default_factory=list)
+
+
 def _join(
     plan: BreakdownPlan,
     answers: Mapping[ContactQuery, pd.DataFrame],
@@ -88,109 +96,28 @@ def _join(
     demo: bool,
     ids: Mapping[ContactQuery, pa.Array] | None = None,
 ) -> BreakdownResult:
-    facts_parts: list[pd.DataFrame] = []
-    conflicts: list[dict[str, Any]] = []
-    notes: list[str] = []
-    unknowns: list[_Unknown] = []
-    window_periods = [activity.floor_period(b, plan.period) for b in plan.boundaries[:-1]]
+    """Join every office's answers into facts and counts, with notes, checks and gaps."""
+    found = _Found()
     categories = {
         name: _dimension_order(plan, name) for name in plan.by if name not in activity.MULTI_VALUED
     }
-
+    parts = []
     for op in plan.offices:
         if op.base.query in failures:
-            unknowns.append(_Unknown(op.office, op.base.label))
+            found.unknowns.append(_Unknown(op.office, op.base.label))
             continue
-        base = answers[op.base.query]
-        mine = {c.query: answers[c.query] for c in op.all_calls() if c.query in answers}
-        codes = _Codes(mine, op.base.query, ids)
-        facts = base[_FACT_BASE].reset_index(drop=True)
-        keep = np.ones(codes.n, dtype=bool)
-
-        # -- time axis ------------------------------------------------------------------
-        if plan.measure == "changed":
-            changed = facts["changed_at"]
-            keep &= ((changed >= plan.start) & (changed < plan.end)).to_numpy()
-            facts["period"] = activity.floor_series(changed, plan.period)
-        else:
-            if op.end_check is not None:
-                if op.end_check.query in failures:
-                    unknowns.append(
-                        _Unknown(
-                            op.office,
-                            op.end_check.label,
-                            periods=frozenset(window_periods[-1:]),
-                            changed_from=plan.end,
-                        )
-                    )
-                else:
-                    keep[codes.positions(op.end_check.query)[0]] = False
-            window_of = np.full(codes.n, -1, dtype=np.int64)
-            failed_windows: list[int] = []
-            for k, call in enumerate(op.windows):
-                if call.query in failures:
-                    failed_windows.append(k)
-                    continue
-                pos, extra = codes.positions(call.query)
-                # windows go in order: a boundary contact, found in two adjacent windows,
-                # ends up in the later one
-                window_of[pos] = k
-                if extra:
-                    notes.append(
-                        f"{extra} contacts in {call.label} are not in the base set of "
-                        f"{op.office} (data changed during the run?); they are left out."
-                    )
-            for k in failed_windows:
-                cells = {window_periods[k]} | ({window_periods[k - 1]} if k > 0 else set())
-                unknowns.append(_Unknown(op.office, op.windows[k].label, periods=frozenset(cells)))
-            in_any = window_of >= 0
-            starts = pd.DatetimeIndex([*window_periods, pd.NaT]).astype(DATETIME_DTYPE)
-            facts["period"] = starts[np.where(in_any, window_of, len(window_periods))]
-            facts["created_period"] = facts["period"]
-            lost = int((~in_any & keep).sum())
-            if lost and not failed_windows:
-                notes.append(
-                    f"{lost} contacts of the base set of {op.office} were in no creation "
-                    f"window (data changed during the run?): their period is unknown."
-                )
-        # -- dimensions -----------------------------------------------------------------
-        for dim in op.dimensions:
-            column, dim_conflicts, dim_notes, dim_unknowns = _join_dimension(
-                dim, op, codes, failures, categories.get(dim.name)
-            )
-            facts[dim.name] = column
-            for c in dim_conflicts:
-                position = c.pop("position")
-                conflicts.append({**c, "id": str(facts["id"].iloc[position])})
-            notes.extend(dim_notes)
-            unknowns.extend(dim_unknowns)
-        facts_parts.append(facts[keep].reset_index(drop=True))
-
-    facts = _combine_facts(plan, facts_parts, categories)
-    conflicts_frame = pd.DataFrame(conflicts, columns=["customer_id", "id", "dimension", "values"])
-    if len(conflicts_frame):
-        for (office, dim), group in conflicts_frame.groupby(["customer_id", "dimension"]):
-            notes.append(
-                f"{len(group)} contacts of {office} were found under two or more "
-                f"{_NOUNS[dim][1]} (data changed during the run?); they are counted once, "
-                f"as {CONFLICT!r}, and listed in result.conflicts."
-            )
+        parts.append(_join_office(plan, op, answers, failures, ids, categories, found))
+    facts = _combine_facts(plan, parts, categories)
+    conflicts = pd.DataFrame(found.conflicts, columns=["customer_id", "id", "dimension", "values"])
+    for (office, dim), group in conflicts.groupby(["customer_id", "dimension"]):
+        found.notes.append(
+            f"{len(group)} contacts of {office} were found under two or more "
+            f"{_NOUNS[dim][1]}; they are counted once, as {CONFLICT!r}, and listed in "
+            "result.conflicts."
+        )
+    notes = [*found.checks, *found.notes]
     for note in notes:
         warnings.warn(note, BreakdownWarning, stacklevel=3)
-    incomplete = pd.DataFrame(
-        [
-            {
-                "call": c.label,
-                "customer_id": c.office,
-                "dimension": c.dimension,
-                "value": c.value,
-                "error": f"{type(failures[c.query].error).__name__}: {failures[c.query].error}",
-            }
-            for c in plan.calls
-            if c.query in failures
-        ],
-        columns=["call", "customer_id", "dimension", "value", "error"],
-    )
     result = BreakdownResult(
         plan=plan,
         facts=facts,
@@ -198,12 +125,152 @@ def _join(
         calls=0,
         cached_calls=0,
         warnings=notes,
-        conflicts=conflicts_frame,
-        incomplete=incomplete,
+        conflicts=conflicts,
+        incomplete=_incomplete(plan, failures),
         demo=demo,
-        _unknowns=tuple(unknowns),
+        checks=found.checks,
+        _unknowns=tuple(found.unknowns),
     )
     return dataclasses.replace(result, counts=result.activity())
+
+
+def _incomplete(plan: BreakdownPlan, failures: Mapping[ContactQuery, MissingCall]) -> pd.DataFrame:
+    """The failed calls as a table: what each was for, and the error."""
+    rows = [
+        {
+            "call": c.label,
+            "customer_id": c.office,
+            "dimension": c.dimension,
+            "value": c.value,
+            "error": f"{type(failures[c.query].error).__name__}: {failures[c.query].error}",
+        }
+        for c in plan.calls
+        if c.query in failures
+    ]
+    return pd.DataFrame(rows, columns=["call", "customer_id", "dimension", "value", "error"])
+
+
+def _join_office(
+    plan: BreakdownPlan,
+    op: OfficePlan,
+    answers: Mapping[ContactQuery, pd.DataFrame],
+    failures: Mapping[ContactQuery, MissingCall],
+    ids: Mapping[ContactQuery, pa.Array] | None,
+    categories: Mapping[str, list[Any]],
+    found: _Found,
+) -> pd.DataFrame:
+    """One office's facts (rows in the range only), adding to `found`."""
+    base = answers[op.base.query]
+    mine = {c.query: answers[c.query] for c in op.all_calls() if c.query in answers}
+    codes = _Codes(mine, op.base.query, ids)
+    facts = base[_FACT_BASE].reset_index(drop=True)
+    keep = _kept(plan, op, codes, facts, failures, found)
+    if plan.measure == "changed":
+        facts["period"] = activity.floor_series(facts["changed_at"], plan.period)
+    else:
+        facts["period"] = _created_periods(plan, op, codes, failures, keep, found)
+        facts["created_period"] = facts["period"]
+    kinds = facts["kind"].astype(object).to_numpy()
+    for dim in op.dimensions:
+        column, dim_conflicts, dim_notes, dim_unknowns = _join_dimension(
+            dim, op, codes, failures, categories.get(dim.name), kinds
+        )
+        facts[dim.name] = column
+        for c in dim_conflicts:
+            position = c.pop("position")
+            found.conflicts.append({**c, "id": str(facts["id"].iloc[position])})
+        found.notes.extend(dim_notes)
+        found.unknowns.extend(dim_unknowns)
+        found.checks.extend(_dimension_checks(op, dim, codes, failures, keep))
+    return facts[keep].reset_index(drop=True)
+
+
+def _kept(
+    plan: BreakdownPlan,
+    op: OfficePlan,
+    codes: _Codes,
+    facts: pd.DataFrame,
+    failures: Mapping[ContactQuery, MissingCall],
+    found: _Found,
+) -> np.ndarray:
+    """Which base-set contacts are in the breakdown: inside the range, not excluded."""
+    keep = np.ones(codes.n, dtype=bool)
+    changed = facts["changed_at"]
+    if plan.measure == "changed":
+        keep &= ((changed >= plan.start) & (changed < plan.stop)).to_numpy()
+    if plan.changed_stop is not None:
+        keep &= (changed < plan.changed_stop).to_numpy()
+    if plan.exclude_kinds:
+        keep &= ~facts["kind"].astype(object).isin(plan.exclude_kinds).to_numpy()
+    if op.end_check is not None:
+        if op.end_check.query in failures:
+            last = activity.floor_period(plan.boundaries[-2], plan.period)
+            found.unknowns.append(
+                _Unknown(
+                    op.office,
+                    op.end_check.label,
+                    periods=frozenset({last}),
+                    changed_from=plan.end,
+                )
+            )
+        else:
+            keep[codes.positions(op.end_check.query)[0]] = False
+    for call in op.exclusions:
+        if call.query in failures:
+            found.unknowns.append(_Unknown(op.office, call.label))
+        else:
+            keep[codes.positions(call.query)[0]] = False
+    return keep
+
+
+def _created_periods(
+    plan: BreakdownPlan,
+    op: OfficePlan,
+    codes: _Codes,
+    failures: Mapping[ContactQuery, MissingCall],
+    keep: np.ndarray,
+    found: _Found,
+) -> Any:
+    """Each contact's creation period, from the window whose answer holds it."""
+    window_periods = [activity.floor_period(b, plan.period) for b in plan.boundaries[:-1]]
+    window_of = np.full(codes.n, -1, dtype=np.int64)
+    failed: list[int] = []
+    outside = 0
+    for k, call in enumerate(op.windows):
+        if call.query in failures:
+            failed.append(k)
+            continue
+        pos, extra = codes.positions(call.query)
+        # windows go in order: a boundary contact, found in two adjacent windows, ends up
+        # in the later one
+        window_of[pos] = k
+        outside += extra
+    for k in failed:
+        cells = {window_periods[k]} | ({window_periods[k - 1]} if k > 0 else set())
+        found.unknowns.append(_Unknown(op.office, op.windows[k].label, periods=frozenset(cells)))
+    in_any = window_of >= 0
+    found.checks.extend(
+        checks.window_check(op.office, in_any[keep], outside, int(keep.sum()), failed)
+    )
+    starts = pd.DatetimeIndex([*window_periods, pd.NaT]).astype(DATETIME_DTYPE)
+    return starts[np.where(in_any, window_of, len(window_periods))]
+
+
+def _dimension_checks(
+    op: OfficePlan,
+    dim: DimensionPlan,
+    codes: _Codes,
+    failures: Mapping[ContactQuery, MissingCall],
+    keep: np.ndarray,
+) -> list[str]:
+    calls = [c for c in op.dimension_calls if c.dimension == dim.name]
+    if any(c.query in failures for c in calls):
+        return []
+    sizes = {c: int(keep[codes.positions(c.query)[0]].sum()) for c in calls}
+    return checks.dimension_checks(op.office, dim, sizes, int(keep.sum()))
+
+
+_Joined = tuple[Any, list[dict[str, Any]], list[str], list[_Unknown]]
 
 
 def _join_dimension(
@@ -212,28 +279,23 @@ def _join_dimension(
     codes: _Codes,
     failures: Mapping[ContactQuery, MissingCall],
     categories: list[Any] | None,
-) -> tuple[Any, list[dict[str, Any]], list[str], list[_Unknown]]:
+    kinds: np.ndarray,
+) -> _Joined:
     """One office's values of one dimension for each base-set contact, in base-set order.
 
-    Single-valued dimensions give a Categorical over `categories`; newsletter lists give
-    an object array of tuples. Conflicts carry the base-set position of the contact.
+    Single-valued dimensions give a Categorical over `categories`; multi-valued ones
+    (newsletter lists, services) an object array of tuples. Conflicts carry the base-set
+    position of the contact.
     """
     n = codes.n
-    cats = [*(categories or []), CONFLICT] if not dim.multi_valued else []
-    cats = list(dict.fromkeys(cats))
+    cats = list(dict.fromkeys([*(categories or []), CONFLICT])) if not dim.multi_valued else []
     if dim.fixed is not None:
         if dim.multi_valued:
             return _objects([(dim.fixed,)])[np.zeros(n, dtype=np.int64)], [], [], []
-        return (
-            pd.Categorical.from_codes(np.full(n, cats.index(dim.fixed)), categories=cats),
-            [],
-            [],
-            [],
-        )
+        codes_ = np.full(n, cats.index(dim.fixed))
+        return pd.Categorical.from_codes(codes_, categories=cats), [], [], []
     calls = [c for c in op.dimension_calls if c.dimension == dim.name]
     failed = [c for c in calls if c.query in failures]
-    notes: list[str] = []
-    unknowns: list[_Unknown] = []
     hits = np.zeros(n, dtype=np.int64)
     which = np.full(n, -1, dtype=np.int64)  # index into `calls` of the (last) answer found
     members = np.zeros((n, len(calls)), dtype=bool) if dim.multi_valued else None
@@ -247,31 +309,55 @@ def _join_dimension(
         which[pos] = i
         if members is not None:
             members[pos, i] = True
+    notes = []
     if outside:
         notes.append(
             f"{outside} answers for {_NOUNS[dim.name][1]} in {op.office} name contacts that "
             f"are not in its base set (data changed during the run?); they are left out."
         )
     if members is not None:
-        for call in failed:
-            unknowns.append(
-                _Unknown(
-                    op.office,
-                    call.label,
-                    dimension=dim.name,
-                    values=frozenset({call.value, dim.remainder}),
-                )
+        unknowns = [
+            _Unknown(
+                op.office, c.label, dimension=dim.name, values=frozenset({c.value, dim.remainder})
             )
+            for c in failed
+        ]
         return _tuples(members, [c.value for c in calls]), [], notes, unknowns
+    column, conflicts, unknowns = _single_valued(
+        dim, op, codes, failures, calls, cats, hits, which, kinds
+    )
+    return column, conflicts, notes, unknowns
 
+
+def _single_valued(
+    dim: DimensionPlan,
+    op: OfficePlan,
+    codes: _Codes,
+    failures: Mapping[ContactQuery, MissingCall],
+    calls: Sequence[PlannedCall],
+    cats: list[Any],
+    hits: np.ndarray,
+    which: np.ndarray,
+    kinds: np.ndarray,
+) -> tuple[pd.Categorical, list[dict[str, Any]], list[_Unknown]]:
+    """The value code of each contact: its one answer, "(conflict)", or the remainder.
+
+    The remainder is derived (lead score 0), or a label; a kind that has no value at all
+    (a deceased estate has no lead score) gets `dim.unscored` instead.
+    """
+    failed = [c for c in calls if c.query in failures]
     remainder: Any = dim.inferred if dim.inferred is not None else dim.remainder
-    if remainder not in cats:
-        cats.append(remainder)
+    for label in (remainder, dim.unscored):
+        if label is not None and label not in cats:
+            cats.append(label)
     value_code = np.array([cats.index(c.value) for c in calls] or [0], dtype=np.int64)
     out = np.where(which >= 0, value_code[np.maximum(which, 0)], -1)
     out[hits > 1] = cats.index(CONFLICT)
     # nobody's answer: the remainder, or unknown (-1 = NaN) if a value's call failed
-    out[hits == 0] = -1 if failed else cats.index(remainder)
+    nobody = hits == 0
+    out[nobody] = -1 if failed else cats.index(remainder)
+    if dim.unscored is not None and not failed:
+        out[nobody & (kinds == "deceased_estate")] = cats.index(dim.unscored)
     conflicts: list[dict[str, Any]] = []
     twice = np.flatnonzero(hits > 1)
     if len(twice):
@@ -285,20 +371,12 @@ def _join_dimension(
             conflicts.append(
                 {"customer_id": op.office, "position": p, "dimension": dim.name, "values": values}
             )
-    for call in failed:
-        unknowns.append(
-            _Unknown(
-                op.office, call.label, dimension=dim.name, values=frozenset({call.value, remainder})
-            )
-        )
-    if dim.name == "lead_score" and dim.inferred is None and not failed:
-        none = int((hits == 0).sum())
-        if none:
-            notes.append(
-                f"{none} contacts of {op.office} had none of the lead scores 0–5 "
-                f"(counted as {NO_SCORE!r}); lead score was assumed to be always set."
-            )
-    return pd.Categorical.from_codes(out, categories=cats), conflicts, notes, unknowns
+    gaps = {remainder, *((dim.unscored,) if dim.unscored else ())}
+    unknowns = [
+        _Unknown(op.office, c.label, dimension=dim.name, values=frozenset({c.value, *gaps}))
+        for c in failed
+    ]
+    return pd.Categorical.from_codes(out, categories=cats), conflicts, unknowns
 
 
 def _tuples(members: np.ndarray, values: Sequence[Any]) -> np.ndarray:
@@ -344,7 +422,7 @@ def _combine_facts(
             if facts[name].dtype != object:
                 facts[name] = facts[name].astype(object)
             continue
-        cats = [*categories[name], CONFLICT, NO_SCORE, OTHER, NO_AGENT]
+        cats = [*categories[name], *SPECIAL_LABELS]
         column = facts[name]
         if isinstance(column.dtype, pd.CategoricalDtype):
             cat = column.array

@@ -50,6 +50,9 @@ class BreakdownResult:
         calls: API calls made (failed ones included; answers from the cache not counted).
         cached_calls: answers served by the cache.
         warnings: sentences on joins that did not add up (also issued as BreakdownWarning).
+        checks: the plausibility checks that failed, in plain words (also in `warnings`):
+            an answer for one value equal to the whole base set, single-valued answers
+            adding up to more than the base set, creation windows not adding up to it.
         conflicts: contacts found under two values of a single-valued dimension.
         incomplete: the failed calls, what they were for, and the error (empty when complete).
         demo: the answers are the built-in stand-in's demo data.
@@ -67,12 +70,18 @@ class BreakdownResult:
     incomplete: pd.DataFrame
     demo: bool = False
     fetched_at: pd.Timestamp | None = None
+    checks: list[str] = dataclasses.field(default_factory=list)
     _unknowns: tuple[_Unknown, ...] = ()
 
     @property
     def is_complete(self) -> bool:
         """True when every call of the plan succeeded."""
         return len(self.incomplete) == 0
+
+    @property
+    def partial_periods(self) -> tuple[pd.Timestamp, ...]:
+        """Periods in the counts that the range covers only in part (first or last)."""
+        return self.plan.partial_periods
 
     @property
     def names(self) -> dict[str, dict[Any, str]]:
@@ -118,7 +127,7 @@ class BreakdownResult:
                     "'changed', or run a breakdown with measure='created'",
                 )
             edges = set(plan.boundaries)
-            grid = activity.period_index(plan.start, plan.end, code)
+            grid = activity.period_index(plan.start, plan.stop, code)
             if any(p not in edges for p in grid if plan.start < p < plan.end):
                 raise InvalidQueryError(
                     "period",
@@ -126,16 +135,16 @@ class BreakdownResult:
                     f"be regrouped per {activity.period_name(code)}",
                     "the fetched period or a coarser one that it divides",
                 )
-            end_ts = activity.to_timestamp(end, "end") if end is not None else plan.end
+            end_ts = activity.to_timestamp(end, "end") if end is not None else plan.stop
         else:
             if end is not None:
                 end_ts = activity.to_timestamp(end, "end")
             elif plan.measure == "changed":
-                end_ts = plan.end
+                end_ts = plan.stop
             else:
                 latest = self.facts["changed_at"].max()
-                end_ts = plan.end
-                if pd.notna(latest) and latest >= plan.end:
+                end_ts = plan.stop
+                if pd.notna(latest) and latest >= plan.stop:
                     end_ts = activity.next_period_start(latest + pd.Timedelta(1, "ns"), code)
         values = {
             name: list(self.facts[name].cat.categories)
@@ -212,7 +221,7 @@ class BreakdownResult:
                     "kind", "needs a breakdown by creation (measure='created')", "agent, ..."
                 )
             created = self.activity(measure="created", by=())
-            changed = self.activity(measure="changed", by=(), end=self.plan.end)
+            changed = self.activity(measure="changed", by=(), end=self.plan.stop)
             return charts.created_vs_changed(created, changed, **kwargs)
         if kind == "bar":
             dimension = kwargs.pop("dimension", dims[0] if dims else "kind")
@@ -244,16 +253,22 @@ class BreakdownResult:
                 ("deceased_estate", "deceased estates"),
             )
         )
+        edge = "included" if plan.end_included else "excluded"
         lines = [
             f"{n} contacts {plan.measure} {_fmt(plan.start)} → {_fmt(plan.end)} "
-            f"(end excluded) in {', '.join(plan.query.customer_ids)}: {kind_text}.",
+            f"(end {edge}) in {', '.join(plan.query.customer_ids)}: {kind_text}.",
             f"{plan.n_calls} calls planned: {self.calls} made, {self.cached_calls} from the cache.",
         ]
-        if "newsletter_list" in plan.by:
+        if "newsletter_list" in plan.by or "scheduled_order_type" in plan.by:
             lines.append(
-                "A contact on several newsletter lists counts under each: the list counts "
-                "can add up to more than the contacts."
+                "A contact on several newsletter lists or with several active services counts "
+                "under each: those counts can add up to more than the contacts."
             )
+        if self.partial_periods:
+            cut = ", ".join(
+                activity.period_label(p, plan.period, multiline=False) for p in self.partial_periods
+            )
+            lines.append(f"Partial periods (the range covers only part of them): {cut}.")
         if self.demo:
             lines.append("DEMO DATA from the built-in stand-in.")
         if self.warnings:

@@ -27,10 +27,18 @@ DEFAULT_PERIODS_BACK = 12
 DEFAULT_MAX_CALLS = 2000
 
 NO_AGENT = "(no agent)"
+NO_AGENT_OR_UNLISTED = "(no agent or an unlisted user)"
 OTHER = "(other)"
 NO_SCORE = "(none)"
+NO_LEAD_SCORE = "(no lead score)"
 NO_LIST = "(no list)"
+NO_SERVICE = "(no active service)"
 CONFLICT = "(conflict)"
+SPECIAL_LABELS = (CONFLICT, NO_LEAD_SCORE, NO_SCORE, OTHER, NO_AGENT, NO_AGENT_OR_UNLISTED)
+# the lead scores asked: 0 is never asked (it may mean "no filter"); it is derived
+ASKED_LEAD_SCORES = (1, 2, 3, 4, 5)
+DERIVED_LEAD_SCORE = 0
+DEFAULT_SERVICES = (1, 2, 3)  # vocab.SCHEDULED_ORDER_TYPES: never 0, never 4
 
 _NOUNS = {
     "agent": ("agent", "agents"),
@@ -64,6 +72,25 @@ class BreakdownWarning(UserWarning):
 
 
 @dataclasses.dataclass(frozen=True)
+class RunOptions:
+    """How a plan is run, kept out of the plan and out of every memo key.
+
+    Args:
+        concurrency: requests in flight at most (None: the client's `concurrency`).
+        progress: True for a tqdm bar, False for none, or a callable(done, total).
+        refresh: ask the server again for every call.
+        offline: never ask the server (NotCachedError for a miss).
+        allow_partial: return the counts that are known when some calls fail.
+    """
+
+    concurrency: int | None = None
+    progress: Any = True
+    refresh: bool = False
+    offline: bool = False
+    allow_partial: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
 class PlannedCall:
     """One API call of a plan: which office, what it is for, and the exact query.
 
@@ -84,6 +111,17 @@ class PlannedCall:
 
 
 @dataclasses.dataclass(frozen=True)
+class MissingCall:
+    """A call of a breakdown (or a lookup before it) that failed: what it was for and why."""
+
+    call: PlannedCall
+    error: BaseException
+
+    def __str__(self) -> str:
+        return f"{self.call.label} ({type(self.error).__name__}: {self.error})"
+
+
+@dataclasses.dataclass(frozen=True)
 class DimensionPlan:
     """How one dimension is split in one office.
 
@@ -91,12 +129,15 @@ class DimensionPlan:
         values: the values asked, one call each.
         names: display names for values (agent names); ids are the fallback.
         remainder: the label of base-set contacts found under none of `values`
-            ("(no agent)" when every agent of the office is asked, "(other)" for a given
-            subset, "(none)" for lead score, "(no list)" for newsletter lists).
-        inferred: when not None, the value given to the remainder without a call (lead score
-            with ``infer_last=True``: the dimension is total, so the last value is implied).
+            ("(no agent)" when every user of the office is listed and asked, "(no agent or
+            an unlisted user)" with public users only, "(other)" for a given subset,
+            "(no list)", "(no active service)").
+        inferred: when not None, the value the remainder has, derived without a call (lead
+            score 0: the base set minus the answers for 1-5).
         fixed: when not None, the base query already fixes this value: every contact has it
             and no call is made.
+        unscored: the label of remainder contacts of a kind that has no value at all
+            (deceased estates have no lead score: "(no lead score)", never a silent 0).
     """
 
     name: str
@@ -106,11 +147,17 @@ class DimensionPlan:
     remainder: str
     inferred: Any = None
     fixed: Any = None
+    unscored: str | None = None
 
     @property
     def multi_valued(self) -> bool:
         """True when a contact may have several values at once (newsletter lists)."""
         return self.name in activity.MULTI_VALUED
+
+    @property
+    def single_valued_total(self) -> bool:
+        """True when each contact has at most one value, so answers cannot add up to more."""
+        return not self.multi_valued and self.name != "custom_field"
 
     @property
     def all_values(self) -> tuple[Any, ...]:
@@ -131,7 +178,11 @@ class DimensionPlan:
 
 @dataclasses.dataclass(frozen=True)
 class OfficePlan:
-    """The calls for one office: base set, creation windows, end check, dimension values."""
+    """The calls for one office: base set, creation windows, end check, dimension values.
+
+    `exclusions` are calls whose contacts are removed from the base set (a query for lead
+    score 0 is the base set minus the answers for 1-5, never `LeadScore=0`).
+    """
 
     office: str
     base: PlannedCall
@@ -139,11 +190,12 @@ class OfficePlan:
     end_check: PlannedCall | None
     dimensions: tuple[DimensionPlan, ...]
     dimension_calls: tuple[PlannedCall, ...]
+    exclusions: tuple[PlannedCall, ...] = ()
 
     def all_calls(self) -> tuple[PlannedCall, ...]:
         """Every call of this office, in plan order (duplicates possible: see `calls`)."""
         extra = (self.end_check,) if self.end_check is not None else ()
-        return (self.base, *self.windows, *extra, *self.dimension_calls)
+        return (self.base, *self.windows, *extra, *self.exclusions, *self.dimension_calls)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -153,7 +205,10 @@ class BreakdownPlan:
     `calls` holds each distinct query once (a creation window equal to the base call, for a
     range of one period, is the same call). `boundaries` are the creation windows' edges
     (start, every period start inside the range, end); `periods` the period starts listed.
-    The range is half-open: [start, end).
+    The range is [start, end): half-open, unless `end_included` (an end given with a time
+    of day is that instant, included). `partial_periods` are the listed periods the range
+    does not cover whole. `exclude_kinds` are kinds left out of the base set (deceased
+    estates, for a lead score 0 query: they have no lead score).
     """
 
     query: ContactQuery
@@ -165,8 +220,10 @@ class BreakdownPlan:
     boundaries: tuple[pd.Timestamp, ...]
     offices: tuple[OfficePlan, ...]
     calls: tuple[PlannedCall, ...]
-    planned_at: pd.Timestamp
-    options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    planned_at: pd.Timestamp | None
+    end_included: bool = False
+    exclude_kinds: tuple[str, ...] = ()
+    changed_stop: pd.Timestamp | None = None  # an open changed_to of the query: changed_at < it
 
     @property
     def n_calls(self) -> int:
@@ -174,19 +231,38 @@ class BreakdownPlan:
         return len(self.calls)
 
     @property
+    def stop(self) -> pd.Timestamp:
+        """The exclusive end of the range (one nanosecond after an included end)."""
+        return self.end + pd.Timedelta(1, "ns") if self.end_included else self.end
+
+    @property
     def periods(self) -> pd.DatetimeIndex:
         """Starts of the periods of the range (the first may begin before `start`)."""
-        return activity.period_index(self.start, self.end, self.period)
+        return activity.period_index(self.start, self.stop, self.period)
 
-    def cached(self, client: Any) -> int:
-        """How many of the calls are already answered by the cache (asks no server)."""
-        return sum(1 for call in self.calls if client.is_cached(call.query))
+    @property
+    def partial_periods(self) -> tuple[pd.Timestamp, ...]:
+        """Listed periods the range covers only in part (a first or last period cut off)."""
+        periods = self.periods
+        out = []
+        if self.start != periods[0]:
+            out.append(periods[0])
+        last_whole = activity.shift_periods(periods[-1], self.period, 1) == self.stop
+        if not last_whole and periods[-1] not in out:
+            out.append(periods[-1])
+        return tuple(out)
 
-    def describe(self, client: Any = None) -> str:
-        """One line for the form: "45 calls (12 already cached) for M30011: 1 base + ..."."""
+    def describe(self, cached: Any = None) -> str:
+        """One line for the form: "45 calls (12 already cached) for M30011: 1 base + ...".
+
+        `cached` is how many calls the cache holds (`vitec_nb.plan.cached_calls(client,
+        plan)` counts them); a client is also accepted and asked (it sends nothing).
+        """
         head = f"{self.n_calls} call{'s' if self.n_calls != 1 else ''}"
-        if client is not None:
-            head += f" ({self.cached(client)} already cached)"
+        if cached is not None and not isinstance(cached, int):
+            cached = sum(1 for call in self.calls if cached.is_cached(call.query))
+        if cached is not None:
+            head += f" ({cached} already cached)"
         offices = ", ".join(o.office for o in self.offices)
         parts = [self._describe_office(o) for o in self.offices]
         if len(set(parts)) == 1:
@@ -207,6 +283,9 @@ class BreakdownPlan:
             parts.append(f"{n_windows} {noun}{'s' if n_windows != 1 else ''}")
         if kinds.count("end"):
             parts.append("1 end check")
+        n_excluded = kinds.count("exclude")
+        if n_excluded:
+            parts.append(f"{n_excluded} lead scores left out (lead score 0 is derived)")
         for dim in office.dimensions:
             n = kinds.count(dim.name)
             one, many = _NOUNS[dim.name]
@@ -248,7 +327,7 @@ def _dimension_order(plan: BreakdownPlan, name: str) -> list[Any]:
         for dim in op.dimensions:
             if dim.name != name:
                 continue
-            for value in dim.all_values:
+            for value in (*dim.all_values, *((dim.unscored,) if dim.unscored else ())):
                 target = specials if isinstance(value, str) and value.startswith("(") else order
                 if value not in order and value not in specials:
                     target.append(value)

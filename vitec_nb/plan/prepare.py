@@ -1,0 +1,154 @@
+"""Before planning: check the options, fetch the lookups a breakdown needs, then plan purely."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from vitec_nb.errors import IncompleteBreakdownError, InvalidQueryError, VitecError
+from vitec_nb.lookups import OfficeLookups
+from vitec_nb.plan import planning
+from vitec_nb.plan.execution import run_plan
+from vitec_nb.plan.options import BreakdownOptions, breakdown_options
+from vitec_nb.plan.result import BreakdownResult
+from vitec_nb.plan.values import (
+    _PLAN_OPTIONS,
+    _RUN_OPTIONS,
+    BreakdownPlan,
+    MissingCall,
+    PlannedCall,
+    RunOptions,
+)
+from vitec_nb.profile import ServerProfile
+from vitec_nb.query import ContactQuery
+
+__all__ = ["fetch_lookups", "plan_breakdown", "prepare", "profile_of", "run_breakdown"]
+
+# what each dimension needs to know about an office: (lookup, client method, words)
+_NEEDS = {
+    "agent": ("agents", "agents", "users lookup (User/GetAllUsers, else User/GetUser)"),
+    "newsletter_list": (
+        "newsletter_lists",
+        "newsletter_lists",
+        "newsletter-lists lookup (CRM/Newsletter/{customerId}/NewsletterLists)",
+    ),
+}
+
+
+def profile_of(client: Any) -> ServerProfile:
+    """What is known about the client's server (nothing: the safe defaults)."""
+    profile = getattr(client, "profile", None)
+    return profile if isinstance(profile, ServerProfile) else ServerProfile()
+
+
+def fetch_lookups(
+    client: Any, query: ContactQuery, options: BreakdownOptions, run: RunOptions
+) -> dict[str, OfficeLookups]:
+    """The lookups the dimensions need, per office (cached calls). A failed lookup raises
+    `IncompleteBreakdownError` naming it; no contact call has been made then."""
+    out: dict[str, OfficeLookups] = {}
+    for office in query.customer_ids:
+        found: dict[str, Any] = {}
+        for name in options.by:
+            if name not in _NEEDS:
+                continue
+            field, method, words = _NEEDS[name]
+            try:
+                found[field] = getattr(client, method)(
+                    office, refresh=run.refresh, offline=run.offline
+                )
+            except VitecError as exc:
+                raise _lookup_failed(query, office, name, words, exc) from exc
+        agents = found.get("agents")
+        complete = bool(agents.attrs.get("agents_complete", False)) if agents is not None else False
+        out[office] = OfficeLookups(
+            office,
+            agents=agents,
+            agents_complete=complete,
+            newsletter_lists=found.get("newsletter_lists"),
+        )
+    return out
+
+
+def _lookup_failed(
+    query: ContactQuery, office: str, name: str, words: str, exc: VitecError
+) -> IncompleteBreakdownError:
+    call = PlannedCall(office, "lookup", name, query.for_office(office), f"{office} {words}")
+    missing = MissingCall(call, exc)
+    return IncompleteBreakdownError(
+        f"The breakdown could not be planned: the {missing}. No contact call was made; run "
+        "it again when the lookup answers (or give the values, e.g. agent_ids=[...]).",
+        missing=[missing],
+    )
+
+
+def prepare(
+    client: Any, query: ContactQuery, by: str | Iterable[str] | None = ("agent",), **options: Any
+) -> tuple[BreakdownPlan, RunOptions]:
+    """Check every option (before any request), fetch the lookups, plan (pure)."""
+    plan_opts, run = breakdown_options(query, by, **options)
+    lookups = fetch_lookups(client, query, plan_opts, run) if client is not None else {}
+    profile = profile_of(client) if client is not None else ServerProfile()
+    return planning.plan_breakdown(query, lookups, plan_opts, profile), run
+
+
+def run_breakdown(
+    client: Any,
+    query: ContactQuery | BreakdownPlan,
+    by: str | Iterable[str] | None = ("agent",),
+    **options: Any,
+) -> BreakdownResult:
+    """Plan and run a breakdown; given a plan, run it (only run options then)."""
+    if isinstance(query, BreakdownPlan):
+        plan_opts = [k for k in options if k in _PLAN_OPTIONS]
+        if plan_opts or (by != ("agent",) and tuple(by or ()) != query.by):
+            raise InvalidQueryError(
+                (plan_opts or ["by"])[0],
+                "cannot change a plan that is already made",
+                "only run options with a plan: " + ", ".join(sorted(_RUN_OPTIONS)),
+            )
+        return run_plan(client, query, **options)
+    plan, run = prepare(client, query, by, **options)
+    return run_plan(client, plan, run)
+
+
+def plan_breakdown(*args: Any, **kwargs: Any) -> BreakdownPlan:
+    """Plan a breakdown.
+
+    Pure: ``plan_breakdown(query, lookups, options, profile=None)`` with `lookups` a
+    mapping office -> `OfficeLookups`, `options` a `BreakdownOptions` (or a mapping of
+    options, `by` among them) and `profile` a `ServerProfile`; it does no I/O.
+
+    Also, as before: ``plan_breakdown(client, query, by=("agent",), **options)`` checks
+    the options, fetches the lookups through `client` (None: none) and plans.
+    """
+    first = args[0] if args else kwargs.get("query")
+    if isinstance(first, ContactQuery):
+        query, lookups, options, profile = _pure_args(args, kwargs)
+        return planning.plan_breakdown(query, lookups, options, profile)
+    client, query, *rest = args
+    by = rest[0] if rest else kwargs.pop("by", ("agent",))
+    return prepare(client, query, by, **kwargs)[0]
+
+
+def _pure_args(
+    args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[ContactQuery, Mapping[str, OfficeLookups], BreakdownOptions, ServerProfile | None]:
+    names = ("query", "lookups", "options", "profile")
+    given = dict(zip(names, args, strict=False))
+    for key, value in kwargs.items():
+        if key not in names:
+            raise InvalidQueryError(key, "is not an argument of plan_breakdown", ", ".join(names))
+        given[key] = value
+    query = given["query"]
+    options = given.get("options")
+    if options is None:
+        options = BreakdownOptions()
+    elif isinstance(options, Mapping):
+        options = dict(options)
+        options = breakdown_options(query, options.pop("by", ("agent",)), **options)[0]
+    elif not isinstance(options, BreakdownOptions):
+        raise InvalidQueryError(
+            "options", f"{type(options).__name__} is not allowed", "BreakdownOptions or a mapping"
+        )
+    return query, given.get("lookups") or {}, options, given.get("profile")
