@@ -80,7 +80,7 @@ def test_by_agent_chart_stacks_every_contact(agent_result):
     assert bar_heights(fig) == len(agent_result.facts)
     title = fig.get_suptitle()
     assert "Contacts created per month by agent" in title
-    assert agent_result.plan.query.customer_id in title and "Jan 2025 to Dec 2025" in title
+    assert agent_result.plan.query.customer_id in title and "1 Jan – 31 Dec 2025" in title
 
 
 def test_by_agent_chart_names_agents_and_keeps_the_top_ones(agent_result, standin):
@@ -179,3 +179,50 @@ def test_long_names_keep_legend_and_labels_inside_the_figure(agent_result, stand
             box = legend.get_window_extent(renderer)
             assert ax.bbox.x1 < box.x0 and box.x1 <= page.x1
         save(fig, "long_names_" + ("bar" if legend is None else "by_agent"))
+
+
+def test_services_are_named_as_published(chart_client, standin):
+    import pandas as pd
+
+    counts = pd.DataFrame(
+        {
+            "period": [pd.Timestamp("2025-01-01", tz="Europe/Stockholm")] * 3,
+            "scheduled_order_type": [1, 2, 7],
+            "contacts": [3, 4, 5],
+        }
+    )
+    fig = charts.bar(counts, "scheduled_order_type")
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert set(labels) == {"Home valuation", "Final prices in the area", "service 7"}
+    assert "by service" in fig.get_suptitle()
+    sv = charts.bar(counts, "scheduled_order_type", language="sv")
+    assert "Ditt bostadsvärde" in [t.get_text() for t in sv.axes[0].get_yticklabels()]
+
+
+def test_a_chart_names_its_filters_from_the_query(agent_result):
+    query = agent_result.plan.query.replace(lead_score=3)
+    counts = agent_result.activity(by=())
+    fig = charts.stacked(counts, None, query=query)
+    assert "Filters: lead score ★★★☆☆ 3" in [t.get_text() for t in fig.texts]
+
+
+def test_an_empty_chart_says_no_contacts_match(agent_result):
+    counts = agent_result.activity(by=()).assign(contacts=0)
+    fig = charts.stacked(counts, None)
+    assert any("No contacts match" in t.get_text() for t in fig.axes[0].texts)
+    assert not fig.axes[0].axison
+
+
+def test_partial_first_and_last_weeks_are_marked(agent_result):
+    counts = agent_result.activity(by=(), period="M")
+    weekly = counts.attrs | {"period": "W"}
+    import pandas as pd
+
+    periods = pd.date_range("2024-12-30", "2025-12-29", freq="W-MON", tz="Europe/Stockholm")
+    frame = pd.DataFrame({"period": periods, "contacts": 1})
+    frame.attrs = weekly  # 1 Jan 2025 is a Wednesday, 31 Dec 2025 too
+    fig = charts.stacked(frame, None)
+    ticks = [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    assert ticks[0].endswith("*") and ticks[-1].endswith("*")
+    assert sum(t.endswith("*") for t in ticks) == 2
+    assert "partial week" in fig.axes[0].get_xlabel()

@@ -17,7 +17,7 @@ import pytest
 
 from tests.plugins.notebook import last_full_months, truth_matching
 from vitec_nb.query import PARAMETERS
-from vitec_nb.widgets import ContactExplorer
+from vitec_nb.widgets import ANY_VALUE, ContactExplorer
 
 CONTROL_FOR_FIELD = {
     "customer_id": "office",
@@ -69,8 +69,8 @@ def test_agent_choices_are_the_offices_agents_with_archived_marked(
 ) -> None:
     agents = form_standin.agents[form_standin.agents["customer_id"] == explorer.office.value]
     options = dict((value, label) for label, value in explorer.agent.options)
-    assert explorer.agent.value is None and options[None] == "(any)"
-    assert set(options) - {None} == set(agents["user_id"].astype(str))
+    assert explorer.agent.value == ANY_VALUE and options[ANY_VALUE] == "(any)"
+    assert set(options) - {ANY_VALUE} == set(agents["user_id"].astype(str))
     for row in agents.itertuples():
         assert options[str(row.user_id)].endswith("(archived)") == bool(row.archived)
 
@@ -81,13 +81,15 @@ def test_changing_the_office_reloads_the_agents(
     other = explorer.office.options[1][1]
     explorer.office.value = other
     agents = form_standin.agents[form_standin.agents["customer_id"] == other]
-    assert {v for _, v in explorer.agent.options} - {None} == set(agents["user_id"].astype(str))
+    assert {v for _, v in explorer.agent.options} - {ANY_VALUE} == set(
+        agents["user_id"].astype(str)
+    )
 
 
 def test_lead_score_choices_show_stars(explorer: ContactExplorer) -> None:
     labels = dict((v, label) for label, v in explorer.lead_score.options)
     assert labels[3].startswith("★★★☆☆")
-    assert sorted(v for v in labels if v is not None) == [0, 1, 2, 3, 4, 5]
+    assert sorted(v for v in labels if v != ANY_VALUE) == [0, 1, 2, 3, 4, 5]
 
 
 @pytest.mark.parametrize(
@@ -124,16 +126,30 @@ def test_fixing_the_input_enables_run_again(explorer: ContactExplorer) -> None:
     assert explorer.query.scheduled_order_type == 1
 
 
-def test_scheduled_order_offers_the_known_names_and_accepts_them(
+def test_scheduled_order_offers_the_published_services_and_accepts_them(
     explorer: ContactExplorer,
 ) -> None:
-    from vitec_nb.query import SCHEDULED_ORDER_TYPES
+    from vitec_nb.vocab import SCHEDULED_ORDER_TYPES
 
-    assert list(explorer.scheduled_order_type.options) == list(SCHEDULED_ORDER_TYPES)
-    name, number = next(iter(SCHEDULED_ORDER_TYPES.items()))
-    explorer.scheduled_order_type.value = name
-    assert not explorer.run_button.disabled
-    assert explorer.query.scheduled_order_type == number
+    options = list(explorer.scheduled_order_type.options)
+    assert options == [
+        "Home valuation (1 EstateValue)",
+        "Final prices in the area (2 FinalPricesInArea)",
+        "Boneo search profile (3 BoneoSearchProfile)",
+    ]
+    for option, number in zip(options, SCHEDULED_ORDER_TYPES, strict=True):
+        explorer.scheduled_order_type.value = option
+        assert not explorer.run_button.disabled
+        assert explorer.query.scheduled_order_type == number
+    explorer.scheduled_order_type.value = "7"  # an unpublished service: kept by number
+    assert explorer.query.scheduled_order_type == 7
+
+
+def test_the_swedish_form_offers_vitecs_swedish_service_names(form_client: Any) -> None:
+    form = ContactExplorer(form_client, language="sv")
+    assert "Ditt bostadsvärde (1 EstateValue)" in form.scheduled_order_type.options
+    assert form.csv_style.value == "excel-sv"
+    assert ContactExplorer(form_client).csv_style.value == "plain"
 
 
 def test_status_says_how_many_calls_a_run_makes(
@@ -260,7 +276,7 @@ def test_csv_export_writes_the_result(explorer: ContactExplorer, tmp_path: Path)
     explorer.csv_button.click()
     path = explorer.last_export
     assert path.parent == (tmp_path / "out").resolve()
-    frame = pd.read_csv(path)
+    frame = pd.read_csv(path, comment="#")
     assert len(frame) == explorer.last_summary["total"]
     assert set(frame["id"].astype(str)) == set(explorer.last_frame["id"].astype(str))
     assert 'download="' in explorer.export_link.value
@@ -332,7 +348,7 @@ def test_without_configured_offices_the_office_is_typed(form_standin: Any, tmp_p
     office = form_standin.customer_ids[1]
     form.office.value = office.lower()
     agents = form_standin.agents[form_standin.agents["customer_id"] == office]
-    assert {v for _, v in form.agent.options} - {None} == set(agents["user_id"].astype(str))
+    assert {v for _, v in form.agent.options} - {ANY_VALUE} == set(agents["user_id"].astype(str))
     set_range(form)
     form.run_button.click()
     assert form.last_error is None

@@ -24,10 +24,12 @@ from matplotlib import colormaps
 from matplotlib.axes import Axes
 from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
-from matplotlib.layout_engine import LayoutEngine
 from matplotlib.patches import Patch
 
 from vitec_nb import activity
+from vitec_nb.captions import filters_in_words, plan_range
+from vitec_nb.chart_layout import LEGEND_GAP, MARGIN_TOP, MarginLayout
+from vitec_nb.vocab import SCHEDULED_ORDER_TYPES, service_label
 
 __all__ = ["bar", "by_agent", "by_lead_score", "created_vs_changed", "stacked"]
 
@@ -39,20 +41,15 @@ SPECIAL_COLOR = "#cfcfcf"
 UNKNOWN_HATCH = "////"
 SPECIAL_HATCH = "\\\\"  # a light hatch: sets special values apart; "..." cost ~35 ms a draw
 LEAD_SCORE_NAMES = {v: f"{v} " + "★" * v if v else "0 (no stars)" for v in range(6)}
-# Margins of `_MarginLayout`, in inches: the title above; period labels, axis label and the
-# demo note below; padding at the figure's edges.
-MARGIN_TOP = 0.32
-MARGIN_BOTTOM = 0.62
-MARGIN_PAD = 0.05
-MARGIN_RIGHT = 0.2  # without a legend
-LEGEND_GAP = 0.01  # the legend's distance from the axes, in axes widths (bbox_to_anchor)
 DEMO_NOTE = "DEMO DATA — built-in stand-in, not a real CRM"
+SUBTITLE_ROOM = 0.24  # inches added to the top margin for the line of filters
+EMPTY_TEXT = "No contacts match these filters in this range"
 
 _DIMENSION_WORDS = {
     "agent": "agent",
     "lead_score": "lead score",
     "newsletter_list": "newsletter list",
-    "scheduled_order_type": "scheduled order type",
+    "scheduled_order_type": "service",
     "custom_field": "custom field value",
     "kind": "kind of contact",
     "customer_id": "office",
@@ -73,6 +70,11 @@ def _meta(counts: pd.DataFrame, overrides: Mapping[str, Any]) -> dict[str, Any]:
         "names": {},
         "start": None,
         "end": None,
+        "query": None,  # the ContactQuery: its filters become the subtitle
+        "where": None,  # the offices as shown, e.g. "M30012 Kontor Söder"
+        "when": None,  # the range as the analyst wrote it, e.g. "1 Jan – 31 Dec 2025"
+        "subtitle": None,  # the filters in words (default: from `query`)
+        "language": "en",
     }
     meta.update({k: v for k, v in counts.attrs.items() if k in meta})
     meta.update({k: v for k, v in overrides.items() if v is not None})
@@ -100,72 +102,83 @@ def _when(periods: Sequence[pd.Timestamp], code: str) -> str:
 
 
 def _title(what: str, meta: Mapping[str, Any], periods: Sequence[pd.Timestamp]) -> str:
-    parts = [what, _where(meta["offices"]), _when(periods, meta["period"])]
+    when = meta["when"]
+    if not when and meta["start"] is not None and meta["end"] is not None:
+        when = plan_range(meta["start"], meta["end"], meta["language"])
+    parts = [what, meta["where"] or _where(meta["offices"]), when or _when(periods, meta["period"])]
     return " — ".join(p for p in parts if p)
 
 
-class _MarginLayout(LayoutEngine):
-    """Fixed top and bottom margins; left and right measured: the y axis and the legend.
-
-    Constrained layout measured every decoration twice per draw (~35 ms of a form run,
-    docs/benchmarks.md benchmark 6). These charts have one axes, a title above, period
-    labels below and the legend on the right, so only two widths vary: the y tick labels
-    (and the bar chart's names) on the left and the legend's labels on the right. Both are
-    measured with the renderer that then draws (matplotlib finds it when none is passed),
-    so the text metrics are reused.
-    """
-
-    _adjust_compatible = True
-    _colorbar_gridspec = False
-
-    def __init__(self, top: float = MARGIN_TOP, bottom: float = MARGIN_BOTTOM) -> None:
-        super().__init__()
-        self._top, self._bottom = top, bottom
-
-    def execute(self, fig: Figure) -> None:
-        width, height = fig.bbox.width, fig.bbox.height
-        pad = MARGIN_PAD * fig.dpi
-        if len(fig.axes) != 1:  # a caller added axes: leave the layout to them
-            return
-        ax = fig.axes[0]
-        y_box = ax.yaxis.get_tightbbox()  # measured with the renderer that draws
-        left = (ax.bbox.x0 - y_box.x0 + pad) / width if y_box is not None else 0.05
-        right = 1 - MARGIN_RIGHT * fig.dpi / width  # room for half the last tick label
-        legend = ax.get_legend()
-        if legend is not None:
-            # the legend's box keeps `borderaxespad` (in font sizes) from its anchor
-            gap = legend.borderaxespad * legend.prop.get_size_in_points() * fig.dpi / 72
-            room = (legend.get_window_extent().width + gap + pad) / width
-            # the legend sits at 1.01 axes widths: right + 0.01 (right - left) + room = 1
-            right = (1 - room + LEGEND_GAP * left) / (1 + LEGEND_GAP)
-        dpi = fig.dpi
-        fig.subplots_adjust(
-            left=left,
-            right=max(right, left + 0.2),
-            top=1 - self._top * dpi / height,
-            bottom=self._bottom * dpi / height,
-        )
+def _subtitle(meta: Mapping[str, Any]) -> str:
+    """The active filters in words: given, or read from the query; "" for none."""
+    if meta["subtitle"] is not None:
+        return str(meta["subtitle"])
+    if meta["query"] is None:
+        return ""
+    words = filters_in_words(meta["query"], meta["names"], language=meta["language"])
+    return "Filters: " + "; ".join(words) if words else ""
 
 
 def _new_figure(
     meta: Mapping[str, Any], title: str, top: float = MARGIN_TOP
 ) -> tuple[Figure, Axes]:
-    fig = Figure(figsize=FIGSIZE, layout=_MarginLayout(top=top))
+    subtitle = _subtitle(meta)
+    if subtitle:
+        top += SUBTITLE_ROOM
+    fig = Figure(figsize=FIGSIZE, layout=MarginLayout(top=top))
     ax = fig.add_subplot()
     fig.suptitle(title, fontsize=12)
+    if subtitle:
+        y = 1 - (MARGIN_TOP + 0.04) / FIGSIZE[1]
+        fig.text(0.5, y, subtitle, fontsize=9, color="#444444", ha="center", va="top")
     if meta.get("demo"):
         fig.text(0.005, 0.005, DEMO_NOTE, fontsize=8, color="#b00020", ha="left", va="bottom")
     return fig, ax
 
 
-def _period_axis(ax: Axes, periods: Sequence[pd.Timestamp], code: str) -> None:
+def partial_periods(periods: Sequence[pd.Timestamp], code: str, start: Any, end: Any) -> set[int]:
+    """Positions of the first and last periods the range [start, end) covers only in part."""
+    if not len(periods) or start is None or end is None:
+        return set()
+    out = set()
+    if periods[0] < pd.Timestamp(start):
+        out.add(0)
+    if activity.next_period_start(periods[-1] + pd.Timedelta(1, "ns"), code) > pd.Timestamp(end):
+        out.add(len(periods) - 1)
+    return out
+
+
+def _period_axis(
+    ax: Axes, periods: Sequence[pd.Timestamp], code: str, meta: Mapping[str, Any] | None = None
+) -> None:
     n = len(periods)
     step = max(1, math.ceil(n / MAX_TICKS))
-    ticks = list(range(0, n, step))
-    ax.set_xticks(ticks, [activity.period_label(periods[i], code) for i in ticks], fontsize=8)
+    ticks = sorted(set(range(0, n, step)) | ({n - 1} if n else set()))
+    if len(ticks) > 1 and ticks[-1] - ticks[-2] < step:
+        ticks.pop(-2)  # the last period always gets its label
+    meta = meta or {}
+    partial = partial_periods(periods, code, meta.get("start"), meta.get("end"))
+    labels = [
+        activity.period_label(periods[i], code) + ("*" if i in partial else "") for i in ticks
+    ]
+    ax.set_xticks(ticks, labels, fontsize=8)
     ax.set_xlim(-0.6, n - 0.4)
     noun = activity.period_name(code)
-    ax.set_xlabel(f"{noun.capitalize()} (Swedish time)")
+    label = f"{noun.capitalize()} (Swedish time)"
+    if partial:
+        label += f"  · * partial {noun}: the range covers only part of it"
+    ax.set_xlabel(label)
+
+
+def _is_empty(counts: pd.DataFrame) -> bool:
+    """No contact at all and nothing unknown: there is nothing to draw."""
+    values = counts["contacts"] if "contacts" in counts else pd.Series(dtype=float)
+    return bool(values.fillna(0).sum() == 0 and not values.isna().any())
+
+
+def _draw_empty(ax: Axes) -> None:
+    ax.set_axis_off()
+    ax.text(0.5, 0.5, EMPTY_TEXT, ha="center", va="center", fontsize=13, transform=ax.transAxes)
 
 
 def _count_axis(ax: Axes, measure: str) -> None:
@@ -297,6 +310,16 @@ def _display_name(value: Any, names: Mapping[Any, str], taken: set[str]) -> str:
     return text
 
 
+def _names(info: Mapping[str, Any], dimension: str, values: Any = ()) -> Mapping[Any, str]:
+    """Display names of a dimension's values; services always in words (vocab)."""
+    names = dict(info["names"].get(dimension, {}))
+    if dimension == "scheduled_order_type":
+        numbers = [v for v in [*names, *values] if isinstance(v, (int, np.integer))]
+        for number in {*numbers, *SCHEDULED_ORDER_TYPES}:
+            names[number] = service_label(int(number), info["language"])
+    return names
+
+
 def _is_special(value: Any) -> bool:
     return isinstance(value, str) and value.startswith("(")
 
@@ -334,17 +357,15 @@ def stacked(
         activity.period_name(code) + (f" by {dim_words}" if dimension else "")
     )
     fig, ax = _new_figure(info, title or _title(what, info, periods))
-    if counts.empty:
-        ax.text(
-            0.5, 0.5, "No contacts in this range", ha="center", va="center", transform=ax.transAxes
-        )
+    if _is_empty(counts):
+        _draw_empty(ax)
         return fig
     table = _matrix(counts, dimension)
     if dimension is None:
         _draw_stack(ax, table, ["contacts"], ["#3b75af"])
         handles = None
     else:
-        names = names if names is not None else info["names"].get(dimension, {})
+        names = names if names is not None else _names(info, dimension, table.columns)
         table = table.loc[:, (table.fillna(0).sum() > 0) | table.isna().any()]
         regular = [c for c in table.columns if not _is_special(c)]
         special = [c for c in table.columns if _is_special(c)]
@@ -370,7 +391,7 @@ def stacked(
         hatches = [None] * (len(regular) + len(extra)) + [SPECIAL_HATCH] * len(special)
         handles = _draw_stack(ax, table, labels, colors, hatches)
         _legend(ax, dim_words.capitalize(), handles[::-1])
-    _period_axis(ax, periods, code)
+    _period_axis(ax, periods, code, info)
     _count_axis(ax, info["measure"])
     if handles is None and table.isna().to_numpy().any():
         _legend(ax, None)
@@ -425,7 +446,7 @@ def created_vs_changed(
         handles.append(ax.bar(x + offset, np.nan_to_num(values), width, color=color, label=label))
         for i in np.flatnonzero(np.isnan(values)):
             ax.annotate("?", (i + offset, 0), ha="center", va="bottom", fontsize=9)
-    _period_axis(ax, periods, code)
+    _period_axis(ax, periods, code, info)
     ax.set_ylabel("Contacts")
     ax.yaxis.get_major_locator().set_params(integer=True)
     ax.grid(axis="y", alpha=0.3)
@@ -457,7 +478,7 @@ def bar(
     """
     info = _meta(counts, meta)
     periods = _periods(counts)
-    names = names if names is not None else info["names"].get(dimension, {})
+    names = names if names is not None else _names(info, dimension, counts[dimension].unique())
     if dimension == "lead_score" and not names:
         names = LEAD_SCORE_NAMES
     grouped = counts.groupby(dimension, observed=True, sort=False)["contacts"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from vitec_nb.errors import (
     AuthenticationError,
     ForbiddenError,
@@ -42,11 +44,24 @@ def stars(score: int) -> str:
     return "★" * score + "☆" * (5 - score)
 
 
-def error_message(err: BaseException) -> str:
-    """A sentence an analyst can act on for any error a run can raise (never a traceback)."""
+def _in_labels(text: str) -> str:
+    """Python field names in a message replaced by the form's labels ("created_from 1 May")."""
+    pattern = r"\b(" + "|".join(sorted(FIELD_LABELS, key=len, reverse=True)) + r")\b"
+    return re.sub(pattern, lambda m: FIELD_LABELS[m.group(1)].lower(), text)
+
+
+def error_message(err: BaseException, context: str | None = None) -> str:
+    """A sentence an analyst can act on for any error a run can raise (never a traceback).
+
+    `context` says what the run asked for in the analyst's words ("office M30011, contacts
+    created 1 Jan – 31 Dec 2025"); offline misses name it instead of internal bounds.
+    """
     if isinstance(err, InvalidQueryError):
         label = FIELD_LABELS.get(err.field, err.field)
-        return f"{label}: {err}"
+        text = str(err)
+        if text.startswith(f"{err.field}: "):
+            text = text[len(err.field) + 2 :]
+        return f"{label}: {_in_labels(text)}"
     if isinstance(err, AuthenticationError):
         office = f" for office {err.customer_id}" if err.customer_id else ""
         return (
@@ -63,9 +78,13 @@ def error_message(err: BaseException) -> str:
         said = err.server_message or "; ".join(err.messages) or str(err)
         return f"Vitec Connect rejected the query (400): {said}"
     if isinstance(err, IncompleteBreakdownError):
-        return _incomplete_message(err)
+        return _incomplete_message(err, context)
     if isinstance(err, NotCachedError):
-        return f"{err} Switch Offline off to fetch from Vitec Connect."
+        what = f" for {context}" if context else ""
+        return (
+            f"Offline: the answer{what} is not in the cache and nothing was sent. "
+            "Switch Offline off to fetch from Vitec Connect."
+        )
     if isinstance(err, RequestTimeoutError):
         return f"Vitec Connect did not answer in time: {err} Try again later."
     if isinstance(err, TransportError):
@@ -75,7 +94,9 @@ def error_message(err: BaseException) -> str:
     return f"Unexpected error ({type(err).__name__}): {err}"
 
 
-def _incomplete_message(err: IncompleteBreakdownError, shown: int = 8) -> str:
+def _incomplete_message(
+    err: IncompleteBreakdownError, context: str | None = None, shown: int = 8
+) -> str:
     """What failed and what is missing, in a few lines.
 
     When every call failed the same way (a 401 or 403 for the office, offline misses, the
@@ -90,6 +111,17 @@ def _incomplete_message(err: IncompleteBreakdownError, shown: int = 8) -> str:
     total = int(getattr(plan, "n_calls", 0) or 0) or len(causes)
     kinds = {type(c) for c in causes}
     same = bool(causes) and None not in kinds and len(kinds) == 1
+    if same and isinstance(causes[0], NotCachedError):
+        what = f" for {context}" if context else ""
+        if len(causes) == total:
+            return (
+                f"Offline: none of the {total} answers{what} is in the cache, and nothing "
+                "was sent. Switch Offline off to fetch them from Vitec Connect."
+            )
+        return (
+            f"Offline: {len(causes)} of the {total} answers{what} are not in the cache "
+            "(nothing was sent). Switch Offline off to fetch only those."
+        )
     head = error_message(causes[0]) if same and causes[0] is not None else ""
     if same and len(causes) == total:
         return f"{head} (all {total} calls failed.)"

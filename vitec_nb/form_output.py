@@ -1,25 +1,34 @@
-"""What the contact form shows and writes: the chart as PNG, summary, first rows, exports."""
+"""What the contact form shows and writes: the run record, chart PNG, summary, rows, exports."""
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 import html
 import io
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from vitec_nb import captions
+from vitec_nb.captions import Caption
 from vitec_nb.errors import InvalidQueryError
+from vitec_nb.vocab import KIND_LABELS, TIMEZONE
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 __all__ = [
+    "CSV_STYLES",
+    "RunRecord",
     "download_link",
+    "export_contacts",
     "export_frame",
     "figure_image",
+    "make_caption",
     "png_bytes",
     "summarize",
     "summary_html",
@@ -31,10 +40,106 @@ KINDS: list[tuple[str, str]] = [
     ("deceased_estate", "deceased estates"),
 ]
 TABLE_ROWS = 10
-MIDNIGHT = dt.time(0)
+SPLIT_WORDS = {
+    "agent": "agent",
+    "lead_score": "lead score",
+    "newsletter_list": "newsletter list",
+    "scheduled_order_type": "service",
+    "custom_field": "custom field value",
+}
 CHART_WIDTH = 840  # pixels on screen: the form's width less the output area's padding
 CHART_DPI = 100  # 10-inch charts become 1000 px, shown at 840: crisp, and a small PNG
 DOWNLOAD_LINK_LIMIT = 20_000_000  # bytes; bigger exports are only written to the folder
+CSV_STYLES: dict[str, str] = {
+    "excel-sv": "CSV for Excel, Swedish settings (semicolons, UTF-8 with BOM, local times)",
+    "plain": "plain CSV (commas, UTF-8, times with their UTC offset)",
+}
+HEADER_MARK = "# "  # export header lines start with this: read back with comment="#"
+LINK_STYLE = (
+    "display:inline-block;padding:3px 12px;margin-left:6px;border-radius:3px;"
+    "background:#2f6fae;color:white;text-decoration:none;font-weight:600"
+)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class RunRecord:
+    """One run of the form: everything its outputs are drawn from, and nothing else.
+
+    The chart, summary, first rows and exports of a run come from its record alone, so
+    changing a control afterwards can never relabel them. `controls` is the form's state
+    when it ran: when the controls differ, the output is out of date.
+    """
+
+    number: int
+    query: Any
+    plan: Any
+    result: Any
+    caption: Caption
+    controls: tuple[Any, ...]
+    names: Mapping[str, Mapping[Any, str]]
+    language: str = "en"
+
+    @property
+    def office(self) -> str:
+        return ", ".join(self.query.customer_ids)
+
+    @property
+    def fetched_at(self) -> pd.Timestamp | None:
+        return self.caption.fetched_at
+
+    def file_stem(self) -> str:
+        """E.g. "contacts-M30012-run3-20260101-0930": office, run and fetch time."""
+        when = self.fetched_at
+        stamp = (
+            pd.Timestamp(when).tz_convert(TIMEZONE).strftime("%Y%m%d-%H%M")
+            if when is not None and pd.notna(when) and pd.Timestamp(when).tzinfo is not None
+            else dt.datetime.now().strftime("%Y%m%d-%H%M")
+        )
+        return f"contacts-{self.office.replace(', ', '+')}-run{self.number}-{stamp}"
+
+
+def make_caption(
+    result: Any,
+    *,
+    names: Mapping[str, Mapping[Any, str]],
+    ranges: Mapping[str, tuple[Any, Any]],
+    office_names: Mapping[str, str] | None = None,
+    language: str = "en",
+    demo: bool = False,
+) -> Caption:
+    """What a finished run shows, in words, from its plan and the dates as written.
+
+    `ranges` maps "created" and "changed" to the (first day, last day) the analyst gave
+    (None for an open end, filled from the plan for the measured pair). The pair not
+    measured, when given, is a filter and listed as one.
+    """
+    plan = result.plan
+    query = plan.query
+    first, last = ranges.get(plan.measure, (None, None))
+    default_first, default_last = _plan_days(plan.start, plan.end)
+    shown = captions.range_text(first or default_first, last or default_last, language)
+    filters = captions.filters_in_words(query, names, language=language)
+    for pair, (a, b) in ranges.items():
+        if pair != plan.measure and (a is not None or b is not None):
+            filters.append(f"{pair} {captions.range_text(a, b, language)} also applies")
+    return Caption(
+        office=captions.offices_text(query.customer_ids, office_names),
+        filters=tuple(filters),
+        measure=plan.measure,
+        period=plan.period,
+        range=shown,
+        demo=demo,
+        fetched_at=getattr(result, "fetched_at", None) or result.facts.attrs.get("fetched_at"),
+        split=", ".join(SPLIT_WORDS.get(d, d.replace("_", " ")) for d in plan.by),
+    )
+
+
+def _plan_days(start: Any, end: Any) -> tuple[dt.datetime, dt.datetime]:
+    """A plan's half-open [start, end) as its first and last (included) local days."""
+    first = pd.Timestamp(start).tz_convert(TIMEZONE).tz_localize(None)
+    stop = pd.Timestamp(end).tz_convert(TIMEZONE).tz_localize(None)
+    last = stop - pd.Timedelta(days=1) if stop == stop.normalize() else stop
+    return first.to_pydatetime(), last.to_pydatetime()
 
 
 def figure_image(fig: Figure, width: int = CHART_WIDTH) -> Any:
@@ -103,24 +208,41 @@ def summarize(result: Any, client: Any, office: Any) -> dict[str, Any]:
     return summary
 
 
-def summary_html(s: dict[str, Any]) -> str:
-    """The summary as HTML; numbers sit in spans with class vnb-count for tests to read."""
+def summary_html(s: dict[str, Any], caption: Caption | None = None) -> str:
+    """The summary as HTML; numbers sit in spans with class vnb-count for tests to read.
+
+    With a caption (the form's runs) it says what the run shows: the office, every filter
+    in words and the range as the analyst wrote it.
+    """
     kinds = ", ".join(f"{_count(s[k], k)} {label}" for k, label in KINDS)
     source = (
         '<b style="color:#c77c02">DEMO DATA</b>'
         if s["demo"]
         else '<b style="color:#3c763d">live data</b>'
     )
-    last_day = s["end"] - pd.Timedelta(microseconds=1)
-    span = f"{s['measure']} {_local(s['start'])[:10]} to {_local(last_day)[:10]}"
+    if caption is not None:
+        span = f"{caption.what}, {caption.range}" if caption.range else caption.what
+        office = caption.office
+        filters = "Filters: " + ("; ".join(caption.filters) if caption.filters else "none")
+    else:
+        last_day = s["end"] - pd.Timedelta(microseconds=1)
+        span = f"{s['measure']} {_local(s['start'])[:10]} to {_local(last_day)[:10]}"
+        office, filters = str(s["office"]), ""
     fetched = _local(s["fetched_at"])
     warnings = "".join(
         f'<br><span style="color:#b94a48">⚠ {html.escape(w)}</span>' for w in s["warnings"]
     )
+    head = f"<b>{_count(s['total'], 'total')} contacts</b> {html.escape(span)}: {kinds}"
+    if s["total"] == 0:
+        head = (
+            f'<b class="vnb-empty">No contacts match</b> ({_count(0, "total")} contacts) '
+            f"{html.escape(span)}"
+        )
     return (
         '<div style="padding:4px 2px;line-height:1.6">'
-        f"<b>{_count(s['total'], 'total')} contacts</b> {html.escape(span)}: {kinds}<br>"
-        f"Office {html.escape(str(s['office']))} · {source} · "
+        f"{head}<br>"
+        + (f"{html.escape(filters)}<br>" if filters else "")
+        + f"Office {html.escape(office)} · {source} · "
         f'<span class="vnb-calls">{s["calls"]}</span> calls made, '
         f'<span class="vnb-cached">{s["cached"]}</span> answered from the cache'
         + (
@@ -133,59 +255,158 @@ def summary_html(s: dict[str, Any]) -> str:
     )
 
 
-def _table(frame: pd.DataFrame) -> Any:
-    """The first rows as an HTML table (times in Swedish local time, blanks for missing).
+COLUMN_LABELS = {
+    "kind": "Kind",
+    "id": "Contact id",
+    "customer_id": "Office",
+    "changed_at": "Last changed (Swedish time)",
+    "period": "Period",
+    "created_period": "Created in",
+    "agent_name": "Agent",
+    "lead_score": "Lead score",
+    "newsletter_list_name": "Newsletter lists",
+    "scheduled_order_type_name": "Services",
+    "custom_field": "Field value",
+}
+HIDDEN_IN_TABLE = ("agent", "newsletter_list", "scheduled_order_type")  # shown by name
 
-    Written out directly: `DataFrame.to_html` and the per-column `strftime` took ~14 ms of
-    each form run for ten rows (docs/benchmarks.md, benchmark 6); this takes well under one.
-    The markup is pandas' (`class="dataframe"`), so front ends style it the same way.
+
+def _table(
+    frame: pd.DataFrame,
+    names: Mapping[str, Mapping[Any, str]] | None = None,
+    language: str = "en",
+) -> Any:
+    """The first rows as an HTML table: labels for columns, names for ids, no wrapping.
+
+    Written out directly: `DataFrame.to_html` took ~14 ms of each form run for ten rows
+    (docs/benchmarks.md, benchmark 6). The markup is pandas' (`class="dataframe"`), so
+    front ends style it the same way.
     """
     from IPython.display import HTML
 
     head = frame.head(TABLE_ROWS)
     head.attrs = {}  # pandas deep-copies attrs on every column access
-    columns = [_cell_texts(head[col]) for col in head.columns]
-    header = "".join(f"<th>{html.escape(str(col))}</th>" for col in head.columns)
+    names = dict(names or {})
+    if "agent" in head.columns and "agent_name" not in head.columns:
+        names.setdefault("agent", {})
+    shown = export_columns(head, names, local_times=True, language=language)
+    columns = [c for c in shown.columns if c not in HIDDEN_IN_TABLE or f"{c}_name" not in shown]
+    header = "".join(
+        f"<th>{html.escape(COLUMN_LABELS.get(c, c.replace('_', ' ')))}</th>" for c in columns
+    )
+    cells = {c: ["" if pd.isna(v) else html.escape(str(v)) for v in shown[c]] for c in columns}
     rows = "".join(
-        "<tr>" + "".join(f"<td>{cells[i]}</td>" for cells in columns) + "</tr>"
+        "<tr>" + "".join(f"<td>{cells[c][i]}</td>" for c in columns) + "</tr>"
         for i in range(len(head))
     )
     return HTML(
         f"<p>First {len(head)} of {len(frame)} rows.</p>"
-        '<table border="1" class="dataframe"><thead><tr style="text-align: right;">'
-        f"{header}</tr></thead><tbody>{rows}</tbody></table>"
+        '<table border="1" class="dataframe vnb-rows" style="white-space:nowrap">'
+        f'<thead><tr style="text-align: right;">{header}</tr></thead>'
+        f"<tbody>{rows}</tbody></table>"
     )
 
 
-def _cell_texts(column: pd.Series) -> list[str]:
-    """A column's values as escaped text; dates without a time of day show the date only."""
-    values = column.tolist()
-    if isinstance(column.dtype, pd.DatetimeTZDtype):
-        known = [v for v in values if not pd.isna(v)]
-        dates_only = all(v.time() == MIDNIGHT and not v.nanosecond for v in known)
-        fmt = "%Y-%m-%d" if dates_only else "%Y-%m-%d %H:%M:%S"
-        return ["" if pd.isna(v) else v.strftime(fmt) for v in values]
-    return ["" if pd.isna(v) else html.escape(str(v)) for v in values]
+def export_columns(
+    frame: pd.DataFrame,
+    names: Mapping[str, Mapping[Any, str]] | None = None,
+    *,
+    local_times: bool = True,
+    language: str = "en",
+) -> pd.DataFrame:
+    """The columns people receive: kinds in words, names next to ids, readable times.
+
+    Times become Swedish wall-clock text without an offset (`local_times`, for Excel) or
+    ISO 8601 with the offset; period starts become dates; multi-valued cells (a contact's
+    newsletter lists) are joined with ", "; each id column of a dimension with `names`
+    gets a `<dimension>_name` column right after it.
+    """
+    names = names or {}
+    kind_words = KIND_LABELS.get(language, KIND_LABELS["en"])
+    out: dict[str, Any] = {}
+    for col in frame.columns:
+        values = frame[col]
+        if col == "kind":
+            values = values.astype(object).map(lambda k: kind_words.get(k, k))
+        elif isinstance(values.dtype, pd.DatetimeTZDtype):
+            local = values.dt.tz_convert(TIMEZONE)
+            dates_only = col.endswith("period") or col == "period"
+            fmt = "%Y-%m-%d" if dates_only else "%Y-%m-%d %H:%M:%S"
+            values = local.dt.strftime(fmt if local_times or dates_only else "%Y-%m-%dT%H:%M:%S%z")
+        elif values.dtype == object and values.map(lambda v: isinstance(v, tuple)).any():
+            values = values.map(lambda v: ", ".join(map(str, v)) if isinstance(v, tuple) else v)
+        out[col] = (
+            values.astype(object) if isinstance(values.dtype, pd.CategoricalDtype) else values
+        )
+        known = names.get(col)
+        if known and f"{col}_name" not in frame.columns:
+            out[f"{col}_name"] = frame[col].map(lambda v, k=known: _names_of(v, k))
+    return pd.DataFrame(out, index=frame.index)
+
+
+def _names_of(value: Any, names: Mapping[Any, str]) -> Any:
+    if isinstance(value, tuple):
+        return ", ".join(str(names.get(v, v)) for v in value)
+    return names.get(value, value) if not pd.isna(value) else value
+
+
+def export_contacts(
+    frame: pd.DataFrame,
+    path: Path | str,
+    *,
+    caption: Caption | None = None,
+    csv_style: str = "plain",
+    names: Mapping[str, Mapping[Any, str]] | None = None,
+    language: str = "en",
+) -> Path:
+    """Write contacts (or a breakdown's facts) to `path`: .csv or .xlsx, with a header.
+
+    The one export of the form, the CLI and the API. CSV starts with "# " lines saying
+    what the file holds (office, filters, range, fetched time, time zone); `csv_style`
+    "excel-sv" is for Excel with Swedish settings: semicolons, UTF-8 with BOM, decimal
+    commas, Swedish local times without offsets. "plain" is commas, UTF-8, ISO times with
+    offsets. Excel files get local times and the header on a second sheet, "about".
+    """
+    path = Path(path)
+    fmt = path.suffix.lower().lstrip(".")
+    if fmt not in ("csv", "xlsx"):
+        raise InvalidQueryError("format", f"unknown export format {fmt!r}", "csv, xlsx")
+    if csv_style not in CSV_STYLES:
+        raise InvalidQueryError(
+            "csv_style", f"{csv_style!r} is not a CSV style", ", ".join(CSV_STYLES)
+        )
+    local = fmt == "xlsx" or csv_style == "excel-sv"
+    table = export_columns(frame, names, local_times=local, language=language)
+    lines = [*(caption.lines() if caption is not None else []), _times_line(local)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "xlsx":
+        with pd.ExcelWriter(path) as writer:
+            table.to_excel(writer, sheet_name="contacts", index=False)
+            pd.DataFrame({"about": lines}).to_excel(writer, sheet_name="about", index=False)
+        return path.resolve()
+    swedish = csv_style == "excel-sv"
+    sep = ";" if swedish else ","
+    with path.open("w", encoding="utf-8-sig" if swedish else "utf-8", newline="") as handle:
+        for line in lines:  # the separator never appears in a header line
+            handle.write(HEADER_MARK + line.replace(sep, ",") + "\r\n")
+        table.to_csv(
+            handle, index=False, sep=sep, decimal="," if swedish else ".", lineterminator="\r\n"
+        )
+    return path.resolve()
+
+
+def _times_line(local: bool) -> str:
+    if local:
+        return f"Times: Swedish local time ({TIMEZONE}), written without a UTC offset"
+    return f"Times: ISO 8601 with the UTC offset ({TIMEZONE})"
 
 
 def export_frame(frame: pd.DataFrame, folder: Path, fmt: str, office: Any = None) -> Path:
-    """Write `frame` as CSV or Excel into `folder`; Excel gets naive Swedish local times."""
+    """Write `frame` as CSV or Excel into `folder` under a timestamped name (plain CSV)."""
     if fmt not in ("csv", "xlsx"):
         raise InvalidQueryError("format", f"unknown export format {fmt!r}", "csv, xlsx")
-    folder.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    path = folder / f"contacts-{office or 'all'}-{stamp}.{fmt}"
-    if fmt == "csv":
-        frame.to_csv(path, index=False)
-    else:  # Excel has no time zones: write Swedish wall-clock time
-        out = frame.copy()
-        for col in out.columns:
-            if isinstance(out[col].dtype, pd.DatetimeTZDtype):
-                out[col] = out[col].dt.tz_localize(None)
-            elif isinstance(out[col].dtype, pd.PeriodDtype):
-                out[col] = out[col].astype(str)
-        out.to_excel(path, index=False)
-    return path.resolve()
+    return export_contacts(frame, Path(folder) / f"contacts-{office or 'all'}-{stamp}.{fmt}")
 
 
 def download_link(path: Path) -> str:
@@ -201,8 +422,9 @@ def download_link(path: Path) -> str:
     )
     data = base64.b64encode(path.read_bytes()).decode("ascii")
     return (
-        f'{shown} · <a download="{html.escape(path.name)}" href="data:{mime};base64,{data}">'
-        f"download {html.escape(path.name)}</a>"
+        f'{shown} <a class="vnb-download" download="{html.escape(path.name)}" '
+        f'href="data:{mime};base64,{data}" style="{LINK_STYLE}">⬇ Download '
+        f"{html.escape(path.name)}</a>"
     )
 
 

@@ -28,13 +28,23 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as w
 import pandas as pd
 
+from vitec_nb import captions
 from vitec_nb.errors import InvalidQueryError, VitecError
 from vitec_nb.form_messages import FIELD_LABELS as FIELD_LABELS
 from vitec_nb.form_messages import error_message as error_message
 from vitec_nb.form_messages import stars as stars
-from vitec_nb.form_output import _table, download_link, export_frame, summarize, summary_html
+from vitec_nb.form_output import (
+    CSV_STYLES,
+    RunRecord,
+    _table,
+    download_link,
+    export_contacts,
+    make_caption,
+    summarize,
+    summary_html,
+)
 from vitec_nb.form_output import figure_image as figure_image
-from vitec_nb.query import SCHEDULED_ORDER_TYPES
+from vitec_nb.vocab import SCHEDULED_ORDER_TYPES
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -46,6 +56,19 @@ __all__ = ["FIELD_LABELS", "ContactExplorer", "error_message", "figure_image", "
 log = logging.getLogger(__name__)
 
 ANY = "(any)"
+# The value of every "(any)" choice. Not None: a drop-down whose value is None has no
+# selection and shows blank (ipywidgets maps None to index None), in Voila's first render
+# and whenever "(any)" is chosen again.
+ANY_VALUE = ""
+# The scheduled order combo box offers the published services by label; any other whole
+# number or Vitec's name may be typed.
+SERVICE_CHOICES: dict[str, int] = {
+    f"{s.en} ({s.number} {s.name})": s.number for s in SCHEDULED_ORDER_TYPES.values()
+}
+SERVICE_CHOICES_SV: dict[str, int] = {
+    f"{s.sv} ({s.number} {s.name})": s.number for s in SCHEDULED_ORDER_TYPES.values()
+}
+STALE_TEXT = "Out of date: Run to update"
 SPLITS: list[tuple[str, tuple[str, ...]]] = [
     ("none", ()),
     ("agent", ("agent",)),
@@ -94,6 +117,11 @@ def _blank(text: str) -> str | None:
     return text or None
 
 
+def _chosen(value: Any) -> Any:
+    """A drop-down's value for the query: "(any)" is None."""
+    return None if value == ANY_VALUE else value
+
+
 def _label(text: str, width: str = LABEL_WIDTH) -> w.HTML:
     """A right-aligned label in the column of the controls' descriptions."""
     return w.HTML(
@@ -126,12 +154,18 @@ class ContactExplorer:
     `figures_shown` (count over the form's life), `last_export` (path).
     """
 
-    def __init__(self, client: VitecClient | None = None) -> None:
+    def __init__(self, client: VitecClient | None = None, *, language: str = "en") -> None:
         if client is None:
             from vitec_nb.client import connect
 
             client = connect()
+        if language not in ("en", "sv"):
+            raise InvalidQueryError("language", f"{language!r} is not a language", "en, sv")
         self.client = client
+        self.language = language
+        self.record: RunRecord | None = None  # the run the outputs show
+        self._runs = 0
+        self._office_names: dict[str, str] = {}
         self.last_summary: dict[str, Any] | None = None
         self.last_frame: pd.DataFrame | None = None
         self.last_result: Any = None
@@ -153,7 +187,7 @@ class ContactExplorer:
 
     # ---------------------------------------------------------------- layout
     def _build(self) -> None:
-        def dropdown(field: str, tooltip: str, options: Sequence[Any] = ((ANY, None),)) -> Any:
+        def dropdown(field: str, tooltip: str, options: Sequence[Any] = ((ANY, ANY_VALUE),)) -> Any:
             return w.Dropdown(
                 options=list(options),
                 description=FIELD_LABELS[field],
@@ -210,16 +244,16 @@ class ContactExplorer:
         self.lead_score = dropdown(
             "lead_score",
             "Lead score: the number of stars, 0 to 5",
-            [(ANY, None)] + [(f"{stars(n)} {n}", n) for n in range(6)],
+            [(ANY, ANY_VALUE)] + [(f"{stars(n)} {n}", n) for n in range(6)],
         )
-        # A combo box: the labelled types are offered, any whole number may be typed
-        # (Vitec does not publish the enum, so unknown numbers must stay possible).
+        # A combo box: the published services are offered by label; any other whole
+        # number may be typed (Vitec may add services; they are labelled by number).
         self.scheduled_order_type = w.Combobox(
-            options=list(SCHEDULED_ORDER_TYPES),
+            options=list(self._service_choices),
             ensure_option=False,
             description=FIELD_LABELS["scheduled_order_type"],
-            tooltip="Type of active service on the contact: a whole number or a known name",
-            placeholder="any — a number or a name",
+            tooltip="Active service on the contact: one of the published services, or a number",
+            placeholder="any — a service or its number",
             style=_STYLE,
             layout=w.Layout(width=CONTROL_WIDTH),
         )
@@ -279,6 +313,14 @@ class ContactExplorer:
         self.excel_button = w.Button(
             description="Export Excel", icon="file-excel-o", disabled=True, tooltip="Run first"
         )
+        self.csv_style = w.Dropdown(
+            options=[(label.split(" (")[0], key) for key, label in CSV_STYLES.items()],
+            value="excel-sv" if self.language == "sv" else "plain",
+            description="CSV",
+            tooltip="; ".join(CSV_STYLES.values()),
+            style={"description_width": "40px"},
+            layout=w.Layout(width="330px"),
+        )
         self.export_folder = w.Text(
             value="exports",
             description="Export to folder",
@@ -297,12 +339,14 @@ class ContactExplorer:
         )
         self.summary = w.HTML()
         self.summary.add_class("vnb-summary")
+        self.stale = w.HTML()  # "Out of date" when the controls no longer match the run
+        self.stale.add_class("vnb-stale")
         self.export_link = w.HTML()
         self.chart_output = w.Output(layout=w.Layout(height="440px", overflow="auto"))
         self.chart_output.append_display_data(
             _placeholder("Press Run: the chart of the contacts you chose appears here.")
         )
-        self.table_output = w.Output(layout=w.Layout(height="440px", overflow="auto"))
+        self.table_output = w.Output(layout=w.Layout(min_height="200px", overflow="auto"))
         self.table_output.append_display_data(
             _placeholder("Press Run: the first rows appear here.")
         )
@@ -382,7 +426,8 @@ class ContactExplorer:
             w.HBox([self.run_button, self.refresh_button, self.offline]),
             self.status,
             self.progress,
-            w.HBox([self.csv_button, self.excel_button, self.export_folder]),
+            w.HBox([self.csv_button, self.excel_button, self.csv_style]),
+            self.export_folder,
             self.export_link,
         )
         self.source = w.HTML(self._source_html())
@@ -392,6 +437,7 @@ class ContactExplorer:
                 filters,
                 chart,
                 actions,
+                self.stale,
                 self.summary,
                 w.Tab(
                     children=[self.chart_output, self.table_output],
@@ -405,6 +451,8 @@ class ContactExplorer:
         for control in self._inputs:
             control.observe(self._on_change, names="value")
         self.office.observe(self._on_office, names="value")
+        self.offline.observe(self._on_offline, names="value")
+        self.measure.observe(self._on_measure, names="value")
         self.run_button.on_click(lambda _b: self.run())
         self.refresh_button.on_click(lambda _b: self.run(refresh=True))
         self.csv_button.on_click(lambda _b: self.export("csv"))
@@ -433,9 +481,9 @@ class ContactExplorer:
         """Fill agent, newsletter list and custom field choices for the selected office."""
         office = self.office.value
         problems: list[str] = []
-        agents: list[tuple[str, Any]] = [(ANY, None)]
-        lists: list[tuple[str, Any]] = [(ANY, None)]
-        fields: list[tuple[str, Any]] = [(ANY, None)]
+        agents: list[tuple[str, Any]] = [(ANY, ANY_VALUE)]
+        lists: list[tuple[str, Any]] = [(ANY, ANY_VALUE)]
+        fields: list[tuple[str, Any]] = [(ANY, ANY_VALUE)]
         if office is not None:
             offline = bool(self.offline.value)
             try:
@@ -448,7 +496,7 @@ class ContactExplorer:
             except VitecError as err:
                 problems.append(f"newsletter lists: {error_message(err)}")
             try:
-                frame = self.client.custom_fields(office, offline=offline)
+                frame = _contact_fields(self.client.custom_fields(office, offline=offline))
                 fields += [(str(r.label or r.name), str(r.name)) for r in frame.itertuples()]
             except VitecError as err:
                 problems.append(f"custom fields: {error_message(err)}")
@@ -462,8 +510,6 @@ class ContactExplorer:
                 keep = control.value
                 values = [v for _, v in options]
                 control.options = options
-                # By index: `value = None` would mean "no selection" (a blank drop-down),
-                # not the "(any)" option whose value is None.
                 control.index = values.index(keep) if keep in values else 0
         finally:
             self._updating = False
@@ -473,6 +519,32 @@ class ContactExplorer:
         if not self._updating:
             self._load_lookups()
             self._validate()
+
+    def _on_offline(self, change: dict[str, Any]) -> None:
+        """Offline switched: reload the lookups (now from the server) and re-plan."""
+        if not self._busy:
+            self._load_lookups()
+            self._validate()
+
+    def _on_measure(self, change: dict[str, Any]) -> None:
+        """Measuring changes: the range comes from the changed dates, shown filled in."""
+        empty = self.changed_from.value is None and self.changed_to.value is None
+        if change["new"] == "changed" and empty:
+            self._updating = True
+            try:
+                self.changed_from.value, self.changed_to.value = default_range()
+            finally:
+                self._updating = False
+            self._validate()
+
+    @property
+    def _service_choices(self) -> dict[str, int]:
+        return SERVICE_CHOICES_SV if self.language == "sv" else SERVICE_CHOICES
+
+    def _service(self) -> Any:
+        """The scheduled order for the query: a service chosen by label, or what was typed."""
+        text = self.scheduled_order_type.value.strip()
+        return self._service_choices.get(text, _blank(text))
 
     # ------------------------------------------------------------ validation
     def build_query(self) -> Any:
@@ -504,15 +576,15 @@ class ContactExplorer:
 
         return ContactQuery(
             customer_id=self.office.value or "",
-            agent_id=self.agent.value,
+            agent_id=_chosen(self.agent.value),
             created_from=bound("created", "from"),
             created_to=bound("created", "to"),
             changed_from=bound("changed", "from"),
             changed_to=bound("changed", "to"),
-            lead_score=self.lead_score.value,
-            scheduled_order_type=_blank(self.scheduled_order_type.value),
-            newsletter_list_id=self.newsletter_list.value,
-            custom_field_name=self.custom_field.value,
+            lead_score=_chosen(self.lead_score.value),
+            scheduled_order_type=self._service(),
+            newsletter_list_id=_chosen(self.newsletter_list.value),
+            custom_field_name=_chosen(self.custom_field.value),
             custom_field_value=_blank(self.custom_value.value),
         )
 
@@ -524,9 +596,34 @@ class ContactExplorer:
         if not self._updating and not self._busy:
             self._validate()
 
+    def _controls(self) -> tuple[Any, ...]:
+        """The state of every input control: a run is current while this is unchanged."""
+        return tuple(control.value for control in self._inputs)
+
+    @property
+    def is_out_of_date(self) -> bool:
+        """True when a run is shown and the controls no longer describe it."""
+        return self.record is not None and self.record.controls != self._controls()
+
+    def _show_staleness(self) -> None:
+        if not self.is_out_of_date:
+            self.stale.value = ""
+            return
+        assert self.record is not None
+        shown = html.escape(
+            f"run {self.record.number}: {self.record.caption.what}, "
+            f"office {self.record.caption.office}, {self.record.caption.range}"
+        )
+        self.stale.value = (
+            '<div class="vnb-out-of-date" style="background:#fcf8e3;border:1px solid #f0ad4e;'
+            'color:#8a6d3b;padding:4px 8px;font-weight:600">'
+            f"⚠ {STALE_TEXT} — the chart, rows and exports below still show {shown}</div>"
+        )
+
     def _validate(self) -> bool:
         """Rebuild query and plan (pure); show what is wrong or what a run will cost."""
         self.query = self.plan = None
+        self._show_staleness()
         try:
             query = self.build_query()
             plan = self.client.plan(query, **self.chart_options())
@@ -576,6 +673,7 @@ class ContactExplorer:
             return
         self._set_busy(True)
         self.last_error = None
+        self.export_link.value = ""  # the previous export's link belongs to the previous run
         try:
             result = run_plan(
                 self.client,
@@ -589,7 +687,7 @@ class ContactExplorer:
             # Kept for developers (and at DEBUG in the log), never printed in the form.
             self.last_exception = err
             log.debug("the contact explorer's run failed", exc_info=err)
-            self.last_error = error_message(err)
+            self.last_error = error_message(err, context=self._context_text())
             self._set_status(self.last_error, "error")
         finally:
             self._set_busy(False)
@@ -632,14 +730,22 @@ class ContactExplorer:
         )
 
     def _show(self, result: Any) -> None:
-        """Summary, chart and first rows of a finished run (recorded for tests too)."""
+        """Summary, chart and first rows of a finished run, all drawn from its record."""
         import matplotlib.pyplot as plt
         from IPython.display import display
 
-        fig = result.plot()  # first: if the chart fails, nothing half-shown remains
-        summary = summarize(result, self.client, ", ".join(result.plan.query.customer_ids))
+        record = self._record(result)
+        caption = record.caption
+        fig = result.plot(  # first: if the chart fails, nothing half-shown remains
+            where=caption.office,
+            when=caption.range,
+            subtitle=caption.subtitle,
+            language=self.language,
+        )
+        summary = summarize(result, self.client, record.office)
+        self.record = record
         self.last_result, self.last_frame, self.last_summary = result, result.facts, summary
-        self.summary.value = summary_html(summary)
+        self.summary.value = summary_html(summary, caption)
         image = figure_image(fig)
         self.last_png = image.data  # the PNG bytes shown (what a front end receives)
         with self.chart_output:
@@ -650,22 +756,76 @@ class ContactExplorer:
         self.figures_shown += 1
         with self.table_output:
             self.table_output.clear_output(wait=True)
-            display(_table(result.facts))
+            display(_table(result.facts, record.names, self.language))
+        self._show_staleness()
+
+    def _record(self, result: Any) -> RunRecord:
+        """The record of a finished run: its query, plan, result, names and caption."""
+        self._runs += 1
+        names: dict[str, dict[Any, str]] = {k: dict(v) for k, v in result.names.items()}
+        for dim, control in (("agent", self.agent), ("newsletter_list", self.newsletter_list)):
+            names.setdefault(dim, {}).update(_labels(control))
+        names["custom_field"] = _labels(self.custom_field)
+        caption = make_caption(
+            result,
+            names=names,
+            ranges={pair: self._written(pair) for pair in ("created", "changed")},
+            office_names=self._office_names,
+            language=self.language,
+            demo=bool(getattr(result, "demo", False) or getattr(self.client, "is_demo", False)),
+        )
+        return RunRecord(
+            self._runs,
+            result.plan.query,
+            result.plan,
+            result,
+            caption,
+            self._controls(),
+            names,
+            self.language,
+        )
+
+    def _written(self, pair: str) -> tuple[Any, Any]:
+        """A pair of date controls as the analyst gave them (a date, or date and time)."""
+        ends = []
+        for side in ("from", "to"):
+            day = getattr(self, f"{pair}_{side}").value
+            time = getattr(self, f"{pair}_{side}_time").value
+            ends.append(dt.datetime.combine(day, time) if day and time else day)
+        return ends[0], ends[1]
+
+    def _context_text(self) -> str:
+        """What the controls ask for, for messages: office and the range as written."""
+        measure = self.measure.value
+        first, last = self._written(measure)
+        when = captions.range_text(first, last, self.language)
+        office = self.office.value or "?"
+        return f"office {office}, contacts {measure}" + (f" {when}" if when else "")
 
     # ---------------------------------------------------------------- export
     def export(self, fmt: str = "csv") -> Path | None:
-        """Write the current result to the export folder (CSV or Excel) and link it.
+        """Write the shown run's contacts (CSV or Excel) to the export folder and link it.
 
-        The file is written where the kernel runs (shown as a path, works everywhere) and,
-        when small enough, also offered as a download link carrying the data itself, which
-        works in JupyterLab and in Voila alike (Voila serves no /files/ route).
+        The file holds the run the form shows, named and headed by that run (office, run
+        number, fetch time; filters and range in its header lines), even when the controls
+        have changed since. Small files are also offered as a download link carrying the
+        data itself, which works in JupyterLab and in Voila alike (no /files/ route).
         """
-        if self.last_frame is None:
+        record = self.record
+        if record is None:
             self._set_status("Run first: there is nothing to export yet.", "error")
             return None
+        if fmt not in ("csv", "xlsx"):
+            raise InvalidQueryError("format", f"unknown export format {fmt!r}", "csv, xlsx")
+        target = Path(self.export_folder.value) / f"{record.file_stem()}.{fmt}"
         try:
-            path = export_frame(
-                self.last_frame, Path(self.export_folder.value), fmt, self.office.value
+            path = export_contacts(
+                record.result.facts,
+                target,
+                caption=record.caption,
+                csv_style=self.csv_style.value,
+                names=record.names,
+                language=self.language,
             )
         except OSError as err:
             self.last_error = f"Could not write the export: {err}"
@@ -673,7 +833,11 @@ class ContactExplorer:
             return None
         self.last_export = path
         self.export_link.value = download_link(path)
-        self._set_status(f"Exported {len(self.last_frame)} rows to {path}", "ok")
+        text = f"Exported run {record.number} ({len(record.result.facts)} rows, office "
+        text += f"{record.caption.office}, {record.caption.range}) to {path}"
+        if self.is_out_of_date:
+            text += "\nThe controls have changed since that run: Run to export what they show."
+        self._set_status(text, "ok")
         return path
 
 
@@ -698,6 +862,23 @@ def _agent_options(agents: pd.DataFrame) -> list[tuple[str, Any]]:
             label += f" [{r.user_id}]"
         options.append((label, str(r.user_id)))
     return options
+
+
+def _labels(control: Any) -> dict[Any, str]:
+    """A drop-down's choices as value -> label, "(any)" left out."""
+    return {value: label for label, value in control.options if value != ANY_VALUE}
+
+
+def _contact_fields(fields: pd.DataFrame) -> pd.DataFrame:
+    """Custom fields that can match a contact: valid for Person or Company (when known)."""
+    if "valid_for" not in fields.columns:
+        return fields
+    keep = fields["valid_for"].map(
+        lambda v: (
+            v is None or not isinstance(v, (tuple, list)) or bool({"Person", "Company"} & set(v))
+        )
+    )
+    return fields[keep.astype(bool)]
 
 
 def _cached_calls(plan: Any, client: Any) -> int:
