@@ -141,9 +141,7 @@ def test_public_users_only_falls_back_to_get_user_and_asks_get_all_users_once(
     assert [r.status for r in s.requests if r.path == "/User/GetAllUsers"] == [404]
 
 
-def test_lookups_are_cached_and_offline_works(
-    standin: StandIn, client: VitecClient
-) -> None:
+def test_lookups_are_cached_and_offline_works(standin: StandIn, client: VitecClient) -> None:
     office = standin.customer_ids[0]
     client.lookups(office)
     standin.clear_requests()
@@ -196,7 +194,10 @@ def test_custom_fields_carry_valid_for_and_contact_fields_keep_person_or_company
 # --- offices and groups --------------------------------------------------------------------
 
 
-def test_offices_of_every_configured_office(standin: StandIn, client: VitecClient) -> None:
+def test_offices_of_every_configured_office(
+    standin: StandIn, make_client: Callable[..., VitecClient]
+) -> None:
+    client = make_client(standin, customer_ids=standin.customer_ids)
     offices = client.offices()
     truth = standin.offices
     assert list(offices.columns) == [
@@ -214,7 +215,8 @@ def test_offices_of_every_configured_office(standin: StandIn, client: VitecClien
     assert client.office_label(office) == f"{name} ({office})"
 
 
-def test_office_groups(standin: StandIn, client: VitecClient) -> None:
+def test_office_groups(standin: StandIn, make_client: Callable[..., VitecClient]) -> None:
+    client = make_client(standin, customer_ids=standin.customer_ids)
     groups = client.office_groups()
     truth = standin.office_groups
     assert list(groups.columns) == ["id", "name", "offices"]
@@ -258,7 +260,7 @@ def _samples(path: str, params: dict[str, str]) -> Answer:
 
 
 def test_vitec_samples_parse(sample_server: Callable[..., Any]) -> None:
-    server, client = sample_server(_samples)
+    _server, client = sample_server(_samples)
     looks = client.lookups("M30011")
     agents = looks.agents
     assert agents is not None and looks.agents_complete is False
@@ -290,7 +292,7 @@ def test_empty_answers_are_empty(sample_server: Callable[..., Any], empty: Any) 
             return 200, [{"customerId": "M30011"}] if empty == b"" else empty
         return 200, empty
 
-    server, client = sample_server(answer)
+    _server, client = sample_server(answer)
     looks = client.lookups("M30011")
     for frame in (looks.agents, looks.newsletter_lists, looks.custom_fields):
         assert frame is not None and frame.empty
@@ -301,7 +303,7 @@ def test_empty_answers_are_empty(sample_server: Callable[..., Any], empty: Any) 
 
 
 def test_wrong_shaped_lookup_is_refused_and_not_cached(sample_server: Callable[..., Any]) -> None:
-    server, client = sample_server(lambda p, q: (200, {"items": [{"id": "1"}]}))
+    _server, client = sample_server(lambda p, q: (200, {"items": [{"id": "1"}]}))
     with pytest.raises(MalformedResponseError, match="newsletter lists answer is not a list"):
         client.newsletter_lists("M30011")
     with pytest.raises(NotCachedError):
@@ -332,4 +334,9 @@ def test_bad_flags_are_refused_before_any_request(sample_server: Callable[..., A
         client.lookups("M30011", refresh=True, offline=True)
     with pytest.raises(vitec_nb.errors.InvalidQueryError, match="customer_id"):
         client.offices(["M30011", "not an office"])
+    unconfigured = vitec_nb.connect(base_url=server.url, username="u", password="p",
+                                    cache=client.settings.cache)  # fmt: skip
+    with pytest.raises(vitec_nb.errors.InvalidQueryError, match="no office is configured"):
+        unconfigured.office_groups()
+    unconfigured.close()
     assert server.requests == []

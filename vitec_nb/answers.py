@@ -21,6 +21,7 @@ __all__ = [
     "check_flags",
     "decode",
     "field",
+    "flag",
     "ids_of",
     "items",
     "provenance",
@@ -43,6 +44,15 @@ def text(record: Mapping[str, Any], *names: str) -> str:
         if value not in (None, ""):
             return str(value)
     return ""
+
+
+def flag(value: Any, default: bool = False) -> bool:
+    """A boolean field: JSON true/false, or XML's "true"/"false" text."""
+    if value is None:
+        return default
+    if isinstance(value, str):
+        return value.strip().lower() == "true"
+    return bool(value)
 
 
 def items(value: Any) -> list[Any]:
@@ -70,7 +80,7 @@ def _xml_value(elem: Any) -> Any:
         return None
     children = list(elem)
     if not children:
-        return elem.text or ""
+        return elem.text or None  # `<ValidFor/>`: an empty list (or an empty text)
     tags = {_local(c.tag) for c in children}
     if len(tags) == 1 and (
         len(children) > 1

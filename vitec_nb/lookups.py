@@ -23,6 +23,7 @@ from vitec_nb.answers import (
     check_flags,
     decode,
     field,
+    flag,
     ids_of,
     items,
     provenance,
@@ -146,8 +147,8 @@ def _user_rows(public_default: bool) -> Rows:
             "user_id": str(field(u, "userId")),
             "name": text(u, "userName", "name"),
             "title": text(u, "title"),
-            "archived": bool(field(u, "archived", False)),
-            "public": bool(field(u, "public", public_default)),
+            "archived": flag(field(u, "archived")),
+            "public": flag(field(u, "public"), public_default),
             "customer_id": cid,
         }
 
@@ -179,7 +180,7 @@ def _office_rows(o: Mapping[str, Any], cid: str) -> Iterator[dict[str, Any]]:
         "customer_id": text(o, "customerId") or cid,
         "office_id": text(o, "officeId"),
         "name": text(o, "name", "officeName", "customerName"),
-        "archived": bool(field(o, "archived", False)),
+        "archived": flag(field(o, "archived")),
         "chain_id": text(chain, "id"),
         "chain_name": text(chain, "name"),
         "groups": ids_of(field(o, "groups")),
@@ -371,6 +372,12 @@ def _combined(client: Any, frames: Sequence[pd.DataFrame], cids: Sequence[str]) 
 
 def _offices_arg(client: Any, customer_id: str | Sequence[str] | None) -> list[str]:
     if customer_id is None:
+        if not client.customer_ids:
+            raise InvalidQueryError(
+                "customer_id", "is needed: no office is configured",
+                "an office id like M30011, a list of them, or offices set with "
+                "connect(customer_ids=...) or VITEC_CUSTOMER_IDS",
+            )  # fmt: skip
         return list(client.customer_ids)
     many = [customer_id] if isinstance(customer_id, str) else list(customer_id)
     return list(dict.fromkeys(client._office(c) for c in many))
