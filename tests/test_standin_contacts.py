@@ -148,7 +148,7 @@ def test_unknown_custom_field_matches_nothing(standin, standin_session, cid):
     assert fetch(standin_session, standin, cid, CustomFieldName="NoSuchField") == set()
 
 
-@pytest.mark.parametrize("score", range(6))
+@pytest.mark.parametrize("score", range(1, 6))
 def test_lead_score_filter_returns_contacts_with_that_score(
     standin, standin_session, office, cid, score
 ):
@@ -157,12 +157,52 @@ def test_lead_score_filter_returns_contacts_with_that_score(
     assert got
 
 
-def test_scheduled_order_type_filter_returns_contacts_of_that_type(
-    standin, standin_session, office, cid
+def test_deceased_estates_match_no_lead_score(standin, standin_session, office, cid):
+    estates = truth_ids(office[office.kind == "deceased_estate"])
+    assert estates
+    for score in range(1, 6):
+        assert not fetch(standin_session, standin, cid, LeadScore=score) & estates
+
+
+@pytest.mark.parametrize("param", ["LeadScore", "ContactScheduledOrderType"])
+def test_zero_means_no_filter_in_the_documented_dialect(
+    standin, standin_session, office, cid, param
 ):
-    for order_type in sorted(office.scheduled_order_type.unique()):
-        got = fetch(standin_session, standin, cid, ContactScheduledOrderType=order_type)
-        assert got == truth_ids(office[office.scheduled_order_type == order_type])
+    assert fetch(standin_session, standin, cid, **{param: 0}) == truth_ids(office)
+
+
+@pytest.mark.parametrize("service", [1, 2, 3])
+def test_scheduled_order_type_returns_every_contact_holding_that_service(
+    standin, standin_session, office, cid, service
+):
+    got = fetch(standin_session, standin, cid, ContactScheduledOrderType=service)
+    holds = office.scheduled_order_types.map(lambda held: service in held)
+    assert got == truth_ids(office[holds])
+    assert got
+
+
+@pytest.mark.parametrize(
+    ("value", "number"),
+    [("EstateValue", 1), ("finalpricesinarea", 2), ("BONEOSEARCHPROFILE", 3)],
+)
+def test_scheduled_order_type_is_taken_by_name_in_any_case(
+    standin, standin_session, cid, value, number
+):
+    by_name = fetch(standin_session, standin, cid, ContactScheduledOrderType=value)
+    assert by_name == fetch(standin_session, standin, cid, ContactScheduledOrderType=number)
+
+
+@pytest.mark.parametrize("number", [4, 17, -1])
+def test_unpublished_scheduled_order_type_matches_nothing(standin, standin_session, cid, number):
+    assert fetch(standin_session, standin, cid, ContactScheduledOrderType=number) == set()
+
+
+def test_contacts_hold_several_services_at_once(standin, standin_session, office, cid):
+    both = fetch(standin_session, standin, cid, ContactScheduledOrderType=1) & fetch(
+        standin_session, standin, cid, ContactScheduledOrderType=2
+    )
+    assert both == truth_ids(office[office.scheduled_order_types.map(lambda h: {1, 2} <= set(h))])
+    assert both
 
 
 def test_newsletter_list_filter_returns_members_of_that_list(standin, standin_session, office, cid):

@@ -8,6 +8,7 @@ import pytest
 import requests
 
 from vitec_nb.standin import StandIn
+from vitec_nb.vocab import CONTACT_ID_PATTERN, SCHEDULED_ORDER_TYPES, USER_ID_PATTERN
 
 TZ = "Europe/Stockholm"
 
@@ -37,7 +38,7 @@ def test_same_seed_gives_byte_identical_answers(make_standin):
             ).content
         )
     assert bodies[0] == bodies[1]
-    assert b"CRM" in bodies[0]
+    assert b'"id":"ADR' in bodies[0]
 
 
 def test_another_seed_gives_other_data():
@@ -59,21 +60,33 @@ def test_default_offices_are_three_broker_customer_ids(standin):
 def test_truth_has_the_documented_columns_and_dtypes(truth):
     assert list(truth.columns) == [
         "kind", "id", "customer_id", "created_at", "changed_at", "agent_id",
-        "lead_score", "newsletter_list_ids", "scheduled_order_type", "custom_fields",
+        "lead_score", "newsletter_list_ids", "scheduled_order_types", "custom_fields",
     ]  # fmt: skip
     assert list(truth.kind.cat.categories) == ["person", "company", "deceased_estate"]
     assert str(truth.created_at.dtype) == f"datetime64[ns, {TZ}]"
     assert str(truth.changed_at.dtype) == f"datetime64[ns, {TZ}]"
     assert truth.agent_id.dtype == pd.StringDtype()
-    assert truth.lead_score.dtype.kind == "i"
-    assert truth.scheduled_order_type.dtype.kind == "i"
+    assert truth.lead_score.dtype == pd.Int64Dtype()
+    assert isinstance(truth.scheduled_order_types.iloc[0], tuple)
     assert isinstance(truth.newsletter_list_ids.iloc[0], tuple)
     assert isinstance(truth.custom_fields.iloc[0], dict)
 
 
-def test_ids_are_unique_with_a_fixed_shape(truth):
+def test_contact_ids_are_unique_in_the_published_shape(truth):
     assert truth.id.is_unique
-    assert truth.id.str.fullmatch(r"CRM[0-9A-F]{16}").all()
+    assert truth.id.str.fullmatch(CONTACT_ID_PATTERN.pattern).all()
+
+
+def test_user_ids_are_unique_in_the_published_shape(standin):
+    ids = standin.agents.user_id
+    assert ids.is_unique
+    assert ids.str.fullmatch(USER_ID_PATTERN.pattern).all()
+
+
+def test_ids_are_deterministic_per_seed():
+    assert list(StandIn(seed=3, contacts=50).truth.id) == list(
+        StandIn(seed=3, contacts=50).truth.id
+    )
 
 
 def test_kinds_are_mostly_persons_some_companies_few_estates(truth):
@@ -131,6 +144,13 @@ def test_most_contacts_are_created_in_office_hours_on_weekdays(truth):
     assert (c.dt.day_of_week < 5).mean() > 0.8
 
 
+def test_deceased_estates_have_no_lead_score_the_others_do(truth):
+    estates = truth.kind == "deceased_estate"
+    assert estates.any()
+    assert truth.lead_score[estates].isna().all()
+    assert truth.lead_score[~estates].notna().all()
+
+
 def test_lead_scores_are_zero_to_five_skewed_low(truth):
     counts = truth.lead_score.value_counts()
     assert set(counts.index) == set(range(6))
@@ -179,11 +199,21 @@ def test_custom_field_values_use_fields_defined_for_the_office(truth, standin):
         assert all(isinstance(v, str) and v for v in fields.values())
 
 
-def test_scheduled_order_types_are_mostly_zero(truth):
-    share = truth.scheduled_order_type.value_counts(normalize=True)
-    assert share.index.min() == 0
-    assert share[0] > 0.5
-    assert len(share) >= 3
+def test_most_contacts_hold_no_service_the_rest_one_to_three(truth):
+    held = truth.scheduled_order_types
+    sizes = held.map(len)
+    assert 0.65 < (sizes == 0).mean() < 0.75
+    assert set(sizes) == {0, 1, 2, 3}
+    assert all(set(h) <= set(SCHEDULED_ORDER_TYPES) and list(h) == sorted(set(h)) for h in held)
+    assert {s for h in held for s in h} == {1, 2, 3}
+
+
+def test_about_a_quarter_of_users_are_not_public_and_some_own_contacts(standin, truth):
+    agents = standin.agents
+    assert agents.public.dtype == bool
+    assert 0.15 < (~agents.public).mean() < 0.35
+    hidden = set(agents.user_id[~agents.public])
+    assert truth.agent_id.isin(hidden).sum() > 100
 
 
 def test_an_empty_crm_answers_empty_lists(make_standin):

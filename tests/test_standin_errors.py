@@ -1,4 +1,4 @@
-"""The stand-in's error answers: status codes as Vitec documents them, each with a JSON message."""
+"""The stand-in's error answers: Vitec's status codes, each with a Web API 2 JSON message."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def error_body(response: requests.Response, status: int) -> dict:
     assert response.status_code == status, response.text
     assert response.headers["Content-Type"].startswith("application/json")
     body = response.json()
-    assert isinstance(body["message"], str) and body["message"]
+    assert isinstance(body["Message"], str) and body["Message"]
     return body
 
 
@@ -63,7 +63,7 @@ def test_garbled_authorization_header_answers_401(standin):
 
 def test_unknown_customer_id_answers_403(standin, standin_session):
     body = error_body(standin_session.get(contacts_url(standin, "M99999"), timeout=10), 403)
-    assert "M99999" in body["message"]
+    assert "M99999" in body["Message"]
 
 
 def test_account_sees_the_offices_it_has_a_password_for(office_accounts):
@@ -103,7 +103,10 @@ def test_invalid_lead_score_answers_400_naming_the_parameter(standin, standin_se
         contacts_url(standin, standin.customer_ids[0]), params={"LeadScore": "abc"}, timeout=10
     )
     body = error_body(response, 400)
-    assert body["errors"] == {"LeadScore": ["The value 'abc' is not valid for LeadScore."]}
+    assert body == {
+        "Message": "The request is invalid.",
+        "ModelState": {"criteria.LeadScore": ["The value 'abc' is not valid for LeadScore."]},
+    }
 
 
 @pytest.mark.parametrize(
@@ -115,8 +118,8 @@ def test_unreadable_date_answers_400_naming_the_parameter(standin, standin_sessi
         contacts_url(standin, standin.customer_ids[0]), params={"ChangedAtTo": value}, timeout=10
     )
     body = error_body(response, 400)
-    assert list(body["errors"]) == ["ChangedAtTo"]
-    assert value in body["errors"]["ChangedAtTo"][0]
+    assert list(body["ModelState"]) == ["criteria.ChangedAtTo"]
+    assert value in body["ModelState"]["criteria.ChangedAtTo"][0]
 
 
 def test_every_invalid_parameter_is_listed(standin, standin_session):
@@ -124,7 +127,7 @@ def test_every_invalid_parameter_is_listed(standin, standin_session):
     response = standin_session.get(
         contacts_url(standin, standin.customer_ids[0]), params=params, timeout=10
     )
-    assert set(error_body(response, 400)["errors"]) == set(params)
+    assert set(error_body(response, 400)["ModelState"]) == {f"criteria.{p}" for p in params}
 
 
 def test_custom_field_value_without_name_answers_400(standin, standin_session):
@@ -133,12 +136,12 @@ def test_custom_field_value_without_name_answers_400(standin, standin_session):
         params={"CustomFieldValue": "Villa"},
         timeout=10,
     )
-    assert "CustomFieldValue" in error_body(response, 400)["errors"]
+    assert "criteria.CustomFieldValue" in error_body(response, 400)["ModelState"]
 
 
 def test_users_lookup_without_customer_id_answers_400(standin, standin_session):
     response = standin_session.get(f"{standin.url}/User/GetUser", timeout=10)
-    assert "CustomerId" in error_body(response, 400)["errors"]
+    assert "CustomerId" in error_body(response, 400)["ModelState"]
 
 
 @pytest.mark.parametrize("path", ["/CRM/Contacts/M30011", "/", "/CRM/Contact", "/User/GetUsers"])

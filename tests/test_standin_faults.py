@@ -34,7 +34,7 @@ def test_error_rate_one_answers_503_with_retry_after(make_standin):
     response = get_contacts(s)
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "7"
-    assert response.json()["message"]
+    assert response.json()["Message"]
 
 
 def test_error_status_can_be_500(make_standin):
@@ -43,7 +43,7 @@ def test_error_status_can_be_500(make_standin):
     response = get_contacts(s)
     assert response.status_code == 500
     assert "Retry-After" not in response.headers
-    assert response.json()["message"]
+    assert response.json()["Message"]
 
 
 def test_lookups_are_exempt_from_faults_unless_asked(make_standin):
@@ -68,7 +68,7 @@ def test_rate_limit_burst_answers_429_to_the_next_n_requests(make_standin):
     answers = [get_contacts(s) for _ in range(5)]
     assert [a.status_code for a in answers] == [429, 429, 429, 200, 200]
     assert all(a.headers["Retry-After"] == "2" for a in answers[:3])
-    assert answers[0].json()["message"]
+    assert answers[0].json()["Message"]
 
 
 def test_fractional_retry_after_is_rounded_up_to_whole_seconds(make_standin):

@@ -14,7 +14,8 @@ from vitec_nb.standin import StandIn
 NS = "{http://schemas.datacontract.org/2004/07/Vitec.Housing.Connect.Api.Models.Contact.Crm}"
 JSON_KEYS = ("persons", "companies", "deceasedEstates")
 XML_KEYS = {"Persons": "persons", "Companies": "companies", "DeceasedEstates": "deceasedEstates"}
-CHANGED_AT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}\+0[12]:00$")
+# .NET's round-trip form: up to 7 fractional digits, trailing zeros (and a bare dot) dropped
+CHANGED_AT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{0,6}[1-9])?\+0[12]:00$")
 
 
 def refs_from_json(body: dict) -> dict[str, list[tuple[str, str, str]]]:
@@ -81,7 +82,7 @@ def test_accept_quality_values_pick_the_preferred_format(standin_session, query)
     assert json.headers["Content-Type"].startswith("application/json")
 
 
-def test_changed_at_is_local_time_with_offset_and_microseconds(standin, standin_session):
+def test_changed_at_is_local_time_with_offset_trailing_zeros_dropped(standin, standin_session):
     cid = standin.customer_ids[2]
     body = standin_session.get(f"{standin.url}/CRM/Contact/{cid}", timeout=10).json()
     refs = [r for k in JSON_KEYS for r in body[k]]
@@ -116,12 +117,17 @@ def s_get(s: StandIn, url: str, accept: str | None = None) -> requests.Response:
     return response
 
 
-def test_users_lookup_matches_the_agents_frame(standin, standin_session):
+@pytest.mark.parametrize(("path", "public_only"), [("GetUser", True), ("GetAllUsers", False)])
+def test_users_lookups_match_the_agents_frame(standin, standin_session, path, public_only):
     cid = standin.customer_ids[0]
     users = standin_session.get(
-        f"{standin.url}/User/GetUser", params={"CustomerId": cid}, timeout=10
+        f"{standin.url}/User/{path}", params={"CustomerId": cid}, timeout=10
     ).json()
     frame = standin.agents.query("customer_id == @cid")
+    if public_only:
+        frame = frame[frame.public]
+    assert [u["public"] for u in users] == list(frame.public)
+    assert not frame.public.all() or public_only
     assert [u["userId"] for u in users] == list(frame.user_id)
     assert [u["userName"] for u in users] == list(frame.name)
     assert [u["title"] for u in users] == list(frame.title)

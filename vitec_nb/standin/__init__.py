@@ -12,10 +12,22 @@ from __future__ import annotations
 
 import threading
 
+from vitec_nb.standin.dialect import DIALECTS, Dialect
 from vitec_nb.standin.faults import Faults
 from vitec_nb.standin.server import DEMO_PASSWORD, DEMO_USERNAME, RequestRecord, StandIn
+from vitec_nb.standin.wire import Transfer
 
-__all__ = ["DEMO_PASSWORD", "DEMO_USERNAME", "Faults", "RequestRecord", "StandIn", "serve"]
+__all__ = [
+    "DEMO_PASSWORD",
+    "DEMO_USERNAME",
+    "DIALECTS",
+    "Dialect",
+    "Faults",
+    "RequestRecord",
+    "StandIn",
+    "Transfer",
+    "serve",
+]
 
 
 def serve(

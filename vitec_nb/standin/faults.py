@@ -22,6 +22,7 @@ class Faults:
 
     Attributes:
         latency: seconds added before answering.
+        throughput: bytes per second at which a body is sent, in chunks (None: at once).
         jitter: up to this many extra seconds, uniformly random, on top of `latency`.
         error_rate: share (0-1) of requests answered `error_status` with a JSON message.
         error_status: 500, 502, 503 or 504. 503 answers carry `Retry-After`.
@@ -38,6 +39,7 @@ class Faults:
     """
 
     latency: float = 0.0
+    throughput: float | None = None
     jitter: float = 0.0
     error_rate: float = 0.0
     error_status: int = 503
@@ -58,6 +60,11 @@ class Faults:
             value = getattr(self, name)
             if not isinstance(value, int | float) or not 0 <= value <= 1:
                 raise ValueError(f"{name}: must be a share between 0 and 1, got {value!r}")
+        tp = self.throughput
+        if tp is not None and (isinstance(tp, bool) or not isinstance(tp, int | float) or tp <= 0):
+            raise ValueError(
+                f"throughput: must be None or a number of bytes per second > 0, got {tp!r}"
+            )
         if self.error_status not in ERROR_STATUSES:
             raise ValueError(
                 f"error_status: must be one of {ERROR_STATUSES}, got {self.error_status!r}"
@@ -85,6 +92,7 @@ class FaultPlan:
     cut: float = 0.5  # where to cut a truncated body (share of its length)
     malformed_kind: int = 0
     slow_body: float = 0.0
+    throughput: float | None = None
 
 
 @dataclass
@@ -134,14 +142,15 @@ class FaultInjector:
                 return FaultPlan()
             rng = self._rng
             delay = f.latency + (rng.uniform(0.0, f.jitter) if f.jitter else 0.0)
+            common = {"delay": delay, "throughput": f.throughput}
             if self._burst > 0:
                 self._burst -= 1
-                return FaultPlan(delay=delay, status=429, retry_after=f.retry_after)
+                return FaultPlan(**common, status=429, retry_after=f.retry_after)
             if f.error_rate and rng.random() < f.error_rate:
                 ra = f.retry_after if f.error_status == 503 else None
-                return FaultPlan(delay=delay, status=f.error_status, retry_after=ra)
+                return FaultPlan(**common, status=f.error_status, retry_after=ra)
             if f.truncate_rate and rng.random() < f.truncate_rate:
-                return FaultPlan(delay=delay, body="truncate", cut=rng.uniform(0.05, 0.95))
+                return FaultPlan(**common, body="truncate", cut=rng.uniform(0.05, 0.95))
             if f.malformed_rate and rng.random() < f.malformed_rate:
-                return FaultPlan(delay=delay, body="malformed", malformed_kind=rng.randrange(3))
-            return FaultPlan(delay=delay, slow_body=f.slow_body)
+                return FaultPlan(**common, body="malformed", malformed_kind=rng.randrange(3))
+            return FaultPlan(**common, slow_body=f.slow_body)

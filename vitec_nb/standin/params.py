@@ -13,7 +13,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-STOCKHOLM = ZoneInfo("Europe/Stockholm")
+from vitec_nb.vocab import SCHEDULED_ORDER_TYPES, TIMEZONE
+
+STOCKHOLM = ZoneInfo(TIMEZONE)
 
 # API names of the ten query filters (the eleventh, customerId, is in the path).
 CONTACT_PARAMETERS = (
@@ -39,6 +41,9 @@ _DATE_RE = re.compile(
     re.VERBOSE,
 )
 _INT32 = (-(2**31), 2**31 - 1)
+_ENUM = "ContactScheduledOrderType"
+# Web API binds an enum by name (any case) or by number; an undefined number binds too
+_ENUM_NAMES = {s.name.casefold(): s.number for s in SCHEDULED_ORDER_TYPES.values()}
 
 
 @dataclass(frozen=True)
@@ -147,7 +152,10 @@ def parse_contact_filters(params: dict[str, str]) -> ContactFilters:
     for name in _INTS:
         if name in values:
             text = values[name]
-            if re.fullmatch(r"[+-]?\d{1,10}", text) and _INT32[0] <= int(text) <= _INT32[1]:
+            number = _ENUM_NAMES.get(text.casefold()) if name == _ENUM else None
+            if number is not None:
+                converted[name] = number
+            elif re.fullmatch(r"[+-]?\d{1,10}", text) and _INT32[0] <= int(text) <= _INT32[1]:
                 converted[name] = int(text)
             else:
                 errors[name] = [f"The value '{text}' is not valid for {name}."]

@@ -1,45 +1,36 @@
-"""The stand-in's HTTP server: routing, Basic auth, JSON/XML answers, faults, request log.
+"""The stand-in's `StandIn`: dataset, accounts, dialect, faults and request log, served.
 
-A `ThreadingHTTPServer` on loopback (HTTP/1.1, keep-alive) that answers like Vitec
-Connect: `CRM/Contact/{customerId}` and three lookups. `StandIn` wraps it with the dataset,
-the accounts, the fault switches and the request log, and is a context manager.
+A `ThreadingHTTPServer` on loopback (HTTP/1.1, keep-alive; wire.py) that answers like
+Vitec Connect: the contact list, contact details and the lookups (routes.py). `StandIn`
+wraps it with the dataset, the accounts, the dialect, the fault switches and the request
+log, and is a context manager.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
 import datetime as dt
 import socket
 import threading
 import time
 from dataclasses import dataclass
-from email.utils import formatdate
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-import numpy as np
-import orjson
 import pandas as pd
 
+from vitec_nb.standin import routes
 from vitec_nb.standin.data import Dataset, build_dataset
+from vitec_nb.standin.dialect import Dialect, resolve_dialect
+from vitec_nb.standin.errors import Answer, error
 from vitec_nb.standin.faults import FaultInjector, FaultPlan, Faults
-from vitec_nb.standin.filtering import select
-from vitec_nb.standin.params import (
-    InvalidParameters,
-    first_values,
-    lookup,
-    parse_contact_filters,
-)
-from vitec_nb.standin.render import json_body, xml_body
+from vitec_nb.standin.params import InvalidParameters, first_values
+from vitec_nb.standin.wire import Handler, Server, Transfer, basic_credentials, send
 
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "Demo-Passw0rd!"  # fixed, so demo answers stay cached between sessions
-_JSON_TYPE = "application/json; charset=utf-8"
+_DENIED = "Authorization has been denied for this request."
 
 
 @dataclass(frozen=True)
@@ -60,83 +51,6 @@ class RequestRecord:
     accept: str | None
 
 
-@dataclass(frozen=True)
-class _Answer:
-    status: int
-    body: bytes
-    content_type: str = _JSON_TYPE
-    headers: tuple[tuple[str, str], ...] = ()
-
-
-def _error(status: int, message: str, **extra: Any) -> _Answer:
-    body = {"message": message, **extra}
-    return _Answer(status, orjson.dumps(body))
-
-
-def _wants_xml(accept: str | None) -> str | None:
-    """The XML media type to answer with, when Accept prefers XML over JSON."""
-    if not accept:
-        return None
-    best: tuple[float, int, str] | None = None
-    for pos, part in enumerate(accept.split(",")):
-        media, *opts = (p.strip() for p in part.split(";"))
-        q = 1.0
-        for opt in opts:
-            if opt.startswith("q="):
-                try:
-                    q = float(opt[2:])
-                except ValueError:
-                    q = 0.0
-        media = media.lower()
-        known = media in ("application/xml", "text/xml", "application/json", "text/json", "*/*")
-        if known and q > 0 and (best is None or q > best[0]):
-            best = (q, pos, media)
-    if best and best[2].endswith("/xml"):
-        return best[2]
-    return None
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    # socketserver's default backlog of 5 drops connections from 8 concurrent clients
-    # (they retry a second later): a real server accepts far more.
-    request_queue_size = 256
-    standin: StandIn
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Connections reset by the client or by `down` are expected: stay quiet."""
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server_version = "VitecConnectStandIn/1.0"
-    server: _Server
-
-    def setup(self) -> None:
-        super().setup()
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.server.standin._track(self.connection, add=True)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            self.server.standin._track(self.connection, add=False)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: the request log is `StandIn.requests`."""
-
-    def do_GET(self) -> None:
-        self.server.standin._handle(self)
-
-    def _not_allowed(self) -> None:
-        self.close_connection = True  # any request body stays unread: do not reuse the socket
-        self.server.standin._handle(self, allowed=False)
-
-    do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _not_allowed
-
-
 class StandIn:
     """A local Vitec Connect over a seeded synthetic CRM, for tests, demos and benchmarks.
 
@@ -149,8 +63,13 @@ class StandIn:
         contacts: total contacts over all offices (up to a million or so).
         offices: number of offices (M30011, M30012, ...) or a list of customer ids.
         latency: seconds added to each contact answer (a fault switch, see `set_faults`).
+        throughput: bytes per second at which answers are sent (None: at once); a big
+            answer then costs latency + bytes / throughput (a switch, see `set_faults`).
+        dialect: a `Dialect` or a preset name from `DIALECTS` ("documented" by default):
+            how the stand-in behaves where Vitec's docs are silent.
         port: port on 127.0.0.1; 0 picks a free one.
-        agents: agents per office (default 5-40, drawn per office).
+        agents: users per office (default 5-40, drawn per office; about a quarter of
+            them are not public).
         end: last day of the data (default 2026-10-31).
         fault_seed: seeds the fault randomness (error_rate etc.) for stable tests.
         username, password: the demo account, allowed on every office.
@@ -165,6 +84,8 @@ class StandIn:
         latency: float = 0.0,
         port: int = 0,
         *,
+        throughput: float | None = None,
+        dialect: Dialect | str | None = None,
         agents: int | None = None,
         end: str | dt.date | None = None,
         fault_seed: int | None = 0,
@@ -175,7 +96,8 @@ class StandIn:
     ) -> None:
         self.seed = seed
         self.dataset: Dataset = build_dataset(seed, contacts, offices, agents=agents, end=end)
-        self.dataset.rows("json")  # pre-render every reference once: answers are slices of it
+        self._dialect = resolve_dialect(dialect)
+        self.dataset.rows("json", self._dialect.changed_at_offset)  # answers are slices of it
         self.username = username
         self.password = password
         self._host = host
@@ -184,15 +106,16 @@ class StandIn:
             username: {cid: password for cid in self.dataset.customer_ids}
         }
         self._faults = FaultInjector(seed=fault_seed)
-        self._faults.set(latency=latency, **faults)
+        self._faults.set(latency=latency, throughput=throughput, **faults)
         self._log: list[RequestRecord] = []
+        self._transfers: list[Transfer] = []
         self._log_lock = threading.Lock()
         self._in_flight = 0
         self._max_in_flight = 0
         self._conns: set[socket.socket] = set()
         self._conns_lock = threading.Lock()
         self._state_lock = threading.RLock()
-        self._server: _Server | None = None
+        self._server: Server | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self._started = False
@@ -223,8 +146,37 @@ class StandIn:
 
     @property
     def agents(self) -> pd.DataFrame:
-        """The users lookup as a frame: user_id, name, title, archived, customer_id."""
+        """Every user: user_id, name, title, archived, public, customer_id (GetUser lists
+        the public ones only, GetAllUsers all)."""
         return self.dataset.agents_frame.copy()
+
+    @property
+    def offices(self) -> pd.DataFrame:
+        """Offices: customer_id, office_id, name, chain, chain_id, groups (group ids)."""
+        return self.dataset.offices_frame.copy()
+
+    @property
+    def office_groups(self) -> pd.DataFrame:
+        """The chain's office groups: id, name, offices (tuple of customer ids)."""
+        return self.dataset.groups_frame.copy()
+
+    @property
+    def dialect(self) -> Dialect:
+        """The dialect in force (see `vitec_nb.standin.DIALECTS`)."""
+        return self._dialect
+
+    def set_dialect(self, dialect: Dialect | str | None = None) -> Dialect:
+        """Change the dialect while running (a `Dialect`, a preset name, or None for the
+        documented one); returns it. Requests already being answered keep the old one."""
+        self._dialect = resolve_dialect(dialect)
+        return self._dialect
+
+    @property
+    def transfers(self) -> list[Transfer]:
+        """Every answer paced by `throughput` since the last `clear_requests()`, oldest
+        first: its size, the chunks' planned and actual send times (seconds)."""
+        with self._log_lock:
+            return list(self._transfers)
 
     @property
     def newsletter_lists(self) -> pd.DataFrame:
@@ -233,7 +185,8 @@ class StandIn:
 
     @property
     def custom_field_defs(self) -> pd.DataFrame:
-        """Custom field definitions: name, label, type, customer_id."""
+        """Custom field definitions: name, label, type, valid_for (tuple of object types),
+        customer_id. Fields valid for estates only can never match a contact."""
         return self.dataset.fields_frame.copy()
 
     @property
@@ -246,6 +199,7 @@ class StandIn:
         """Empty the request log and restart `max_in_flight` from the requests open now."""
         with self._log_lock:
             self._log.clear()
+            self._transfers.clear()
             self._max_in_flight = self._in_flight
 
     @property
@@ -276,8 +230,9 @@ class StandIn:
     def set_faults(self, seed: int | None = None, **switches: Any) -> Faults:
         """Change fault switches while running; no switches clears them all.
 
-        Switches: latency, jitter, error_rate, error_status, retry_after, rate_limit_burst,
-        truncate_rate, malformed_rate, slow_body, down, lookups (see `faults.Faults`).
+        Switches: latency, throughput, jitter, error_rate, error_status, retry_after,
+        rate_limit_burst, truncate_rate, malformed_rate, slow_body, down, lookups (see
+        `faults.Faults`).
         `seed` restarts the fault randomness. `down=True` closes the listening socket and
         open connections; `down=False` listens again on the same port.
         """
@@ -335,7 +290,7 @@ class StandIn:
     # --- lifecycle ----------------------------------------------------------------------
 
     def _go_up(self) -> None:
-        server = _Server((self._host, self._port), _Handler)
+        server = Server((self._host, self._port), Handler)
         server.standin = self
         self._port = server.server_address[1]
         self._server = server
@@ -368,12 +323,12 @@ class StandIn:
 
     # --- handling a request -------------------------------------------------------------
 
-    def _handle(self, h: _Handler, allowed: bool = True) -> None:
+    def _handle(self, h: Handler, allowed: bool = True) -> None:
         with self._log_lock:
             self._in_flight += 1
             self._max_in_flight = max(self._max_in_flight, self._in_flight)
         try:
-            answer, body, record, slow = self._prepare_answer(h, allowed)
+            answer, body, record, plan = self._prepare_answer(h, allowed)
         finally:
             # before the answer is sent: a client cannot have read it (and sent its next
             # request on the freed connection) before this, so the count is never high
@@ -381,37 +336,45 @@ class StandIn:
                 self._in_flight -= 1
         with self._log_lock:
             self._log.append(record)
-        self._send(h, answer, body, slow)
+        slow = plan.slow_body if answer.status == 200 else 0.0
+        send(h, answer, body, self._stopping, slow=slow, throughput=plan.throughput,
+             record=self._record_transfer, path=record.path)  # fmt: skip
+
+    def _record_transfer(self, transfer: Transfer) -> None:
+        with self._log_lock:
+            self._transfers.append(transfer)
 
     def _prepare_answer(
-        self, h: _Handler, allowed: bool
-    ) -> tuple[_Answer, bytes, RequestRecord, float]:
+        self, h: Handler, allowed: bool
+    ) -> tuple[Answer, bytes, RequestRecord, FaultPlan]:
         received = time.time()
         split = urlsplit(h.path)
         path = unquote(split.path)
         params = first_values(parse_qsl(split.query, keep_blank_values=True))
         accept = h.headers.get("Accept")
-        username, password = _basic_credentials(h.headers.get("Authorization"))
+        username, password = basic_credentials(h.headers.get("Authorization"))
         segments = [s for s in path.split("/") if s]
-        route = _route(segments)
-        plan = self._faults.plan(route == "contacts") if route and allowed else FaultPlan()
+        dialect = self._dialect
+        route = routes.route_of(segments, dialect)
+        plan = FaultPlan()
+        if route and allowed:
+            plan = self._faults.plan(route in routes.DATA_ROUTES)
         if plan.delay:
             self._stopping.wait(plan.delay)
         if not allowed:
-            answer = _error(
-                405, f"The requested resource does not support http method '{h.command}'."
-            )
+            message = f"The requested resource does not support http method '{h.command}'."
+            answer = error(405, message, dialect.error_shape)
         elif plan.status is not None:
-            answer = _fault_answer(plan)
+            answer = _fault_answer(plan, dialect)
         else:
-            answer = self._answer(route, segments, params, accept, username, password, path)
+            answer = self._answer(route, segments, params, accept, (username, password), path)
         body = answer.body
         if answer.status == 200 and plan.body == "truncate" and len(body) > 1:
             body = body[: max(1, min(len(body) - 1, int(len(body) * plan.cut)))]
         elif answer.status == 200 and plan.body == "malformed":
             body = _malformed(plan.malformed_kind, answer.content_type)
         record = RequestRecord(h.command, path, params, answer.status, received, username, accept)
-        return answer, body, record, plan.slow_body if answer.status == 200 else 0.0
+        return answer, body, record, plan
 
     def _answer(
         self,
@@ -419,96 +382,36 @@ class StandIn:
         segments: list[str],
         params: dict[str, str],
         accept: str | None,
-        username: str | None,
-        password: str | None,
+        credentials: tuple[str | None, str | None],
         path: str,
-    ) -> _Answer:
+    ) -> Answer:
+        """404, 401, 400, 403 in that order, else the route's answer."""
+        dialect = self._dialect
+        shape = dialect.error_shape
         if route is None:
-            return _error(404, f"No HTTP resource was found that matches the request URI '{path}'.")
+            return error(
+                404, f"No HTTP resource was found that matches the request URI '{path}'.", shape
+            )
         ds = self.dataset
-        if route == "contacts":
-            cid = segments[2]
-        else:
-            cid = lookup(params, "CustomerId") if route in ("users", "fields") else segments[2]
-            if cid is None:
-                return _error(
-                    400,
-                    "The request is invalid.",
-                    errors={"CustomerId": ["The CustomerId field is required."]},
-                )
+        cid = routes.customer_id_of(route, segments, params)
+        username, password = credentials
         with self._state_lock:
             account = self._accounts.get(username or "")
         if account is None or password is None or password not in account.values():
-            return _Answer(
-                401,
-                orjson.dumps({"message": "Authorization has been denied for this request."}),
-                headers=(("WWW-Authenticate", 'Basic realm="Vitec Connect"'),),
-            )
-        filters = None
-        if route == "contacts":
-            try:
-                filters = parse_contact_filters(params)
-            except InvalidParameters as exc:
-                return _error(400, "The request is invalid.", errors=exc.errors)
+            challenge = (("WWW-Authenticate", 'Basic realm="Vitec Connect"'),)
+            return error(401, _DENIED, shape, headers=challenge)
+        if cid is None:
+            name = routes.customer_id_param(route)
+            return routes.invalid({name: [f"The {name} field is required."]}, dialect)
+        try:
+            values = routes.validate(route, segments, params)
+        except InvalidParameters as exc:
+            return routes.invalid(exc.errors, dialect)
         office = _office_index(ds, cid)
         if office is None or account.get(ds.customer_ids[office]) != password:
-            return _error(403, f"Access to customer '{cid}' is denied for this user.")
-        if route == "users":
-            return _Answer(200, orjson.dumps(ds.users_json(office)))
-        if route == "lists":
-            return _Answer(200, orjson.dumps(ds.lists_json(office)))
-        if route == "fields":
-            return _Answer(200, orjson.dumps(ds.fields_json(office)))
-        parts = select(ds, office, filters)
-        xml = _wants_xml(accept)
-        if xml:
-            return _Answer(200, xml_body(ds, parts), f"{xml}; charset=utf-8")
-        return _Answer(200, json_body(ds, parts))
-
-    def _send(self, h: _Handler, answer: _Answer, body: bytes, slow: float) -> None:
-        reason = (
-            HTTPStatus(answer.status).phrase
-            if answer.status in HTTPStatus._value2member_map_
-            else ""
-        )
-        lines = [
-            f"HTTP/1.1 {answer.status} {reason}",
-            f"Server: {h.server_version}",
-            f"Date: {formatdate(usegmt=True)}",
-            f"Content-Type: {answer.content_type}",
-            f"Content-Length: {len(body)}",
-            *(f"{k}: {v}" for k, v in answer.headers),
-        ]
-        if h.close_connection:
-            lines.append("Connection: close")
-        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
-        try:
-            if slow > 0 and body:
-                h.wfile.write(head)
-                pieces = np.array_split(np.frombuffer(body, np.uint8), min(5, len(body)))
-                for piece in pieces:
-                    if self._stopping.wait(slow / len(pieces)):
-                        h.close_connection = True
-                        return
-                    h.wfile.write(piece.tobytes())
-            else:
-                h.wfile.write(head + body)
-        except OSError:
-            h.close_connection = True
-
-
-def _route(segments: list[str]) -> str | None:
-    """Which endpoint a path is for (case-insensitive, like ASP.NET routing)."""
-    low = [s.lower() for s in segments]
-    if len(low) == 3 and low[:2] == ["crm", "contact"]:
-        return "contacts"
-    if low == ["user", "getuser"]:
-        return "users"
-    if len(low) == 4 and low[:2] == ["crm", "newsletter"] and low[3] == "newsletterlists":
-        return "lists"
-    if low == ["customfield", "get"]:
-        return "fields"
-    return None
+            return error(403, f"Access to customer '{cid}' is denied for this user.", shape)
+        parsed = routes.Parsed(route, ds.customer_ids[office], values)
+        return routes.respond(ds, office, parsed, accept, dialect)
 
 
 def _office_index(ds: Dataset, cid: str) -> int | None:
@@ -520,27 +423,7 @@ def _office_index(ds: Dataset, cid: str) -> int | None:
     return None
 
 
-def _basic_credentials(header: str | None) -> tuple[str | None, str | None]:
-    """(username, password) from a Basic Authorization header; (None, None) if unusable."""
-    if not header:
-        return None, None
-    scheme, _, token = header.strip().partition(" ")
-    if scheme.lower() != "basic":
-        return None, None
-    try:
-        decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
-        try:
-            decoded = base64.b64decode(token.strip(), validate=True).decode("latin-1")
-        except binascii.Error:
-            return None, None
-    user, sep, password = decoded.partition(":")
-    if not sep:
-        return user or None, None
-    return user, password
-
-
-def _fault_answer(plan: FaultPlan) -> _Answer:
+def _fault_answer(plan: FaultPlan, dialect: Dialect) -> Answer:
     status = plan.status or 500
     headers: tuple[tuple[str, str], ...] = ()
     if plan.retry_after is not None:
@@ -552,9 +435,7 @@ def _fault_answer(plan: FaultPlan) -> _Answer:
         503: "The service is temporarily unavailable.",
         504: "Gateway timeout.",
     }
-    return _Answer(
-        status, orjson.dumps({"message": messages.get(status, "Error.")}), headers=headers
-    )
+    return error(status, messages.get(status, "Error."), dialect.error_shape, headers=headers)
 
 
 def _seconds(value: float) -> str:
@@ -567,7 +448,7 @@ def _malformed(kind: int, content_type: str) -> bytes:
     if "xml" in content_type:
         return [b"<CrmContactList><Persons><CrmContactRef", b"not xml at all", b"<Other/>"][kind]
     return [
-        b'{"persons": [{"id": "CRM0", "changedAt": ',  # invalid JSON
+        b'{"persons": [{"id": "ADR0", "changedAt": ',  # invalid JSON
         b"<html><body>Service Unavailable</body></html>",  # not JSON at all
         b'{"items": [], "total": 0}',  # valid JSON, wrong shape
     ][kind]
