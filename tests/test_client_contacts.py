@@ -210,7 +210,7 @@ def test_lookups_match_the_stand_in(standin: StandIn, client: VitecClient) -> No
 
     agents = client.agents(office)
     truth_agents = standin.agents[standin.agents["customer_id"].astype(str) == office]
-    cols = ["user_id", "name", "title", "archived", "customer_id"]
+    cols = ["user_id", "name", "title", "archived", "public", "customer_id"]
     assert list(agents.columns) == cols
     assert rows(agents, cols) == rows(truth_agents, cols)
 
