@@ -121,3 +121,54 @@ def test_standin_command_serves_until_stopped(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_doctor_prints_the_call_count_the_table_and_what_the_toolkit_will_do(
+    live_env: StandIn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    live_env.clear_requests()
+    assert main(["doctor", "--office", "M30011", "m30012"]) == 0
+    out = capsys.readouterr().out
+    sent = len(live_env.requests)
+    assert out.startswith("Checking 2 office(s) at http://127.0.0.1:")
+    assert f"Made {sent} calls" in out and sent < 30
+    table = out.splitlines()
+    assert any(line.split()[:2] == ["M30012", "ok"] for line in table)
+    assert "What the toolkit will do:" in out and "0 stars derived" in out
+    assert "dialect='documented'" in out
+    assert live_env.password not in out and "DEMO" not in out
+
+
+def test_doctor_json_is_one_document_on_stdout(
+    live_env: StandIn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    assert main(["doctor", "--office", "M30013", "--json"]) == 0
+    captured = capsys.readouterr()
+    found = json.loads(captured.out)
+    assert [o["office"] for o in found["offices"]] == ["M30013"]
+    assert found["profile"]["all_users"] is True and found["ok"] is True
+    assert "at most" in captured.err  # the call count before, kept off stdout
+
+
+def test_doctor_without_offices_or_with_a_wrong_password_exits_1(
+    live_env: StandIn, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    live_env.clear_requests()
+    assert main(["doctor"]) == 1  # a password for every office, but none named
+    assert "--office" in capsys.readouterr().err
+    assert live_env.requests == []
+    monkeypatch.setenv("VITEC_PASSWORD", "wrong-one")
+    assert main(["doctor", "--office", "M30011"]) == 1
+    out = capsys.readouterr().out
+    assert "REFUSED" in out and "wrong-one" not in out
+
+
+def test_doctor_in_demo_mode_says_it_ran_against_the_standin(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["doctor", "--office", "M30011"]) == 0
+    out = capsys.readouterr().out
+    assert "built-in stand-in" in out and "DEMO" in out
+    assert "Not remembered" in out

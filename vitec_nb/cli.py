@@ -1,4 +1,4 @@
-"""The `vitec-nb` command: stand-in server, fetch to a file, cache info/clear, demo, report.
+"""The `vitec-nb` command: stand-in, fetch to a file, cache info/clear, doctor, demo, report.
 
 A thin layer over the library: each subcommand calls one public function. Credentials
 come from the environment or the keyring (never from the command line, where other users
@@ -59,6 +59,16 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cache", default=None, help="cache path or redis:// URL")
     p.add_argument("--expired", action="store_true", help="with clear: remove only expired answers")
 
+    p = sub.add_parser(
+        "doctor", help="check the account and how the server behaves (docs/doctor.md)"
+    )
+    p.add_argument(
+        "--office", nargs="+", action="extend", default=None, metavar="M30011",
+        help="office id(s) to check (default: every configured office)",
+    )  # fmt: skip
+    p.add_argument("--json", action="store_true", help="print the findings as JSON")
+    p.add_argument("--cache", default=None, help="cache path or redis:// URL")
+
     p = sub.add_parser("demo", help="open the contact explorer in JupyterLab (demo data)")
     p.add_argument("--port", type=int, default=None, help="JupyterLab port")
     p.add_argument("--no-browser", action="store_true", help="do not open a browser")
@@ -79,6 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "standin": _standin,
         "fetch": _fetch,
         "cache": _cache,
+        "doctor": _doctor,
         "demo": _demo,
         "report": _report,
     }
@@ -193,6 +204,25 @@ def _cache(args: argparse.Namespace) -> int:
         finally:
             session.close()
     return 0
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    import json
+
+    from vitec_nb.client import connect
+
+    client = connect(cache=args.cache)
+    try:
+        # the call count goes first; with --json to stderr, so stdout stays one JSON document
+        echo = (lambda line: print(line, file=sys.stderr)) if args.json else print
+        report = client.doctor(args.office, echo=echo)
+    finally:
+        client.close()
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False, default=str))
+    else:
+        print(report.text())
+    return 0 if report.ok else 1
 
 
 def _demo(args: argparse.Namespace) -> int:
