@@ -1,22 +1,22 @@
-"""Benchmarks 1, 2 and 5: cold and warm breakdowns against the naive loop, and concurrency.
+"""Benchmarks 1, 2 and 7: cold, warm and restarted breakdowns against the two peers.
 
-Every call is counted from the stand-in's request log (lookups and retries included), not
-from what either side says about itself.
+The peers are the naive loop (benchmarks/naive.py) and the careful analyst's cached loop
+(benchmarks/peer.py). Every call is counted from the stand-in's request log (lookups and
+retries included), not from what either side says about itself. Everything runs under the
+transfer model (latency plus bytes at a throughput, benchmarks/sides.py `set_transfer`).
 """
 
 from __future__ import annotations
 
 import json
-import math
 import subprocess
 import sys
 import tempfile
-import threading
-import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from benchmarks import naive, sides
+from benchmarks import naive, peer, sides
 from benchmarks.harness import Config, Row, Timing, timed
 
 
@@ -35,18 +35,54 @@ def _emptied_cache(s: Any, root: Path, name: str) -> Path:
     return path
 
 
-def cold_and_warm(cfg: Config, s: Any, log: list[str]) -> list[Row]:
-    """Benchmarks 1 and 2 on the stand-in `s`: naive loop, vitec_nb cold, vitec_nb warm."""
+@dataclass
+class Ours:
+    """vitec_nb's cold, warm and restarted-kernel runs and the calls each made."""
+
+    cold: Timing = field(default_factory=Timing)
+    warm: Timing = field(default_factory=Timing)
+    restarted: Timing = field(default_factory=Timing)
+    cold_calls: list[int] = field(default_factory=list)
+    warm_calls: list[int] = field(default_factory=list)
+    restart_calls: list[int] = field(default_factory=list)
+
+
+def _add(into: Timing, run: Timing) -> None:
+    into.times += run.times
+    into.cpu += run.cpu
+    into.value = run.value
+
+
+def cold_and_warm(cfg: Config, s: Any, log: list[str], careful: bool = True) -> list[Row]:
+    """Benchmarks 1, 2 (and 7 with `careful`) on the stand-in `s`, under the model."""
     customer_id, agents = sides.office_and_agents(s, cfg.agents)
     start, end = sides.months_window(s, cfg.months)
     truth = sides.truth_counts(s, customer_id, agents, start, end)
-    s.set_faults(latency=cfg.latency)
+    paced = sides.set_transfer(s, cfg.latency, cfg.throughput)
     log.append(
         f"breakdown: {cfg.contacts} contacts, office {customer_id}, {len(agents)} agents, "
-        f"{cfg.months} months from {start:%Y-%m}, latency {cfg.latency * 1000:.0f} ms"
+        f"{cfg.months} months from {start:%Y-%m}; {cfg.model()}"
+        + ("" if paced or not cfg.throughput else f" ({sides.THROUGHPUT_UNSUPPORTED})")
     )
+    naive_run, naive_calls = _naive(cfg, s, customer_id, agents, start, truth, log)
 
-    # The naive loop.
+    ours: Ours | None = None
+    error = ""
+    try:
+        ours = _ours_cold_warm(cfg, s, customer_id, agents, start, end, truth, log)
+    except Exception as exc:  # vitec_nb's side missing or broken: keep the baselines
+        log.append(f"vitec_nb breakdown FAILED: {type(exc).__name__}: {exc}")
+        error = f"{type(exc).__name__}: {exc}"[:90]
+    rows = _rows(ours, naive_run, naive_calls, error)
+    if careful:
+        rows += _careful_rows(cfg, s, customer_id, agents, start, ours, error, log)
+    return rows
+
+
+def _naive(
+    cfg: Config, s: Any, customer_id: str, agents: list[str], start: Any, truth: Any, log: list
+) -> tuple[Timing, float]:
+    """The naive loop, `cfg.naive_reps` times; its calls a run and how far off it is."""
     s.clear_requests()
     auth = (s.username, s.password)
     naive_run = timed(
@@ -54,45 +90,32 @@ def cold_and_warm(cfg: Config, s: Any, log: list[str]) -> list[Row]:
         cfg.naive_reps,
     )
     naive_calls = len(s.requests) / naive_run.runs
-    naive_table, _ = naive_run.value
-    missed = int((truth - naive_table).to_numpy().sum())
+    missed = int((truth - naive_run.value[0]).to_numpy().sum())
     log.append(
         f"naive loop: {naive_calls:.0f} calls a run, counts "
         + ("equal the ground truth" if missed == 0 else f"miss {missed} contacts")
         + f" (month ends written as T23:59:59); process CPU time {naive_run.cpu_median:.2f} s"
     )
-
-    try:
-        cold, cold_calls, warm, warm_calls, reopened = _ours_cold_warm(
-            cfg, s, customer_id, agents, start, end, truth, log
-        )
-    except Exception as exc:  # vitec_nb's side missing or broken: keep the baseline
-        log.append(f"vitec_nb breakdown FAILED: {type(exc).__name__}: {exc}")
-        error = f"{type(exc).__name__}: {exc}"[:90]
-        return _rows(None, None, None, None, None, naive_run, naive_calls, error)
-    return _rows(cold, cold_calls, warm, warm_calls, reopened, naive_run, naive_calls, "")
+    return naive_run, naive_calls
 
 
-def _rows(
-    cold: Timing | None,
-    cold_calls: float | None,
-    warm: Timing | None,
-    warm_calls: float | None,
-    reopened: Timing | None,
-    naive_run: Timing,
-    naive_calls: float,
-    error: str,
-) -> list[Row]:
+def _median_calls(calls: list[int]) -> float | None:
+    return float(sorted(calls)[len(calls) // 2]) if calls else None
+
+
+def _rows(ours: Ours | None, naive_run: Timing, naive_calls: float, error: str) -> list[Row]:
     """The rows of benchmarks 1 and 2 (with `error` instead of vitec_nb's values)."""
+    o = ours or Ours()
     naive_s = naive_run.median
-    cold_s = cold.median if cold else None
-    runs = f"{cold.runs if cold else 0} / naive {naive_run.runs}"
-    warm_runs = str(warm.runs if warm else 0)
+    cold_s = o.cold.median if o.cold.runs else None
+    runs = f"{o.cold.runs} / naive {naive_run.runs}"
+    warm_runs = str(o.warm.runs)
+    no_calls = not any(o.restart_calls) if o.restart_calls else None
     return [
         Row(
             "1a cold breakdown: calls",
             "calls",
-            cold_calls,
+            _median_calls(o.cold_calls),
             naive_calls,
             "naive loop",
             "≤ 1/10 of naive",
@@ -114,7 +137,7 @@ def _rows(
         Row(
             "2a warm breakdown: wall time",
             "s",
-            warm.median if warm else None,
+            o.warm.median if o.warm.runs else None,
             cold_s,
             "vitec_nb cold",
             "≤ 5 % of cold",
@@ -125,7 +148,7 @@ def _rows(
         Row(
             "2b warm breakdown: calls",
             "calls",
-            warm_calls,
+            float(max(o.warm_calls)) if o.warm_calls else None,
             naive_calls,
             "naive loop",
             "0 calls",
@@ -136,14 +159,58 @@ def _rows(
         Row(
             "2c warm, restarted kernel on the same cache",
             "s",
-            reopened.median if reopened else None,
+            o.restarted.median if o.restarted.runs else None,
             cold_s,
             "vitec_nb cold",
-            "(information)",
+            "≤ 10 % of cold, 0 calls",
+            target_ratio=0.10,
+            condition=no_calls,
             runs=warm_runs,
             error=error,
         ),
     ]
+
+
+def _careful_rows(
+    cfg: Config,
+    s: Any,
+    customer_id: str,
+    agents: list[str],
+    start: Any,
+    ours: Ours | None,
+    error: str,
+    log: list[str],
+) -> list[Row]:
+    """Benchmark 7: vitec_nb beside the careful analyst, cold, warm and restarted."""
+    try:
+        c = peer.careful(s, customer_id, agents, start, cfg.months, cfg.naive_reps)
+    except Exception as exc:
+        log.append(f"careful analyst FAILED: {type(exc).__name__}: {exc}")
+        why = f"careful analyst: {type(exc).__name__}: {exc}"[:90]
+        return [Row(f, "s", error=why) for f in FIGURES_7]
+    log.append(c.summary())
+    o = ours or Ours()
+    pairs = ((o.cold, c.cold), (o.warm, c.warm), (o.restarted, c.restarted))
+    return [
+        Row(
+            figure,
+            "s",
+            mine.median if mine.runs else None,
+            theirs.median,
+            "careful analyst",
+            "(information)",
+            runs=f"{mine.runs} / careful {theirs.runs}",
+            error=error,
+        )
+        for figure, (mine, theirs) in zip(FIGURES_7, pairs, strict=True)
+    ]
+
+
+FIGURES_7 = (
+    "7a careful analyst (requests-cache): cold",
+    "7b careful analyst: warm",
+    "7c careful analyst: restarted kernel",
+)
 
 
 def _ours_cold_warm(
@@ -155,53 +222,41 @@ def _ours_cold_warm(
     end: Any,
     truth: Any,
     log: list[str],
-) -> tuple[Timing, float, Timing, float, Timing]:
-    """vitec_nb cold then warm, on a fresh cache file for every repetition."""
-    cold, warm, reopened = Timing(), Timing(), Timing()
-    cold_calls: list[int] = []
-    warm_calls: list[int] = []
-    restart_calls: list[int] = []
+) -> Ours:
+    """vitec_nb cold, warm, then in a new process, on an emptied cache for every repetition."""
+    o = Ours()
     with tempfile.TemporaryDirectory(prefix="vitec-bench-") as tmp:
         for _ in range(cfg.reps):
             cache = _emptied_cache(s, Path(tmp), "cold")
             client = sides.connect(s, cache)
-            s.clear_requests()
-            run = timed(lambda c=client: sides.breakdown(c, customer_id, agents, start, end), 1)
-            cold.times += run.times
-            cold.cpu += run.cpu
-            cold.value = run.value
-            cold_calls.append(len(s.requests))
-
-            s.clear_requests()
-            run = timed(lambda c=client: sides.breakdown(c, customer_id, agents, start, end), 1)
-            warm.times += run.times
-            warm.cpu += run.cpu
-            warm_calls.append(len(s.requests))
-
+            for timing, calls in ((o.cold, o.cold_calls), (o.warm, o.warm_calls)):
+                s.clear_requests()
+                _add(
+                    timing,
+                    timed(lambda c=client: _breakdown(c, customer_id, agents, start, end), 1),
+                )
+                calls.append(len(s.requests))
             s.clear_requests()
             elapsed, cpu = _in_new_process(s, cache, customer_id, agents, start, end)
-            reopened.times.append(elapsed)
-            reopened.cpu.append(cpu)
-            restart_calls.append(len(s.requests))
+            o.restarted.times.append(elapsed)
+            o.restarted.cpu.append(cpu)
+            o.restart_calls.append(len(s.requests))
             client.close()
-    ours = sides.result_counts(cold.value, agents, start)
-    same = ours.equals(truth)
+    same = sides.result_counts(o.cold.value, agents, start).equals(truth)
     log.append(
-        f"vitec_nb: {cold_calls} calls cold, {warm_calls} warm; counts "
+        f"vitec_nb: {o.cold_calls} calls cold, {o.warm_calls} warm; counts "
         + ("equal the ground truth" if same else "DIFFER from the ground truth")
     )
     log.append(
-        f"vitec_nb process CPU time (median): cold {cold.cpu_median:.3f} s, warm "
-        f"{warm.cpu_median:.3f} s, new process on the same cache {reopened.cpu_median:.3f} s "
-        f"({restart_calls} calls)"
+        f"vitec_nb process CPU time (median): cold {o.cold.cpu_median:.3f} s, warm "
+        f"{o.warm.cpu_median:.3f} s, new process on the same cache {o.restarted.cpu_median:.3f} s "
+        f"({o.restart_calls} calls)"
     )
-    return (
-        cold,
-        float(sorted(cold_calls)[len(cold_calls) // 2]),
-        warm,
-        float(max(warm_calls)),
-        reopened,
-    )
+    return o
+
+
+def _breakdown(client: Any, customer_id: str, agents: list[str], start: Any, end: Any) -> Any:
+    return sides.breakdown(client, customer_id, agents, start, end)
 
 
 # A restarted kernel: a fresh interpreter that connects to the same cache file and runs the
@@ -247,107 +302,3 @@ def _in_new_process(
         raise RuntimeError(f"the restarted-kernel run failed: {done.stderr[-1500:]}")
     wall, cpu = json.loads(done.stdout.strip().splitlines()[-1])
     return float(wall), float(cpu)
-
-
-def concurrency(cfg: Config, s: Any, log: list[str]) -> list[Row]:
-    """Benchmark 5: cold breakdown at each concurrency against ceil(calls / c) × latency."""
-    rows: list[Row] = []
-    lat = cfg.concurrency_latency
-    with tempfile.TemporaryDirectory(prefix="vitec-bench-") as tmp:
-        customer_id, agents = sides.office_and_agents(s, cfg.agents)
-        start, end = sides.months_window(s, cfg.months)
-        s.set_faults(latency=lat)
-        for level in cfg.concurrency_levels:
-            times: list[float] = []
-            fetch: list[float] = []
-            calls: list[int] = []
-            in_flight: list[int] = []  # as the stand-in saw it: the level is real
-            for _ in range(cfg.reps):
-                client = sides.connect(s, _emptied_cache(s, Path(tmp), "cold"))
-                s.clear_requests()
-                last = [0.0]  # when the last call's answer was in: the end of the fetch phase
-
-                def progress(done: int, total: int, last: list[float] = last) -> None:
-                    if done == total:
-                        last[0] = time.perf_counter()
-
-                begin = time.perf_counter()
-                sides.breakdown(
-                    client, customer_id, agents, start, end, concurrency=level, progress=progress
-                )
-                times.append(time.perf_counter() - begin)
-                fetch.append(last[0] - begin)
-                calls.append(len(s.requests))
-                in_flight.append(s.max_in_flight)
-                client.close()
-            n_calls = max(calls)
-            ideal = math.ceil(n_calls / level) * lat
-            figure = f"5  concurrency {level}: wall vs ideal"
-            rows.append(
-                Row(
-                    figure,
-                    "s",
-                    Timing(times).median,
-                    ideal,
-                    f"ideal, {n_calls} calls",
-                    "≤ 1.3 × ideal" if level == 8 else "(information)",
-                    target_ratio=1.3 if level == 8 else None,
-                    runs=str(len(times)),
-                )
-            )
-            log.append(
-                f"concurrency {level}: {n_calls} calls, fetch phase (until the last answer is "
-                f"in) {Timing(fetch).median:.3f} s = {Timing(fetch).median / ideal:.2f} × ideal; "
-                f"whole breakdown {Timing(times).median:.3f} s; most requests in flight at the "
-                f"stand-in {max(in_flight)}"
-            )
-        log.append(f"concurrency: latency {lat * 1000:.0f} ms, levels {cfg.concurrency_levels}")
-        log.append(_bare_http(cfg, s, customer_id, agents, start, end, Path(tmp)))
-    return rows
-
-
-def _bare_http(
-    cfg: Config, s: Any, customer_id: str, agents: list[str], start: Any, end: Any, tmp: Path
-) -> str:
-    """The same calls with bare `requests` at the highest concurrency: no parsing, no cache.
-
-    Shows what the stand-in itself allows, so the gap between vitec_nb and the ideal can be
-    told apart from the server's own cost.
-    """
-    from concurrent.futures import ThreadPoolExecutor
-
-    import requests
-
-    from vitec_nb import ContactQuery
-
-    client = sides.connect(s, _emptied_cache(s, tmp, "cold"))
-    plan = client.plan(
-        ContactQuery(customer_id),
-        by=("agent",),
-        start=start,
-        end=end,
-        agent_ids=agents,
-        include_archived=True,
-    )
-    client.close()
-    calls = [(f"{s.url}/{c.query.path}", c.query.to_params()) for c in plan.calls]
-    level = max(cfg.concurrency_levels)
-    sessions: dict[int, requests.Session] = {}
-
-    def get(call: tuple[str, dict[str, str]]) -> int:
-        session = sessions.setdefault(threading.get_ident(), requests.Session())
-        response = session.get(call[0], params=call[1], auth=(s.username, s.password))
-        response.raise_for_status()
-        return len(response.content)
-
-    def run() -> int:
-        with ThreadPoolExecutor(level) as pool:
-            return sum(pool.map(get, calls))
-
-    bare = timed(run, cfg.reps, warmup=1)
-    ideal = math.ceil(len(calls) / level) * cfg.concurrency_latency
-    return (
-        f"concurrency {level}, bare requests (same {len(calls)} contact calls, no parsing, no "
-        f"cache): {bare.median:.3f} s = {bare.median / ideal:.2f} × ideal, process CPU "
-        f"{bare.cpu_median:.3f} s"
-    )

@@ -1,16 +1,19 @@
-"""Run every benchmark of issue 7 and print one table: vitec_nb vs the naive loop, same run.
+"""Run every benchmark (issues 7 and 13) and print one table: each figure beside its floor.
 
-    .venv/bin/python benchmarks/run.py                # full sizes, medians (a few minutes)
+    .venv/bin/python benchmarks/run.py                # full sizes, medians (about 5 minutes)
     .venv/bin/python benchmarks/run.py --quick        # smoke run: small sizes, one repetition
     .venv/bin/python benchmarks/run.py --write-docs   # also update docs/benchmarks.md
+    .venv/bin/python benchmarks/run.py --throughput 0 --latency 50   # latency only
 
-Each benchmark runs against the stand-in on loopback. A benchmark that fails (or whose
+Each benchmark runs against the stand-in on loopback under a transfer model: every request
+pays a latency, then its body's bytes at a throughput. A benchmark that fails (or whose
 vitec_nb side is missing) still prints its rows, with the reason instead of a value.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 import traceback
@@ -21,7 +24,7 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import bench_breakdown, bench_form, bench_parse, sides
+from benchmarks import bench_breakdown, bench_concurrency, bench_form, bench_parse, sides
 from benchmarks.harness import (
     FIGURES,
     Config,
@@ -37,6 +40,8 @@ from benchmarks.harness import (
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
+PREVIOUS_BEGIN, PREVIOUS_END = "<!-- previous:begin -->", "<!-- previous:end -->"
+ALL = "12345678"
 
 
 def _section(
@@ -59,25 +64,28 @@ def _section(
     return rows
 
 
-def run_all(cfg: Config, log: list[str], only: str = "123456") -> list[Row]:
-    """Every benchmark in issue 7's order (or those in `only`); every figure gets a row.
+def run_all(cfg: Config, log: list[str], only: str = ALL, details: dict | None = None) -> list[Row]:
+    """Every benchmark in order (or those in `only`); every figure gets a row.
 
-    All of them share one stand-in (one office, `cfg.contacts` contacts); each sets the
-    faults it needs and counts calls from a cleared request log.
+    1-7 share one stand-in (one office, `cfg.contacts` contacts); each sets the transfer
+    model it needs and counts calls from a cleared request log. 8 starts its own.
     """
+    details = {} if details is None else details
     rows: list[Row] = []
     try:
         with sides.standin(cfg.contacts, cfg.agents, cfg.seed) as s:
+            details.update(_model_details(cfg, s))
             rows += _benchmarks(cfg, s, log, only)
     except Exception as exc:  # the stand-in itself failed: every figure says so
         log.append("stand-in FAILED\n" + traceback.format_exc(limit=4).rstrip())
         rows = missing_rows(FIGURES, "", f"stand-in: {type(exc).__name__}: {exc}"[:90])
-    if "3" in only and not cfg.quick:
-        _section(
-            "1M-reference peak memory",
-            [],
-            "",
-            lambda: bench_parse.million_peak(cfg, log) or [],
+    if "8" in only:
+        large = [f for f in FIGURES if f.startswith("8")]
+        rows += _section(
+            "benchmark 8 (one large answer, peak memory)",
+            large,
+            "MB",
+            lambda: bench_parse.large_answer(cfg, log),
             log,
         )
     seen = {r.figure for r in rows}
@@ -89,14 +97,27 @@ def run_all(cfg: Config, log: list[str], only: str = "123456") -> list[Row]:
     return sorted(rows, key=lambda r: order.get(r.figure, len(order)))
 
 
+def _model_details(cfg: Config, s: Any) -> dict[str, str]:
+    """The transfer model as it ran (whether this stand-in paces bytes) and the id shape."""
+    paced = sides.set_transfer(s, cfg.latency, cfg.throughput)
+    s.set_faults()
+    model = (
+        f"{cfg.model()} per request, lookups included (benchmark 5: "
+        f"{cfg.model(cfg.concurrency_latency)}); parsing (3, 4, 8) works on bytes in memory"
+    )
+    if cfg.throughput and not paced:
+        model += f"; {sides.THROUGHPUT_UNSUPPORTED} (latency only)"
+    return {"transfer model": model, "contact ids": sides.id_shape(s.truth["id"])}
+
+
 def _benchmarks(cfg: Config, s: Any, log: list[str], only: str) -> list[Row]:
-    # (name, the figure numbers it measures, unit, how to run it), in issue 7's order
+    # (name, the figure numbers it measures, unit, how to run it), in order
     sections: list[tuple[str, str, str, Callable[[], list[Row]]]] = [
         (
-            "benchmarks 1-2 (cold and warm breakdown)",
-            "12",
+            "benchmarks 1, 2 and 7 (cold, warm and restarted breakdowns; two peers)",
+            "127",
             "s",
-            lambda: bench_breakdown.cold_and_warm(cfg, s, log),
+            lambda: bench_breakdown.cold_and_warm(cfg, s, log, careful="7" in only),
         ),
         (
             "benchmarks 3-4 (parsing and memory)",
@@ -104,18 +125,24 @@ def _benchmarks(cfg: Config, s: Any, log: list[str], only: str) -> list[Row]:
             "ms",
             lambda: bench_parse.parsing(cfg, bench_parse.fetch_body(s, log), log),
         ),
-        ("benchmark 5 (concurrency)", "5", "s", lambda: bench_breakdown.concurrency(cfg, s, log)),
+        ("benchmark 5 (concurrency)", "5", "s", lambda: bench_concurrency.concurrency(cfg, s, log)),
         ("benchmark 6 (form responsiveness)", "6", "ms", lambda: bench_form.form(cfg, s, log)),
     ]
     rows: list[Row] = []
     for name, numbers, unit, fn in sections:
-        if any(n in only for n in numbers):
-            rows += _section(name, [f for f in FIGURES if f[0] in numbers], unit, fn, log)
+        wanted = [n for n in numbers if n in only]
+        if wanted:
+            figures = [f for f in FIGURES if f[0] in wanted]
+            rows += [r for r in _section(name, figures, unit, fn, log) if r.figure[0] in wanted]
     return rows
 
 
 def write_docs(path: Path, details: dict[str, str], table: str, log: list[str]) -> None:
-    """Replace the generated block of docs/benchmarks.md with this run's results."""
+    """Record this run in docs/benchmarks.md; the run recorded until now becomes "Previous run".
+
+    The results block is replaced; its old content moves into the previous-run block
+    (made after the results when the page has none), so each run is shown beside the last.
+    """
     block = "\n".join(
         [
             BEGIN,
@@ -141,39 +168,93 @@ def write_docs(path: Path, details: dict[str, str], table: str, log: list[str]) 
     if BEGIN not in text or END not in text:
         text = text.rstrip() + f"\n\n{BEGIN}\n{END}\n"
     head, rest = text.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
+    current, tail = rest.split(END, 1)
+    if current.strip():
+        tail = _with_previous(tail, current.strip())
     path.write_text(head + block + tail, encoding="utf-8")
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Parse the options, run the benchmarks, print (and optionally write) the table."""
+def _with_previous(tail: str, previous: str) -> str:
+    """`tail` (the page after the results) with `previous` as its previous-run block."""
+    moved = f"{PREVIOUS_BEGIN}\n\n{previous}\n\n{PREVIOUS_END}"
+    if PREVIOUS_BEGIN in tail and PREVIOUS_END in tail:
+        before, rest = tail.split(PREVIOUS_BEGIN, 1)
+        _, after = rest.split(PREVIOUS_END, 1)
+        return before + moved + after
+    return (
+        "\n\n## Previous run\n\nThe run recorded before the one above, kept for comparison "
+        f"(`--write-docs` moves it here).\n\n{moved}" + tail
+    )
+
+
+def _options(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smoke run: small sizes, 1 rep")
     parser.add_argument("--reps", type=int, default=5, help="repetitions (median reported)")
-    parser.add_argument("--naive-reps", type=int, default=3, help="repetitions of naive loop")
+    parser.add_argument(
+        "--naive-reps", type=int, default=2, help="repetitions of the naive and careful loops"
+    )
+    parser.add_argument(
+        "--latency", type=float, help="ms added to every request (default 50; --quick 2)"
+    )
+    parser.add_argument(
+        "--concurrency-latency",
+        type=float,
+        help="ms added to every request in benchmark 5 (default 100; --quick 5)",
+    )
+    parser.add_argument(
+        "--throughput",
+        type=float,
+        help="bytes per second of every answer body, e.g. 10e6 (the default); 0: instant",
+    )
+    parser.add_argument(
+        "--large", type=int, help="references in benchmark 8's answer (default 1000000)"
+    )
     parser.add_argument(
         "--in-process",
         action="store_true",
         help="run the stand-in in this process (default: its own, like a remote API)",
     )
-    parser.add_argument(
-        "--only", default="123456", help="benchmarks to run, e.g. 36 (default: all)"
-    )
+    parser.add_argument("--only", default=ALL, help="benchmarks to run, e.g. 36 (default: all)")
     parser.add_argument(
         "--write-docs", action="store_true", help=f"write the results into {DOCS.name}"
     )
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def _config(args: argparse.Namespace) -> Config:
     cfg = Config.smoke() if args.quick else Config.full(args.reps, args.naive_reps)
+    given: dict[str, Any] = {}
+    if args.latency is not None:
+        given["latency"] = args.latency / 1000
+    if args.concurrency_latency is not None:
+        given["concurrency_latency"] = args.concurrency_latency / 1000
+    if args.throughput is not None:
+        given["throughput"] = args.throughput
+    if args.large is not None:
+        given["large"] = args.large
+    for name, value in given.items():
+        if value < 0:
+            raise SystemExit(f"--{name.replace('_', '-')}: must be >= 0, got {value:g}")
+    return dataclasses.replace(cfg, **given)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the options, run the benchmarks, print (and optionally write) the table."""
+    args = _options(argv)
+    cfg = _config(args)
     sides.IN_PROCESS = args.in_process
 
     details = machine_details()
-    details["sizes"] = f"{cfg.contacts} contacts, {cfg.agents} agents, {cfg.months} months" + (
-        " (--quick smoke run)" if cfg.quick else ""
+    details["sizes"] = (
+        f"{cfg.contacts} contacts, {cfg.agents} agents, {cfg.months} months; benchmark 8: "
+        f"one answer of {cfg.large} references" + (" (--quick smoke run)" if cfg.quick else "")
     )
     details["stand-in"] = "in this process" if args.in_process else "in its own process"
     details["repetitions"] = (
-        f"median of {cfg.reps} (breakdowns, form), {cfg.parse_reps} (parsing), "
-        f"{cfg.naive_reps} (naive loop)"
+        f"median of {cfg.reps} (breakdowns, form, concurrency at {max(cfg.concurrency_levels)}; "
+        f"{min(cfg.reps, 3)} at lower levels), {cfg.parse_reps} (parsing), "
+        f"{cfg.naive_reps} (naive and careful loops), 1 (naive form cell)"
     )
     details["speed check at start"] = speed_check()
     for key, value in details.items():
@@ -181,12 +262,13 @@ def main(argv: list[str] | None = None) -> int:
     print(flush=True)
 
     log: list[str] = []
-    rows = run_all(cfg, log, args.only)
+    rows = run_all(cfg, log, args.only, details)
     details["load average at end"] = load_average()
     details["speed check at end"] = speed_check()
 
     print("\n".join(log))
     print()
+    print(f"transfer model: {details.get('transfer model', 'not set (no stand-in)')}")
     print(text_table(rows))
     print(f"\nload average at end: {details['load average at end']}")
     print(f"speed check at end: {details['speed check at end']}")

@@ -37,6 +37,48 @@ def standin(contacts: int, agents: int, seed: int, latency: float = 0.0) -> Iter
             yield s
 
 
+# Whether the stand-in paces bodies (`throughput=`, issue 13); found out by `set_transfer`.
+THROUGHPUT_UNSUPPORTED = "throughput: not supported by this stand-in"
+
+
+def set_transfer(s: Any, latency: float, throughput: float) -> bool:
+    """Put the stand-in under the transfer model: `latency` s, then bytes at `throughput`.
+
+    Every request pays it, lookups included (a real server does not answer them for free).
+    `throughput` 0 means instant bodies. Returns whether bodies are paced: False also when
+    the stand-in has no `throughput` switch yet (only the latency applies; the run says so).
+    """
+    s.set_faults()
+    if throughput:
+        try:
+            s.set_faults(latency=latency, lookups=True, throughput=throughput)
+            return True
+        except (TypeError, ValueError, RuntimeError) as exc:  # RuntimeError: remote stand-in
+            if "throughput" not in str(exc):
+                raise
+            s.set_faults()
+    s.set_faults(latency=latency, lookups=True)
+    return False
+
+
+def transfer_cost(size: int, latency: float, throughput: float, paced: bool) -> float:
+    """Seconds one answer of `size` bytes costs under the model (as the stand-in applies it)."""
+    return latency + (size / throughput if paced and throughput else 0.0)
+
+
+def id_shape(ids: Any) -> str:
+    """The shape of a sample of contact ids in words, e.g. "ADR + 32 hex (35 chars)"."""
+    import re
+
+    sample = [str(i) for i in list(ids)[:1000]]
+    if not sample:
+        return "no ids"
+    chars = sum(len(i) for i in sample) / len(sample)
+    if all(re.fullmatch(r"ADR[0-9A-Fa-f]{32}", i) for i in sample):
+        return f"ADR + 32 hex, Vitec's shape ({chars:.0f} chars)"
+    return f"NOT Vitec's shape (e.g. {sample[0]!r}, {chars:.1f} chars on average)"
+
+
 def office_and_agents(s: Any, agents: int) -> tuple[str, list[str]]:
     """The office and its agents, archived ones included (issue 7: 20 agents in one office).
 
@@ -101,6 +143,8 @@ def breakdown(
 ) -> Any:
     """Created per month by agent over [start, end) through the planner.
 
+    `end` (a midnight) goes in as the date of the last whole day: the one convention for
+    dates (a date is the whole day; a time of day is that instant, included).
     `progress` is passed on: False, or a callable ``progress(done, total)``.
     """
     from vitec_nb import ContactQuery
@@ -114,7 +158,7 @@ def breakdown(
         measure="created",
         period="M",
         start=start,
-        end=end,
+        end=(end - pd.Timedelta(days=1)).date(),
         agent_ids=agent_ids,
         include_archived=True,
         progress=progress,
