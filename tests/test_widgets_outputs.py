@@ -236,7 +236,7 @@ def test_offline_message_says_the_range_as_written_and_that_nothing_was_sent(
 def test_custom_field_choices_only_fields_valid_for_contacts(
     valid_for: tuple[str, ...], kept: bool
 ) -> None:
-    from vitec_nb.widgets import _contact_fields
+    from vitec_nb.form_model import _contact_fields
 
     fields = pd.DataFrame({"name": ["f"], "label": ["F"], "valid_for": [valid_for]})
     assert len(_contact_fields(fields)) == int(kept)

@@ -1,0 +1,83 @@
+"""The form's rules without widgets: control values to query parts, choices, date checks."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pandas as pd
+
+from vitec_nb.errors import InvalidQueryError
+from vitec_nb.form_layout import ANY_VALUE
+
+__all__: list[str] = []  # internal to the form (widgets.py)
+
+
+def _check_days(pair: str, start: dt.date | None, end: dt.date | None) -> None:
+    """A whole-day range whose last day is before its first: name the "to" control."""
+    if start is not None and end is not None and end < start:
+        raise InvalidQueryError(
+            f"{pair}_to",
+            f"{end:%Y-%m-%d} is before {pair}_from {start:%Y-%m-%d}",
+            f"a day on or after {start:%Y-%m-%d}",
+        )
+
+
+def _combine(day: dt.date | None, time: dt.time | None, default: dt.time, field: str) -> Any:
+    """Date picker + optional time of day -> naive datetime (Swedish local time) or None."""
+    if day is None:
+        if time is not None:
+            raise InvalidQueryError(field, "a time of day needs a date", "pick a date too")
+        return None
+    return dt.datetime.combine(day, time if time is not None else default)
+
+
+def _blank(text: str) -> str | None:
+    text = text.strip()
+    return text or None
+
+
+def _chosen(value: Any) -> Any:
+    """A drop-down's value for the query: "(any)" is None."""
+    return None if value == ANY_VALUE else value
+
+
+def _agent_options(agents: pd.DataFrame) -> list[tuple[str, Any]]:
+    """Agents as (label, user id): active first, archived marked; names stay unique."""
+    rows = agents.sort_values(["archived", "name"], kind="stable")
+    seen: dict[str, int] = {}
+    options = []
+    for r in rows.itertuples():
+        label = str(r.name) + (" (archived)" if bool(r.archived) else "")
+        seen[label] = seen.get(label, 0) + 1
+        if seen[label] > 1:
+            label += f" [{r.user_id}]"
+        options.append((label, str(r.user_id)))
+    return options
+
+
+def _labels(control: Any) -> dict[Any, str]:
+    """A drop-down's choices as value -> label, "(any)" left out."""
+    return {value: label for label, value in control.options if value != ANY_VALUE}
+
+
+def _contact_fields(fields: pd.DataFrame) -> pd.DataFrame:
+    """Custom fields that can match a contact: valid for Person or Company (when known)."""
+    if "valid_for" not in fields.columns:
+        return fields
+    keep = fields["valid_for"].map(
+        lambda v: (
+            v is None or not isinstance(v, (tuple, list)) or bool({"Person", "Company"} & set(v))
+        )
+    )
+    return fields[keep.astype(bool)]
+
+
+def _cached_calls(plan: Any, client: Any) -> int:
+    for name in ("n_cached", "cached"):
+        value = getattr(plan, name, None)
+        if callable(value):
+            value = value(client)
+        if value is not None:
+            return int(value)
+    return 0
