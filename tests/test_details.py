@@ -216,3 +216,20 @@ def test_wrong_shape_is_not_cached_and_quotes_nothing(sample_server: Callable[..
     assert "19121212" not in str(caught.value)
     with pytest.raises(NotCachedError):
         client.contact_details("M30011", [ID_A], offline=True)
+
+
+@pytest.mark.parametrize("dialect", ["local-times", "null-lists", "absent-lists"])
+def test_every_dialect_gives_the_same_details(
+    make_standin: Callable[..., StandIn],
+    make_client: Callable[..., VitecClient],
+    dialect: str,
+) -> None:
+    plain, other = (make_standin(seed=2, contacts=600, offices=1, dialect=d)
+                    for d in ("documented", dialect))  # fmt: skip
+    office = plain.customer_ids[0]
+    ids = some_ids(plain, office, 30)
+    documented = make_client(plain).contact_details(office, ids, fields=PERSONAL_FIELDS)
+    seen = make_client(other).contact_details(office, ids, fields=PERSONAL_FIELDS)
+    pd.testing.assert_frame_equal(documented, seen)
+    truth = plain.truth.set_index("id").loc[ids]
+    assert (seen["changed_at"].to_numpy() == truth["changed_at"].to_numpy()).all()

@@ -16,7 +16,7 @@ import pytest
 import vitec_nb
 from vitec_nb.client import VitecClient
 from vitec_nb.errors import MalformedResponseError, NotCachedError, NotFoundError
-from vitec_nb.lookups import OfficeLookups, contact_fields, office_label
+from vitec_nb.lookups import LOOKUPS, OfficeLookups, contact_fields, fetch_lookup, office_label
 from vitec_nb.standin import StandIn
 
 SAMPLES = Path(__file__).parent / "fixtures" / "vitec-samples"
@@ -340,3 +340,64 @@ def test_bad_flags_are_refused_before_any_request(sample_server: Callable[..., A
         unconfigured.office_groups()
     unconfigured.close()
     assert server.requests == []
+
+
+# --- formats and dialects -------------------------------------------------------------------
+
+
+def _same(a: pd.DataFrame, b: pd.DataFrame) -> None:
+    pd.testing.assert_frame_equal(a.reset_index(drop=True), b.reset_index(drop=True))
+
+
+@pytest.mark.parametrize("name", sorted(LOOKUPS))
+def test_xml_answers_give_the_json_frames(standin: StandIn, client: VitecClient, name: str) -> None:
+    office = standin.customer_ids[0]
+    as_json = fetch_lookup(client, LOOKUPS[name], office)
+    as_xml = fetch_lookup(client, LOOKUPS[name], office, format="xml")
+    assert not as_json.empty
+    _same(as_json, as_xml)
+
+
+@pytest.mark.parametrize("dialect", ["null-lists", "absent-lists", "local-times"])
+def test_every_dialect_gives_the_documented_frames(
+    make_standin: Callable[..., StandIn],
+    make_client: Callable[..., VitecClient],
+    dialect: str,
+) -> None:
+    plain, other = (make_standin(seed=2, contacts=300, offices=3, dialect=d)
+                    for d in ("documented", dialect))  # fmt: skip
+    clients = make_client(plain), make_client(other)
+    for office in plain.customer_ids:
+        for name in sorted(LOOKUPS):
+            documented, seen = (fetch_lookup(c, LOOKUPS[name], office) for c in clients)
+            _same(documented, seen)
+    assert any(r.path == "/CRM/Officegroups/M30011" for r in other.requests)
+
+
+def test_a_refused_office_lookup_gives_no_name_and_is_not_asked_again(
+    sample_server: Callable[..., Any],
+) -> None:
+    def answer(path: str, params: dict[str, str]) -> Answer:
+        if path.lower().endswith("/office/getoffice"):
+            return 404, {"Message": "No HTTP resource was found."}
+        return _samples(path, params)
+
+    server, client = sample_server(answer)
+    assert client.lookups("M30011").office_name is None
+    assert client.office_label("M30011") == "M30011"
+    client.lookups("M30011", refresh=True)
+    asked = [p for p, _ in server.requests]
+    assert asked.count("/Office/GetOffice") == 1 and asked.count("/User/GetAllUsers") == 1
+
+
+def test_a_failing_office_lookup_is_not_fatal(sample_server: Callable[..., Any]) -> None:
+    def answer(path: str, params: dict[str, str]) -> Answer:
+        if path.lower().endswith("/office/getoffice"):
+            return 500, {"Message": "An error has occurred."}
+        return _samples(path, params)
+
+    _server, client = sample_server(answer)
+    looks = client.lookups("M30011")
+    assert looks.office_name is None and looks.agents is not None
+    with pytest.raises(vitec_nb.errors.ServerError, match="An error has occurred"):
+        client.offices()

@@ -10,6 +10,7 @@ Empty lists sent as `[]`, `null` or left out are all empty.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 import threading
 import weakref
@@ -36,7 +37,7 @@ from vitec_nb.errors import (
     InvalidQueryError,
     MalformedResponseError,
     NotCachedError,
-    VitecError,
+    TransportError,
 )
 
 if TYPE_CHECKING:
@@ -121,21 +122,11 @@ class Lookup:
         """(path, params) for office `cid`."""
         return self.path.format(cid=cid), {k: v.format(cid=cid) for k, v in self.params}
 
-    @property
+    @functools.cached_property
     def pattern(self) -> re.Pattern[str]:
         """Matches the path of this lookup's answers (any office, any case, any prefix)."""
-        return _pattern(self.path)
-
-
-_PATTERNS: dict[str, re.Pattern[str]] = {}
-
-
-def _pattern(path: str) -> re.Pattern[str]:
-    found = _PATTERNS.get(path)
-    if found is None:
-        body = re.escape(path).replace(re.escape("{cid}"), "[^/]+")
-        found = _PATTERNS[path] = re.compile(rf"/{body}/?$", re.IGNORECASE)
-    return found
+        body = re.escape(self.path).replace(re.escape("{cid}"), "[^/]+")
+        return re.compile(rf"/{body}/?$", re.IGNORECASE)
 
 
 def _user_rows(public_default: bool) -> Rows:
@@ -300,20 +291,23 @@ def fetch_lookup(
 
 
 class _Refusals:
-    """Per client: where `User/GetAllUsers` was refused, so it is not asked again."""
+    """Per client: the optional lookups refused, so they are not asked again.
+
+    404/405/501 mean the server does not offer the endpoint (remembered for every
+    office); 403 means not for this office.
+    """
 
     def __init__(self) -> None:
-        self.everywhere = False  # 404/405/501: the server does not offer it
-        self.offices: set[str] = set()  # 403: not for this office
+        self._lock = threading.Lock()
+        self._refused: set[tuple[str, str | None]] = set()  # (lookup, office or None)
 
-    def refused(self, cid: str) -> bool:
-        return self.everywhere or cid in self.offices
+    def refused(self, name: str, cid: str) -> bool:
+        with self._lock:
+            return (name, None) in self._refused or (name, cid) in self._refused
 
-    def note(self, cid: str, status: int | None) -> None:
-        if status == 403:
-            self.offices.add(cid)
-        else:
-            self.everywhere = True
+    def note(self, name: str, cid: str, status: int | None) -> None:
+        with self._lock:
+            self._refused.add((name, cid if status == 403 else None))
 
 
 _REFUSALS: weakref.WeakKeyDictionary[Any, _Refusals] = weakref.WeakKeyDictionary()
@@ -328,28 +322,36 @@ def _refusals(client: Any) -> _Refusals:
         return found
 
 
+def _optional(
+    client: Any, name: str, cid: str, refresh: bool, offline: bool
+) -> pd.DataFrame | None:
+    """An optional lookup; None when it is refused (now or before) or, offline, not cached."""
+    refusals = _refusals(client)
+    if refusals.refused(name, cid):
+        return None
+    try:
+        return fetch_lookup(client, LOOKUPS[name], cid, refresh=refresh, offline=offline)
+    except ApiError as exc:
+        if exc.status not in REFUSED_STATUSES:
+            raise
+        refusals.note(name, cid, exc.status)
+    except NotCachedError:
+        pass
+    return None
+
+
 def fetch_agents(
     client: Any, cid: str, *, refresh: bool = False, offline: bool = False
 ) -> pd.DataFrame:
     """The office's users: every user from `GetAllUsers` when it answers, else the public
     ones from `GetUser`. `attrs["agents_complete"]` says which."""
     check_flags(refresh, offline)
-    refusals = _refusals(client)
-    if not refusals.refused(cid):
-        try:
-            frame = fetch_lookup(client, LOOKUPS["agents_all"], cid, refresh=refresh,
-                                 offline=offline)  # fmt: skip
-        except ApiError as exc:
-            if exc.status not in REFUSED_STATUSES:
-                raise
-            refusals.note(cid, exc.status)
-        except NotCachedError:
-            pass  # offline: the public list may be in the cache
-        else:
-            frame.attrs["agents_complete"] = True
-            return frame
-    frame = fetch_lookup(client, LOOKUPS["agents_public"], cid, refresh=refresh, offline=offline)
-    frame.attrs["agents_complete"] = False
+    frame = _optional(client, "agents_all", cid, refresh, offline)
+    complete = frame is not None
+    if frame is None:
+        frame = fetch_lookup(client, LOOKUPS["agents_public"], cid, refresh=refresh,
+                             offline=offline)  # fmt: skip
+    frame.attrs["agents_complete"] = complete
     return frame
 
 
@@ -458,14 +460,13 @@ def office_name(offices: pd.DataFrame, customer_id: str) -> str | None:
 def fetch_office_name(
     client: Any, cid: str, *, refresh: bool = False, offline: bool = False
 ) -> str | None:
-    """The office's name, or None when `Office/GetOffice` does not answer (never fatal)."""
+    """The office's name; None when `Office/GetOffice` is refused (then not asked again by
+    this client), not cached in offline mode, or does not list the office."""
     try:
-        frame = fetch_lookup(client, LOOKUPS["offices"], cid, refresh=refresh, offline=offline)
-    except InvalidQueryError:
-        raise
-    except VitecError:
+        frame = _optional(client, "offices", cid, refresh, offline)
+    except (ApiError, TransportError, MalformedResponseError):  # a name is never worth failing
         return None
-    return office_name(frame, cid)
+    return None if frame is None else office_name(frame, cid)
 
 
 def contact_fields(fields: pd.DataFrame) -> pd.DataFrame:
