@@ -224,3 +224,19 @@ def test_what_cannot_be_told_apart_is_reported_unknown(own_server: Any, tmp_path
     assert dataclasses.asdict(load_profile(url, tmp_path / PROFILE_FILE)) == dataclasses.asdict(
         profile
     )
+
+
+def test_an_unreachable_server_is_reported_and_nothing_is_remembered(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    client = vitec_nb.connect(base_url=url, username="u", password=SECRET, customer_ids="M30011",
+                              cache=tmp_path / "c.sqlite", max_retries=0)  # fmt: skip
+    with client:
+        report = client.doctor(now=NOW)
+    assert not report.ok and report.offices[0].authenticated is None
+    assert "Could not reach" in str(report.offices[0].problem)
+    assert report.profile == ServerProfile() and report.stored_at is None
+    assert not (tmp_path / PROFILE_FILE).exists()

@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import threading
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import orjson
 import pandas as pd
@@ -38,6 +40,8 @@ from vitec_nb.errors import (
     MalformedResponseError,
     NotCachedError,
     RateLimitedError,
+    Redactor,
+    RedirectError,
     RequestTimeoutError,
     ServerValidationError,
     TransportError,
@@ -45,10 +49,17 @@ from vitec_nb.errors import (
     error_for_status,
 )
 from vitec_nb.query import TIMEZONE, ContactQuery
+from vitec_nb.retries import (
+    DEFAULT_DEADLINE,
+    DeadlineExceeded,
+    GatedAdapter,
+    RateLimitGate,
+    make_retry,
+    retry_after_seconds,
+)
 from vitec_nb.retries import HTTP_SLOTS as HTTP_SLOTS
 from vitec_nb.retries import RETRY_STATUSES as RETRY_STATUSES
 from vitec_nb.retries import CappedRetry as CappedRetry
-from vitec_nb.retries import GatedAdapter, RateLimitGate, make_retry
 from vitec_nb.settings import Settings
 
 if TYPE_CHECKING:
@@ -137,18 +148,38 @@ class VitecClient:
     Create it with `connect()`. Thread-safe: one client may serve several threads at once.
     """
 
-    def __init__(self, settings: Settings, *, standin: Any = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        standin: Any = None,
+        deadline: float | None = None,
+        cache_lock_timeout: float | None = None,
+    ) -> None:
         if settings.credentials is None or settings.base_url is None:
             raise ConfigurationError("VitecClient needs resolved settings; use vitec_nb.connect()")
         self.settings = settings
         self.standin = standin
-        self.session: CachedSession = cache_mod.make_session(
-            settings.cache, expire_after=settings.expire_after, validate=self._validate
+        self.deadline = _positive(deadline, DEFAULT_DEADLINE, "deadline")
+        lock_timeout = _positive(
+            cache_lock_timeout, cache_mod.DEFAULT_LOCK_TIMEOUT, "cache_lock_timeout"
         )
-        gate = RateLimitGate()
+        # Every form of every password in use, removed from any server text we quote.
+        self._redact = Redactor(
+            self.credentials.username,
+            [self.credentials.password or "", *self.credentials.passwords.values()],
+        )
+        self.session: CachedSession = cache_mod.make_session(
+            settings.cache,
+            expire_after=settings.expire_after,
+            validate=self._validate,
+            lock_timeout=lock_timeout,
+        )
+        self.gate = RateLimitGate()
         adapter = GatedAdapter(
-            gate=gate,
-            max_retries=make_retry(settings, gate),
+            gate=self.gate,
+            deadline=self.deadline,
+            max_retries=make_retry(settings, self.gate),
             pool_connections=4,
             pool_maxsize=max(settings.concurrency, 10),
         )
@@ -181,7 +212,24 @@ class VitecClient:
 
     @property
     def base_url(self) -> str:
-        return str(self.settings.base_url)
+        """The API's base URL: scheme, host, port and path only (never user info or query)."""
+        return _public_url(str(self.settings.base_url))
+
+    @property
+    def concurrency(self) -> int:
+        """The most requests this client has in flight at once (`connect(concurrency=)`);
+        breakdowns use it unless a run asks for fewer."""
+        return self.settings.concurrency
+
+    def clear_cache(self, *, expired_only: bool = False) -> None:
+        """Delete every cached answer (or only the expired ones) of this client's cache.
+
+        Safe at any time, from any thread, also while a breakdown runs (its calls then
+        fetch again or fail with a clear error). Replaces `client.session.cache.clear()`.
+        """
+        _flag("expired_only", expired_only)
+        cache_mod.clear(self.session, expired_only=expired_only)
+        self._lookup_frames.clear()
 
     @property
     def customer_ids(self) -> tuple[str, ...]:
@@ -200,7 +248,9 @@ class VitecClient:
                 f"{DEMO_BANNER} at {self.base_url} ({len(self.customer_ids)} offices: "
                 f"{', '.join(self.customer_ids)}) — not real customers"
             )
-        return self.settings.describe()
+        text = self.settings.describe().replace(str(self.settings.base_url), self.base_url)
+        where = cache_mod.cache_location(self.session)
+        return f"{self._redact(text)}; cache {where}"
 
     def __repr__(self) -> str:
         mode = DEMO_BANNER if self.is_demo else "live"
@@ -256,6 +306,12 @@ class VitecClient:
             )
         for cid in q.customer_ids:
             self.credentials.auth_for(cid)  # no password for an office: error before any request
+        from vitec_nb.plan import exact  # planner: whole-day ends, lead score 0 derived
+
+        profile = exact.ServerProfile() if getattr(self, "profile", None) is None else self.profile
+        if exact.needs_exact(q, profile):
+            kw = {"format": format, "refresh": refresh, "offline": offline}
+            return exact.exact_contacts(self, q, profile, **kw)
         parts = [
             self._fetch_contacts(q.for_office(cid), fmt, refresh, offline) for cid in q.customer_ids
         ]
@@ -348,7 +404,7 @@ class VitecClient:
         """(parsed body, where it came from) for one GET.
 
         A repeat is served from the parsed-answer memo while the cache holds the same entry;
-        a malformed answer (never cached) is asked for once more.
+        a malformed answer (never cached) is asked for again, up to the retry budget.
         """
         if not refresh and self._memo is not None:
             started = time.perf_counter()
@@ -357,7 +413,8 @@ class VitecClient:
             if hit is not None:
                 _log_request(path, params, 200, True, started)
                 return hit[0], dict(hit[1], from_cache=True, stale=False)
-        for attempt in (1, 2):
+        attempts = self.settings.max_retries + 1
+        for attempt in range(1, attempts + 1):
             try:
                 response = self._get(
                     path, params, cid, fmt, refresh=refresh, offline=offline, what=what
@@ -369,9 +426,11 @@ class VitecClient:
                     raise parsed
                 break
             except MalformedResponseError:
-                if attempt == 2 or offline:
+                if attempt == attempts or offline:
                     raise
-                logger.warning("malformed answer for %s; asking once more", what)
+                logger.warning(
+                    "malformed answer for %s; asking again (%d of %d)", what, attempt, attempts - 1
+                )
                 refresh = True
         info = _response_info(response)
         key = getattr(response, "cache_key", None)
@@ -507,33 +566,52 @@ class VitecClient:
         except requests.RequestException as exc:
             _log_request(path, params, "error", False, started)
             raise self._transport_error(exc, what) from None
+        except cache_mod.CACHE_ERRORS as exc:  # storing the fresh answer failed
+            raise TransportError(
+                f"The answer cache at {cache_mod.cache_location(self.session)} failed "
+                f"({what}): {type(exc).__name__}: {exc}."
+            ) from None
         _log_request(path, params, response.status_code, False, started)
         return response
 
     # -- breakdowns (planner) -------------------------------------------------------------
 
     def plan(self, query: ContactQuery, by: Sequence[str] = ("agent",), **options: Any) -> Any:
-        """The calls a breakdown needs and how many are cached; sends only lookups."""
-        from vitec_nb.plan import plan_breakdown
+        """The calls a breakdown needs (a `BreakdownPlan`); sends only the lookups it needs.
 
-        return plan_breakdown(self, query, by=by, **options)
+        Every option is checked first; run options (concurrency, progress, ...) belong to
+        `breakdown(plan, ...)`, not to the plan.
+        """
+        from vitec_nb.plan.prepare import prepare
+        from vitec_nb.plan.values import _RUN_OPTIONS
+
+        for key in options:
+            if key in _RUN_OPTIONS:
+                raise InvalidQueryError(
+                    key, "is a run option, not part of a plan", "client.breakdown(plan, ...)"
+                )
+        return prepare(self, query, by, **options)[0]
 
     def breakdown(
         self,
-        query: ContactQuery,
-        by: Sequence[str] = ("agent",),
-        measure: str = "created",
-        period: str = "M",
+        query: Any,
+        by: Sequence[str] | None = None,
+        measure: str | None = None,
+        period: str | None = None,
         start: Any = None,
         end: Any = None,
         **options: Any,
     ) -> Any:
-        """Activity per period × dimension value, exact, with few calls (see vitec_nb/plan/)."""
-        from vitec_nb.plan import run_breakdown
+        """Activity per period × dimension value, exact, with few calls (see vitec_nb/plan/).
 
-        return run_breakdown(
-            self, query, by=by, measure=measure, period=period, start=start, end=end, **options
-        )
+        `query` is a ContactQuery (then `by` defaults to ("agent",), `measure` to
+        "created", `period` to "M") or a plan from `plan()`, run with only run options.
+        """
+        from vitec_nb.plan.prepare import run_breakdown
+
+        given = {"measure": measure, "period": period, "start": start, "end": end}
+        options.update({k: v for k, v in given.items() if v is not None})
+        return run_breakdown(self, query, ("agent",) if by is None else by, **options)
 
     # -- sending -----------------------------------------------------------------------------
 
@@ -619,6 +697,7 @@ class VitecClient:
                 headers={"Accept": FORMATS[fmt]},
                 auth=self.credentials.basic_auth_for(cid),
                 timeout=self.settings.timeout,
+                allow_redirects=False,  # a 3xx is an error (RedirectError), never followed
                 only_if_cached=offline,
                 force_refresh=refresh,
             )
@@ -632,9 +711,11 @@ class VitecClient:
             ) from None
         status: Any = "error" if response is None else response.status_code
         cached = bool(getattr(response, "from_cache", False))
+        damaged = self._damaged(path, params, cid, fmt, what)
         if offline and status == 504:  # only-if-cached miss: a synthetic 504, nothing sent
             status, cached = "not-cached", False
-            failure = NotCachedError(f"not in the cache (offline mode): {what}")
+            why = "its cached copy was damaged and was dropped" if damaged else "not in the cache"
+            failure = NotCachedError(f"{why} (offline mode): {what}")
         server_failed = isinstance(status, int) and (status == 429 or status >= 500)
         if (server_failed or failure is not None) and not isinstance(
             failure, MalformedResponseError
@@ -651,8 +732,27 @@ class VitecClient:
             self._raise_for_status(response, cid, what)
         return response
 
+    def _damaged(self, path: str, params: Mapping[str, str], cid: str, fmt: str, what: str) -> bool:
+        """Whether this request's cache entry was just found damaged (then dropped): warns."""
+        key = self._keys.get((path, tuple(params.items()), cid, fmt))
+        if key is None or not cache_mod.take_damaged(self.session, key):
+            return False
+        warnings.warn(
+            f"The cached answer for {what} in {cache_mod.cache_location(self.session)} was "
+            "damaged; it was dropped and asked for again.",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+        return True
+
     def _transport_error(self, exc: requests.RequestException, what: str) -> VitecError:
         """The VitecError for an exception from requests (no password, no URL credentials)."""
+        if _caused_by(exc, DeadlineExceeded):
+            return RequestTimeoutError(
+                f"Vitec Connect at {self.base_url} took longer than the deadline of "
+                f"{self.deadline:g} s for one call ({what}); try again, or raise deadline= in "
+                "connect()."
+            )
         read_timeout = self.settings.timeout[1]
         timeout = RequestTimeoutError(
             f"Vitec Connect at {self.base_url} did not answer within {read_timeout:g} s "
@@ -687,6 +787,8 @@ class VitecClient:
     def _raise_for_status(self, response: requests.Response, cid: str, what: str) -> None:
         status = response.status_code
         message, messages = _server_message(response)
+        message = self._redact(message)
+        messages = [str(self._redact(m)) for m in messages]
         cls = error_for_status(status)
         url = response.url.split("?", 1)[0] if response.url else None
         kwargs: dict[str, Any] = {
@@ -702,11 +804,11 @@ class VitecClient:
             error = ServerValidationError(messages=messages, **kwargs)
         elif cls is RateLimitedError:
             retry_after = response.headers.get("Retry-After")
-            try:
-                seconds = float(retry_after) if retry_after is not None else None
-            except ValueError:
-                seconds = None
+            seconds = None if retry_after is None else retry_after_seconds(retry_after)
             error = RateLimitedError(retry_after=seconds, **kwargs)
+        elif cls is RedirectError:
+            location = self._redact(_public_url(response.headers.get("Location") or "")) or None
+            error = RedirectError(location=location, **kwargs)
         else:
             error = cls(**kwargs)
         raise error
@@ -759,7 +861,34 @@ def _reason(exc: BaseException) -> str:
     return type(exc).__name__
 
 
-def _caused_by_read_timeout(exc: BaseException) -> bool:
+def _positive(value: Any, default: float, name: str) -> float:
+    """A finite positive number of seconds (None: the default); ConfigurationError else."""
+    if value is None:
+        return default
+    ok = isinstance(value, int | float) and not isinstance(value, bool)
+    if not ok or not math.isfinite(value) or value <= 0:
+        raise ConfigurationError(
+            f"{name}: {value!r} is not allowed (allowed: a finite number of seconds > 0)"
+        )
+    return float(value)
+
+
+def _public_url(url: str) -> str:
+    """`url` without user info, query or fragment (safe to show, to log and to cache)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:
+        return "(an unreadable URL)"
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"{host}:{port}" if port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    """Whether `exc` or anything it wraps (args, cause, context, reason) is a `kind`."""
     seen: set[int] = set()
     stack: list[Any] = [exc]
     while stack:
@@ -767,11 +896,15 @@ def _caused_by_read_timeout(exc: BaseException) -> bool:
         if item is None or id(item) in seen:
             continue
         seen.add(id(item))
-        if isinstance(item, ReadTimeoutError | requests.ReadTimeout):
+        if isinstance(item, kind):
             return True
         if isinstance(item, BaseException):
             stack += [*item.args, item.__cause__, item.__context__, getattr(item, "reason", None)]
     return False
+
+
+def _caused_by_read_timeout(exc: BaseException) -> bool:
+    return _caused_by(exc, ReadTimeoutError) or _caused_by(exc, requests.ReadTimeout)
 
 
 def _log_request(
@@ -836,6 +969,8 @@ def connect(
     max_retry_after: float | None = None,
     concurrency: int | None = None,
     demo: bool | None = None,
+    deadline: float | None = None,
+    cache_lock_timeout: float | None = None,
 ) -> VitecClient:
     """Connect to Vitec Connect — or, with nothing configured, to the built-in stand-in.
 
@@ -852,8 +987,12 @@ def connect(
             ``passwords``).
         timeout: seconds, or (connect, read); default (10, 60).
         max_retries, backoff_factor, max_retry_after: the retry policy (docs/caching.md).
-        concurrency: connection pool size for concurrent breakdown calls.
+        concurrency: the most requests in flight at once (breakdowns included); default 8.
         demo: True forces the stand-in; False refuses demo mode.
+        deadline: seconds one call may take in all (connect, retries, waits and the whole
+            body); default 300. Past it: RequestTimeoutError naming the call.
+        cache_lock_timeout: seconds a lock another process holds on the SQLite cache is
+            waited for; default 5. Past it: ConfigurationError naming the file and holder.
 
     Raises ConfigurationError for a partial configuration (e.g. a user name without a
     password), naming what is missing and where it may come from.
@@ -873,8 +1012,11 @@ def connect(
         concurrency=concurrency,
         demo=demo,
     )
+    bounds = {"deadline": deadline, "cache_lock_timeout": cache_lock_timeout}
+    for name, value in bounds.items():
+        _positive(value, 1.0, name)  # checked before anything starts (e.g. the stand-in)
     if not settings.demo:
-        return VitecClient(settings)
+        return VitecClient(settings, **bounds)
     standin = demo_standin()
     import dataclasses
 
@@ -887,7 +1029,7 @@ def connect(
         customer_ids=tuple(standin.customer_ids),
         cache=settings.cache if settings.cache is not None else cache_mod.demo_cache_path(),
     )
-    client = VitecClient(settings, standin=standin)
+    client = VitecClient(settings, standin=standin, **bounds)
     if cache_mod.ParsedMemo.supports(client.session):
         # Demo answers are keyed by the stand-in's port, new in every process: old ones can
         # never be hit again, so expired ones are dropped (one SQL statement).

@@ -345,7 +345,7 @@ def _office_check(probes: Sequence[Probe], office: str) -> OfficeCheck:
         cells[name] = _cell(asked[-1]) if asked else "-"
     lists = [p for p in mine if p.endpoint == "contact list"]
     status = lists[-1].status if lists else None
-    authenticated = None if not isinstance(status, int) else status not in (401, 403)
+    authenticated = {200: True, 401: False, 403: False}.get(status) if status else None
     problem = next((p.problem for p in lists if p.problem), None)
     return OfficeCheck(office, authenticated, cells, tuple(p.ms for p in mine), problem)
 
@@ -371,7 +371,7 @@ def _report_text(report: DoctorReport) -> str:
     header = ["office", "auth", *OFFICE_ENDPOINTS, *SERVER_ENDPOINTS, "ms median/max"]
     rows = [header]
     for check in report.offices:
-        auth = {True: "ok", False: "REFUSED", None: "no answer"}[check.authenticated]
+        auth = {True: "ok", False: "REFUSED", None: "?"}[check.authenticated]
         ms = check.latency_ms
         timing = f"{statistics.median(ms):.0f}/{max(ms):.0f}" if ms else "-"
         rows.append([check.office, auth, *check.endpoints.values(), timing])

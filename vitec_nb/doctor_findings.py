@@ -208,18 +208,25 @@ def actions(profile: ServerProfile) -> tuple[str, ...]:
         False: "changedAt without an offset read as Europe/Stockholm local time.",
         None: "changedAt read with its offset, or as Stockholm local time without one.",
     }[profile.changed_at_offset]
-    cap = (
-        f"Answers of {profile.answer_cap} references may be cut: the planner is told."
-        if profile.answer_cap
-        else "No cap assumed (none seen)."
-    )
+    cap = "No cap assumed (none seen)."
+    if profile.answer_cap:
+        n = profile.answer_cap
+        cap = (
+            f"Answers stop at {n} references here: an answer of {n} is not the whole set, so "
+            f"use shorter periods or fewer offices per call until each stays below {n}."
+        )
+    errors = {
+        "webapi": "Server error messages read from its Message and ModelState.",
+        "camel": "Server error messages read from its message and modelState.",
+        "plain": "Server error messages shown as the text it sends.",
+    }.get(str(profile.error_shape), "Server error messages read from whatever body it sends.")
     return (
         agents,
         "0 stars derived (the base set minus stars 1-5), never asked" + zero + "; the same "
         "for 'no active service' and 'no list'.",
         changed,
         "Empty lists read as empty whether [], null or absent.",
-        "Server error messages read from its body whatever the shape, secrets removed.",
+        errors + " Secrets are never shown.",
         cap,
     )
 
