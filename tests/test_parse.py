@@ -1,4 +1,5 @@
-"""parse_contacts: the seed samples, the schema, JSON = XML, malformed bodies, 1M references."""
+"""parse_contacts: Vitec's and the seed's samples, the schema, JSON = XML, the dialects Vitec
+leaves open (local times, empty lists), contract breaches, malformed bodies, 1M references."""
 
 from __future__ import annotations
 
@@ -6,15 +7,16 @@ import json
 import subprocess
 import sys
 import textwrap
+import warnings
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 import pytest
 
-from tests.plugins.parse import contact_list, json_body, xml_body
+from tests.plugins.parse import XML_NS, contact_list, distinct_ids, json_body, xml_body
 from vitec_nb.errors import MalformedResponseError
-from vitec_nb.parse import KINDS, empty_contacts, parse_contacts
+from vitec_nb.parse import KINDS, ContractWarning, empty_contacts, parse_contacts
 
 SCHEMA = {
     "kind": pd.CategoricalDtype(["person", "company", "deceased_estate"]),
@@ -61,13 +63,43 @@ def seed_truth(seed_json: bytes) -> pd.DataFrame:
     )
 
 
-def test_seed_json_sample_parses_to_six_rows_two_of_each_kind(seed_json: bytes) -> None:
-    df = parse_contacts(seed_json, format="json")
+@pytest.mark.parametrize("sample", ["seed_json", "vitec_json"])
+def test_a_sample_with_distinct_ids_parses_to_six_rows_two_of_each_kind(
+    sample: str, request: pytest.FixtureRequest
+) -> None:
+    body = distinct_ids(request.getfixturevalue(sample))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a clean answer warns about nothing
+        df = parse_contacts(body, customer_id="M30011")
     assert_schema(df)
     assert df["kind"].value_counts().to_dict() == {k: 2 for k in KINDS}
-    assert_matches_truth(df, seed_truth(seed_json))
+    assert_matches_truth(df, seed_truth(body))
 
 
+@pytest.mark.parametrize("sample", ["seed_json", "vitec_json"])
+def test_a_sample_s_repeated_placeholder_id_is_a_contract_breach_kept_once(
+    sample: str, request: pytest.FixtureRequest
+) -> None:
+    body = request.getfixturevalue(sample)
+    with pytest.warns(ContractWarning) as caught:
+        df = parse_contacts(body)
+    assert len(caught) == 1  # once per answer
+    text = str(caught[0].message)
+    assert "more than one list" in text and "sample string 1" in text
+    assert "not data changing" in text
+    assert df["id"].tolist() == ["sample string 1"]
+    assert df["kind"].tolist() == ["person"]  # the first occurrence
+
+
+def test_vitec_sample_keeps_seven_fraction_digits_and_the_offset(vitec_json: bytes) -> None:
+    df = parse_contacts(distinct_ids(vitec_json))
+    first = json.loads(vitec_json)["persons"][0]["changedAt"]
+    assert first == "2026-10-04T10:38:07.9668184+02:00"
+    assert df["changed_at"].iat[0] == pd.Timestamp("2026-10-04T08:38:07.9668184Z")
+    assert df["changed_at"].iat[0].nanosecond == 400
+
+
+@pytest.mark.filterwarnings("ignore::vitec_nb.parse.ContractWarning")
 def test_seed_xml_sample_parses_to_the_same_frame_as_the_json_sample(
     seed_json: bytes, seed_xml: bytes
 ) -> None:
@@ -76,6 +108,7 @@ def test_seed_xml_sample_parses_to_the_same_frame_as_the_json_sample(
     )
 
 
+@pytest.mark.filterwarnings("ignore::vitec_nb.parse.ContractWarning")
 def test_changed_at_keeps_the_offset_instant_and_sub_second_precision(seed_json: bytes) -> None:
     first = json.loads(seed_json)["persons"][0]["changedAt"]
     assert parse_contacts(seed_json)["changed_at"].iat[0] == pd.Timestamp(first)
@@ -119,7 +152,8 @@ def test_pascal_case_json_keys_are_accepted(truth_2k: pd.DataFrame) -> None:
 
 
 def test_body_given_as_str_parses_like_bytes(seed_json: bytes) -> None:
-    pd.testing.assert_frame_equal(parse_contacts(seed_json.decode()), parse_contacts(seed_json))
+    body = distinct_ids(seed_json)
+    pd.testing.assert_frame_equal(parse_contacts(body.decode()), parse_contacts(body))
 
 
 def test_unknown_extra_keys_are_ignored(truth_2k: pd.DataFrame) -> None:
@@ -149,6 +183,121 @@ def test_ids_with_escapes_and_non_ascii_round_trip() -> None:
     assert_matches_truth(parse_contacts(body), truth)
 
 
+# -- changedAt without an offset (Vitec does not say; .NET writes none for a database date) --
+
+
+def _one(changed: str) -> bytes:
+    ref = {"id": "ADR" + "0" * 32, "changedAt": changed, "customerId": "M30011"}
+    return json.dumps({"persons": [ref], "companies": [], "deceasedEstates": []}).encode()
+
+
+@pytest.mark.parametrize(
+    ("changed", "instant"),
+    [
+        ("2026-10-04T10:38:07.9668184", "2026-10-04T08:38:07.9668184Z"),  # summer, 7 digits
+        ("2026-01-15T10:38:07.5", "2026-01-15T09:38:07.5Z"),  # winter, 1 digit
+        ("2026-01-15T10:38:07", "2026-01-15T09:38:07Z"),  # no fraction
+        ("2026-01-15T10:38:07.123", "2026-01-15T09:38:07.123Z"),
+        ("2026-01-15T10:38:07.1234567+01:00", "2026-01-15T09:38:07.1234567Z"),
+        ("2026-01-15T09:38:07.12Z", "2026-01-15T09:38:07.12Z"),
+        ("2025-10-26T02:30:00", "2025-10-26T00:30:00Z"),  # the autumn hour: first occurrence
+        ("2025-10-26T02:30:00+01:00", "2025-10-26T01:30:00Z"),  # its second, by offset
+        ("2025-03-30T02:30:00", "2025-03-30T01:00:00Z"),  # in the gap: first instant after
+    ],
+)
+def test_changed_at_with_or_without_offset_is_read_as_the_right_instant(
+    changed: str, instant: str
+) -> None:
+    for fmt, body in (("json", _one(changed)), ("xml", _xml_one(changed))):
+        df = parse_contacts(body, format=fmt)  # type: ignore[arg-type]
+        assert df["changed_at"].iat[0] == pd.Timestamp(instant), fmt
+        assert str(df["changed_at"].dt.tz) == "Europe/Stockholm"
+
+
+def _xml_one(changed: str) -> bytes:
+    return (
+        f'<CrmContactList xmlns="{XML_NS}"><Persons><CrmContactReference>'
+        f"<ChangedAt>{changed}</ChangedAt><CustomerId>M30011</CustomerId>"
+        f"<Id>ADR{'0' * 32}</Id></CrmContactReference></Persons></CrmContactList>"
+    ).encode()
+
+
+def _local(body: bytes) -> bytes:
+    return body.replace(b"+01:00", b"").replace(b"+02:00", b"")
+
+
+def test_an_answer_in_local_time_parses_to_the_same_frame_as_with_offsets(
+    truth_2k: pd.DataFrame,
+) -> None:
+    body = json_body(truth_2k)
+    assert b"+01:00" in body and b"+02:00" in body and _local(body) != body
+    truth = truth_2k.copy()
+    # Local times cannot tell the autumn hour's two passes apart: the first is meant.
+    wall = truth["changed_at"].dt.tz_localize(None)
+    truth["changed_at"] = wall.dt.tz_localize("Europe/Stockholm", ambiguous=True)
+    assert_matches_truth(parse_contacts(_local(body)), truth)
+    assert_matches_truth(parse_contacts(_local(xml_body(truth_2k)), format="xml"), truth)
+
+
+def test_a_mix_of_local_and_offset_times_in_one_list_is_read_value_by_value(
+    truth_2k: pd.DataFrame,
+) -> None:
+    body = json_body(truth_2k)
+    half = len(body) // 2
+    mixed = body[:half] + _local(body[half:])
+    df = parse_contacts(mixed)
+    assert len(df) == len(truth_2k)
+    assert (df["changed_at"] == truth_2k["changed_at"]).mean() > 0.99  # but the autumn hour
+
+
+# -- contract breaches: an id twice, an id in two lists ------------------------------------
+
+
+def _with_repeats(truth: pd.DataFrame) -> pd.DataFrame:
+    """truth_2k with person 5 again at the end of persons and company 0 among the estates."""
+    persons = truth[truth["kind"] == "person"]
+    companies = truth[truth["kind"] == "company"]
+    estates = truth[truth["kind"] == "deceased_estate"]
+    again = persons.iloc[[5]]
+    moved = companies.iloc[[0]].assign(kind="deceased_estate")
+    return pd.concat([persons, again, companies, moved, estates], ignore_index=True)
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_repeated_ids_are_one_contract_warning_naming_the_call_and_kept_once(
+    truth_2k: pd.DataFrame, fmt: str
+) -> None:
+    repeated = _with_repeats(truth_2k)
+    body = json_body(repeated) if fmt == "json" else xml_body(repeated)
+    with pytest.warns(ContractWarning) as caught:
+        df = parse_contacts(body, format=fmt, call="CRM/Contact/M30011?LeadScore=5")  # type: ignore[arg-type]
+    assert len(caught) == 1
+    text = str(caught[0].message)
+    assert "CRM/Contact/M30011?LeadScore=5" in text
+    assert "1 id(s) appear more than once in one list" in text
+    assert "1 id(s) are in more than one list (companies, deceasedEstates" in text
+    assert "2 row(s) dropped" in text and "changing" in text
+    if fmt == "json":
+        assert_matches_truth(df, truth_2k)  # every id once, in its first list
+    else:
+        assert sorted(df["id"].tolist()) == sorted(truth_2k["id"].tolist())
+
+
+def test_an_answer_without_repeats_warns_about_nothing(truth_2k: pd.DataFrame) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        parse_contacts(json_body(truth_2k), call="CRM/Contact/M30011")
+
+
+def test_ids_of_uneven_length_are_checked_exactly() -> None:
+    refs = [{"id": i, "changedAt": "2026-01-01T10:00:00", "customerId": "M1"} for i in "ab"]
+    refs.append({"id": "ADR1", "changedAt": "2026-01-01T10:00:00", "customerId": "M1"})
+    doc = {"persons": refs, "companies": refs[:1], "deceasedEstates": []}
+    with pytest.warns(ContractWarning, match="in more than one list"):
+        df = parse_contacts(json.dumps(doc).encode())
+    assert df["id"].tolist() == ["a", "b", "ADR1"]
+
+
 # -- customer ids ---------------------------------------------------------------------------
 
 
@@ -158,20 +307,32 @@ def test_customer_id_categories_are_the_offices_in_the_body(truth_2k: pd.DataFra
 
 
 def test_customer_id_argument_is_always_a_category(seed_json: bytes) -> None:
-    df = parse_contacts(seed_json, customer_id="M30011")
+    df = parse_contacts(distinct_ids(seed_json, "M30011"), customer_id="M30011")
     assert "M30011" in df["customer_id"].cat.categories
 
 
-def test_customer_id_argument_for_another_office_keeps_the_body_values(
+def test_references_of_another_office_are_a_contract_breach_kept_as_sent(
     truth_2k: pd.DataFrame,
 ) -> None:
-    df = parse_contacts(json_body(truth_2k), customer_id="G2")
+    with pytest.warns(ContractWarning, match="another office than G2") as caught:
+        df = parse_contacts(json_body(truth_2k), customer_id="G2", call="CRM/Contact/G2")
+    assert len(caught) == 1
+    counts = truth_2k["customer_id"].value_counts()
+    for office in ("M30011", "M30012", "S5"):
+        assert f"{counts[office]} of {office}" in str(caught[0].message)
+    assert "CRM/Contact/G2" in str(caught[0].message)
     assert df["customer_id"].cat.categories[0] == "G2"
     assert df["customer_id"].astype(str).tolist() == truth_2k["customer_id"].tolist()
 
 
+def test_without_an_office_argument_several_offices_are_no_breach(truth_2k: pd.DataFrame) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert_matches_truth(parse_contacts(json_body(truth_2k)), truth_2k)
+
+
 def test_missing_customer_id_is_filled_from_the_argument(seed_json: bytes) -> None:
-    doc = json.loads(seed_json)
+    doc = json.loads(distinct_ids(seed_json, "M30011"))
     del doc["companies"][1]["customerId"]
     df = parse_contacts(json.dumps(doc).encode(), customer_id="M30011")
     assert df["customer_id"].iat[3] == "M30011"
@@ -197,11 +358,55 @@ def test_empty_answer_is_an_empty_frame_with_the_schema(fmt: str) -> None:
     assert_schema(df)
 
 
-def test_list_sent_as_null_counts_as_empty(seed_json: bytes) -> None:
-    doc = json.loads(seed_json)
-    doc["companies"] = None
+@pytest.mark.parametrize("empty", ["[]", "null", "absent"])
+@pytest.mark.parametrize("which", ["persons", "companies", "deceasedEstates"])
+def test_an_empty_list_sent_as_brackets_null_or_left_out_is_empty(
+    seed_json: bytes, which: str, empty: str
+) -> None:
+    doc = json.loads(distinct_ids(seed_json))
+    if empty == "absent":
+        del doc[which]
+    else:
+        doc[which] = json.loads(empty)
     df = parse_contacts(json.dumps(doc).encode())
-    assert df["kind"].astype(str).tolist() == ["person"] * 2 + ["deceased_estate"] * 2
+    kinds = [k for k, name in SEED_LISTS.items() if name != which for _ in range(2)]
+    assert df["kind"].astype(str).tolist() == kinds
+    assert_schema(df)
+
+
+@pytest.mark.parametrize(
+    "body", [b"{}", b'{"persons":null,"companies":null,"deceasedEstates":null}', b'{"persons":[]}']
+)
+def test_an_answer_with_every_list_empty_in_any_spelling_is_an_empty_frame(body: bytes) -> None:
+    df = parse_contacts(body, customer_id="M30011")
+    assert len(df) == 0
+    assert_schema(df)
+
+
+@pytest.mark.parametrize(
+    "lists",
+    [
+        "<Companies/><DeceasedEstates/>",
+        '<Companies i:nil="true"/><DeceasedEstates i:nil="true"/><Persons i:nil="true"/>',
+        "",
+    ],
+    ids=["persons missing", "all nil", "all missing"],
+)
+def test_xml_lists_left_out_or_nil_are_empty(lists: str) -> None:
+    body = (
+        '<CrmContactList xmlns:i="http://www.w3.org/2001/XMLSchema-instance" xmlns="'
+        f'{XML_NS}">{lists}</CrmContactList>'
+    ).encode()
+    df = parse_contacts(body, format="xml")
+    assert len(df) == 0
+    assert_schema(df)
+
+
+def test_xml_with_a_list_left_out_keeps_the_others(truth_2k: pd.DataFrame) -> None:
+    body = xml_body(truth_2k)
+    start, end = body.index(b"<Companies>"), body.index(b"</Companies>") + len(b"</Companies>")
+    df = parse_contacts(body[:start] + body[end:], format="xml")
+    assert_matches_truth(df, truth_2k[truth_2k["kind"] != "company"].reset_index(drop=True))
 
 
 def test_empty_contacts_has_the_schema_and_the_office_category() -> None:
@@ -212,7 +417,7 @@ def test_empty_contacts_has_the_schema_and_the_office_category() -> None:
 
 
 def test_empty_frame_concatenates_with_a_full_one_keeping_dtypes(seed_json: bytes) -> None:
-    full = parse_contacts(seed_json)
+    full = parse_contacts(distinct_ids(seed_json))
     both = pd.concat([empty_contacts(), full], ignore_index=True)
     assert both["kind"].dtype == SCHEMA["kind"]
     assert both["changed_at"].dtype == SCHEMA["changed_at"]
@@ -220,12 +425,6 @@ def test_empty_frame_concatenates_with_a_full_one_keeping_dtypes(seed_json: byte
 
 
 # -- malformed bodies -------------------------------------------------------------------------
-
-
-def _without(body: bytes, key: str) -> bytes:
-    doc = json.loads(body)
-    del doc[key]
-    return json.dumps(doc).encode()
 
 
 def _edit_ref(body: bytes, change: dict) -> bytes:
@@ -249,7 +448,10 @@ MALFORMED_JSON = {
         "not valid JSON",
     ),
     "two documents": (lambda b: b + b, "not valid JSON"),
-    "missing list": (lambda b: _without(b, "deceasedEstates"), "no deceasedEstates list"),
+    "no list at all": (
+        lambda b: b'{"Message": "An error has occurred."}',
+        "none of the lists persons, companies and deceasedEstates",
+    ),
     "list not a list": (
         lambda b: b.replace(b'"companies": [', b'"companies": {"x": [', 1).replace(
             b'\n  ],\n  "deceasedEstates"', b'\n  ]},\n  "deceasedEstates"', 1
@@ -270,9 +472,9 @@ MALFORMED_JSON = {
         lambda b: _edit_ref(b, {"changedAt": "yesterday"}),
         "changedAt 'yesterday', which is not an ISO 8601",
     ),
-    "changedAt without offset": (
-        lambda b: _edit_ref(b, {"changedAt": "2024-11-21T11:13:17"}),
-        "with a UTC offset",
+    "changedAt date only": (
+        lambda b: _edit_ref(b, {"changedAt": "2024-11-21T"}),
+        "not an ISO 8601 date-time",
     ),
     "missing customerId": (
         lambda b: _edit_ref(b, {"customerId": KeyError}),
@@ -296,10 +498,6 @@ MALFORMED_XML = {
     "not xml": (lambda b: b'{"persons": []}', "not valid XML"),
     "truncated": (lambda b: b[: len(b) // 2], "not valid XML"),
     "wrong root": (lambda b: b"<Error><Message>no</Message></Error>", "root is <Error>"),
-    "missing list": (
-        lambda b: b.replace(b"<Persons>", b"<People>").replace(b"</Persons>", b"</People>"),
-        "no persons list",
-    ),
     "item missing id": (
         lambda b: b.replace(b"<Id>sample string 1</Id>", b"", 1),
         "Reference 0 of companies has no id",
@@ -389,6 +587,6 @@ def test_a_million_references_parse_under_500_mb_peak_and_equal_the_input(
 
 
 def test_id_column_is_pyarrow_backed(seed_json: bytes) -> None:
-    ids = parse_contacts(seed_json)["id"].array
+    ids = parse_contacts(distinct_ids(seed_json))["id"].array
     assert isinstance(ids, pd.arrays.ArrowStringArray)
     assert pa.types.is_large_string(ids._pa_array.type) or pa.types.is_string(ids._pa_array.type)

@@ -4,22 +4,30 @@ The schema (docs/architecture.md): `kind` category person/company/deceased_estat
 pyarrow-backed string, `customer_id` category, `changed_at` datetime64[ns, Europe/Stockholm].
 Rows come persons first, then companies, then deceased estates, each in body order.
 
-Decisions:
+Decisions (docs/queries.md, "The answer"):
 
-- All three lists must be present: the API always sends them, so a missing one means the
-  answer is not what we think it is (MalformedResponseError). Keys match case-insensitively
+- An empty list may come as ``[]``, ``null`` or not at all (Vitec does not say which; JSON
+  ``null`` or a missing key, XML ``i:nil`` or a missing element): all mean empty. A JSON
+  object holding none of the three lists but other keys is not a contact list
+  (MalformedResponseError); ``{}`` is an empty answer. Keys match case-insensitively
   (camelCase from ASP.NET JSON, PascalCase accepted too); unknown extra keys are ignored.
-- `changedAt` must carry a UTC offset (the API always writes one); any number of fraction
-  digits up to nanoseconds is kept.
-- A list sent as ``null`` counts as empty. A reference without `customerId` takes the
-  `customer_id` argument when one is given.
+- `changedAt` with an offset (or ``Z``) is that instant; without one it is Europe/Stockholm
+  local time (what .NET writes for a DateTime read from a database), an ambiguous autumn
+  hour its first occurrence (summer time), a time in the spring gap the first instant after
+  it. 1-9 fraction digits are kept (Vitec writes up to 7).
+- A reference without `customerId` takes the `customer_id` argument when one is given.
+- Contract breaches are reported, once per answer, as a `ContractWarning` naming the call:
+  an id twice in one list or in two lists (kept once, the first), a reference whose
+  `customerId` is another office than the one asked (kept). Never "changing data".
 
 Speed: a well-formed JSON answer is read by pyarrow's JSON reader straight into Arrow
 arrays (no Python object per reference; less CPU than `orjson.loads` alone), and the
-timestamps by pyarrow's vectorised ISO 8601 cast, several times faster than
-`pandas.to_datetime`. Anything unusual goes through orjson and a per-column pass, which also
-writes the precise error messages. XML goes through defusedxml and is much slower (about
-15-20 µs per reference); JSON is the API's default.
+timestamps by pyarrow's vectorised ISO 8601 cast (local times: a naive cast and
+`assume_timezone`, also vectorised), several times faster than `pandas.to_datetime`. The
+duplicate check hashes the ids' bytes with numpy and sorts the hashes (a few ms per 100 000
+references); only a hash match is checked exactly. Anything unusual goes through orjson
+and a per-column pass, which also writes the precise error messages. XML goes through
+defusedxml and is much slower (about 15-20 µs per reference); JSON is the API's default.
 """
 
 from __future__ import annotations
@@ -40,7 +48,8 @@ from defusedxml import DefusedXmlException
 from defusedxml import ElementTree as SafeET
 
 from vitec_nb.errors import MalformedResponseError
-from vitec_nb.query import TIMEZONE
+from vitec_nb.parse_columns import Breach, ContractWarning, first_occurrences, to_utc
+from vitec_nb.vocab import KIND_API_LISTS, KINDS, TIMEZONE
 
 __all__ = [
     "CHANGED_AT_DTYPE",
@@ -50,11 +59,11 @@ __all__ = [
     "KINDS",
     "KIND_DTYPE",
     "XML_NAMESPACE",
+    "ContractWarning",
     "empty_contacts",
     "parse_contacts",
 ]
 
-KINDS: tuple[str, ...] = ("person", "company", "deceased_estate")
 COLUMNS: tuple[str, ...] = ("kind", "id", "customer_id", "changed_at")
 KIND_DTYPE = pd.CategoricalDtype(list(KINDS), ordered=False)
 ID_DTYPE = pd.StringDtype("pyarrow")
@@ -66,16 +75,8 @@ XML_NAMESPACE = (
 )
 
 # List name in the answer (lower-cased) -> kind.
-_LIST_KINDS: dict[str, str] = {
-    "persons": "person",
-    "companies": "company",
-    "deceasedestates": "deceased_estate",
-}
-_API_LIST_NAMES = {
-    "person": "persons",
-    "company": "companies",
-    "deceased_estate": "deceasedEstates",
-}
+_LIST_KINDS: dict[str, str] = {name.lower(): kind for kind, name in KIND_API_LISTS.items()}
+_API_LIST_NAMES = KIND_API_LISTS
 _EXCERPT = 80
 _UTC_NS = pa.timestamp("ns", tz="UTC")
 _STRING = pa.string()
@@ -98,6 +99,7 @@ def parse_contacts(
     *,
     format: Format = "json",
     customer_id: str | None = None,
+    call: str | None = None,
 ) -> pd.DataFrame:
     """Parse one `CrmContactList` answer into the contacts DataFrame.
 
@@ -106,21 +108,25 @@ def parse_contacts(
         format: ``"json"`` (the API's default) or ``"xml"`` (``Accept: application/xml``).
         customer_id: the office the answer is for; always among the `customer_id`
             categories and used for references that lack ``customerId``.
+        call: the request in words (e.g. ``"CRM/Contact/M30011?LeadScore=5"``), named by a
+            `ContractWarning`; default ``CRM/Contact/{customer_id}``.
 
     Raises MalformedResponseError when the body is not a contact list (not JSON/XML,
-    truncated, missing list, reference without id, unreadable changedAt); the message
-    quotes at most ~80 characters of the body.
+    truncated, no list at all, reference without id, unreadable changedAt); the message
+    quotes at most ~80 characters of the body. Warns `ContractWarning` (once) for
+    duplicate ids and references of another office.
     """
     if format not in ("json", "xml"):
         raise ValueError(f"format must be 'json' or 'xml', not {format!r}")
     data = body.encode() if isinstance(body, str) else bytes(body)
     columns = _Columns(customer_id)
-    if format == "json" and _json_fast(data, columns):
-        return _frame(columns)
-    chunks = _json_lists(data) if format == "json" else _xml_lists(data)
-    for kind, refs in chunks:
-        columns.add(kind, refs)
-    return _frame(columns)
+    if not (format == "json" and _json_fast(data, columns)):
+        chunks = _json_lists(data) if format == "json" else _xml_lists(data)
+        for kind, refs in chunks:
+            columns.add(kind, refs)
+    if call is None:
+        call = f"CRM/Contact/{customer_id}" if customer_id else "the contact list"
+    return _frame(columns, call)
 
 
 # -- building the columns ------------------------------------------------------------------
@@ -161,12 +167,14 @@ class _Columns:
         return sum(len(a) for a in self.ids[kind])
 
 
-def _frame(columns: _Columns) -> pd.DataFrame:
-    """One frame from the per-kind chunks: persons, companies, deceased estates."""
+def _frame(columns: _Columns, call: str = "the contact list") -> pd.DataFrame:
+    """One frame from the per-kind chunks: persons, companies, deceased estates.
+
+    Contract breaches (an id twice or in two lists, another office) are warned about once,
+    naming `call`; a repeated id is kept once, the first.
+    """
     counts = [columns.count(k) for k in KINDS]
-    n = sum(counts)
     kind_codes = np.repeat(np.arange(len(KINDS), dtype=np.int8), counts)
-    kind = pd.Categorical.from_codes(kind_codes, dtype=KIND_DTYPE, validate=False)
 
     def combined(parts: dict[str, list[pa.Array]], type_: pa.DataType) -> pa.Array:
         chunks = [
@@ -177,32 +185,50 @@ def _frame(columns: _Columns) -> pd.DataFrame:
         ]
         return pa.chunked_array(chunks, type=type_).combine_chunks()
 
-    ids = pd.arrays.ArrowStringArray(combined(columns.ids, pa.large_string()))
+    id_array = combined(columns.ids, pa.large_string())
+    breach = Breach(call)
 
-    # customer_id: the offices named by the caller first, then the others in body order.
-    cids = combined(columns.cids, pa.string())
-    if columns.fill is not None and (n == 0 or pc.all(pc.equal(cids, columns.fill)).as_py()):
-        # the usual answer: one office, the one asked for (a compare, not a hash pass)
-        categories, codes = [columns.fill], np.zeros(n, dtype=np.int8)
-    else:
-        encoded = cids.dictionary_encode()
-        found = encoded.dictionary.to_pylist()
-        categories = list(columns.known) + [c for c in found if c not in columns.known]
-        codes = encoded.indices.to_numpy(zero_copy_only=False).astype(
-            np.int8 if len(categories) < 128 else np.int32
-        )
-        if found != categories[: len(found)]:
-            codes = np.array([categories.index(c) for c in found], dtype=codes.dtype)[codes]
+    categories, codes = _customer_codes(columns, combined(columns.cids, pa.string()))
+
+    ns = combined(columns.times, _UTC_NS).cast(pa.int64()).to_numpy(zero_copy_only=False)
+    keep = first_occurrences(id_array)
+    if keep is not None:
+        breach.duplicates(id_array, kind_codes, keep)
+        id_array, kind_codes = id_array.filter(pa.array(keep)), kind_codes[keep]
+        codes, ns = codes[keep], ns[keep]
+    if columns.fill is not None and categories != [columns.fill]:
+        tally = np.bincount(codes, minlength=len(categories))
+        others = {c: int(tally[i]) for i, c in enumerate(categories) if c != columns.fill}
+        breach.other_offices(columns.fill, {c: k for c, k in others.items() if k})
+    breach.warn()
+    kind = pd.Categorical.from_codes(kind_codes, dtype=KIND_DTYPE, validate=False)
+    ids = pd.arrays.ArrowStringArray(id_array)
     customer = pd.Categorical.from_codes(
         codes, dtype=_customer_dtype(tuple(categories)), validate=False
     )
-
-    ns = combined(columns.times, _UTC_NS).cast(pa.int64()).to_numpy(zero_copy_only=False)
     changed = pd.DatetimeIndex(ns.view("M8[ns]")).tz_localize("UTC").tz_convert(TIMEZONE).array
 
     return pd.DataFrame(
         {"kind": kind, "id": ids, "customer_id": customer, "changed_at": changed}, copy=False
     )
+
+
+def _customer_codes(columns: _Columns, cids: pa.Array) -> tuple[list[str], np.ndarray]:
+    """customer_id categories (the offices named by the caller first, then the others in
+    body order) and each row's code."""
+    n = len(cids)
+    if columns.fill is not None and (n == 0 or pc.all(pc.equal(cids, columns.fill)).as_py()):
+        # the usual answer: one office, the one asked for (a compare, not a hash pass)
+        return [columns.fill], np.zeros(n, dtype=np.int8)
+    encoded = cids.dictionary_encode()
+    found = encoded.dictionary.to_pylist()
+    categories = list(columns.known) + [c for c in found if c not in columns.known]
+    codes = encoded.indices.to_numpy(zero_copy_only=False).astype(
+        np.int8 if len(categories) < 128 else np.int32
+    )
+    if found != categories[: len(found)]:
+        codes = np.array([categories.index(c) for c in found], dtype=codes.dtype)[codes]
+    return categories, codes
 
 
 @functools.lru_cache(maxsize=256)
@@ -266,17 +292,16 @@ def _string_array(
 
 def _timestamps(kind: str, changed: pa.Array, refs: list[Any]) -> pa.Array:
     try:
-        return changed.cast(_UTC_NS)
+        return to_utc(changed)
     except pa.ArrowInvalid:
         for i, text in enumerate(changed.to_pylist()):
             try:
-                pa.array([text]).cast(_UTC_NS)
+                to_utc(pa.array([text]))
             except pa.ArrowInvalid:
                 raise _bad_ref(
                     kind,
                     i,
-                    f"has changedAt {_clip(text, 40)!r}, which is not an ISO 8601 time"
-                    " with a UTC offset",
+                    f"has changedAt {_clip(text, 40)!r}, which is not an ISO 8601 date-time",
                     refs[i],
                 ) from None
         raise  # pragma: no cover - the whole array failed, so one element must fail
@@ -287,10 +312,11 @@ def _timestamps(kind: str, changed: pa.Array, refs: list[Any]) -> pa.Array:
 # pyarrow's JSON reader parses the whole body as one row whose three columns are lists of
 # {id, changedAt, customerId} structs, straight into Arrow arrays: no Python object per
 # reference, and a little less CPU than orjson.loads alone. It is a real JSON parser, so a
-# body it accepts is valid JSON; we then insist on exactly one row, all three lists present
-# and no null anywhere. Anything else (PascalCase keys, a list sent as null, a reference
-# without customerId, wrong types, invalid JSON) returns False and the orjson path below
-# takes over, which also writes the precise error messages.
+# body it accepts is valid JSON; we then insist on exactly one row, at least one list
+# present (a list sent as null or left out is empty) and no null inside a list. Anything
+# else (PascalCase keys, no list at all, a reference without customerId, wrong types,
+# invalid JSON) returns False and the orjson path below takes over, which also writes the
+# precise error messages.
 
 _FAST_LISTS = (
     ("person", "persons"),
@@ -322,19 +348,18 @@ def _json_fast(body: bytes, columns: _Columns) -> bool:
         return False
     if table.num_rows != 1:
         return False
+    if all(table.column(name).null_count for _, name in _FAST_LISTS):
+        return False  # no list at all: `{}` or not a contact list, the slow path decides
     parsed = []
     for kind, name in _FAST_LISTS:
-        lists = table.column(name).combine_chunks()
-        if lists.null_count:
-            return False
-        refs = lists.flatten()
+        refs = table.column(name).combine_chunks().flatten()  # a null list adds nothing
         if refs.null_count:
             return False
         ids, changed, cids = refs.flatten()
         if ids.null_count or changed.null_count or cids.null_count:
             return False
         try:
-            times = changed.cast(_UTC_NS)
+            times = to_utc(changed)
         except _ARROW_ERRORS:
             return False
         parsed.append((kind, ids, times, cids))
@@ -361,14 +386,13 @@ def _json_lists(body: bytes) -> Iterator[tuple[str, list[Any]]]:
         )
     lists = {str(k).lower(): v for k, v in doc.items()}
     del doc
-    missing = [_API_LIST_NAMES[k] for n, k in _LIST_KINDS.items() if n not in lists]
-    if missing:
+    if lists and not any(name in lists for name in _LIST_KINDS):
         raise MalformedResponseError(
-            f"The answer has no {', '.join(missing)} list, so it is not a contact list."
-            f" It starts: {_excerpt(body)}"
+            "The answer has none of the lists persons, companies and deceasedEstates, so it"
+            f" is not a contact list. It starts: {_excerpt(body)}"
         )
     for name, kind in _LIST_KINDS.items():
-        refs = lists[name]
+        refs = lists.get(name)  # left out: empty (Vitec does not say how empty lists come)
         if refs is None:
             refs = []
         if not isinstance(refs, list):
@@ -409,12 +433,7 @@ def _xml_lists(body: bytes) -> Iterator[tuple[str, list[Any]]]:
         kind = _LIST_KINDS.get(_local(child.tag).lower())
         if kind is not None:
             lists[kind] = child
-    missing = [_API_LIST_NAMES[k] for k in KINDS if k not in lists]
-    if missing:
-        raise MalformedResponseError(
-            f"The XML answer has no {', '.join(missing)} list, so it is not a contact list."
-            f" It starts: {_excerpt(body)}"
-        )
+    # A list left out or sent as <Persons i:nil="true"/> is empty.
     # Full tag -> local name for the fields we read, in the document's own namespace.
     ns = root.tag[: root.tag.index("}") + 1] if root.tag.startswith("{") else ""
     names = {ns + name: name for name in ("Id", "ChangedAt", "CustomerId")}
@@ -424,7 +443,7 @@ def _xml_lists(body: bytes) -> Iterator[tuple[str, list[Any]]]:
             kind,
             [
                 {names[c.tag]: c.text for c in ref if c.tag in names}
-                for ref in lists[kind]
+                for ref in lists.get(kind, ())
                 if ref.tag == reference
             ],
         )

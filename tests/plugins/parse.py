@@ -116,6 +116,31 @@ def seed_xml() -> bytes:
 
 
 @pytest.fixture(scope="session")
+def vitec_json() -> bytes:
+    """Vitec's own documentation sample of `GET CRM/Contact/{customerId}` (help page
+    GET-CRM-Contact-customerId, fetched 2026-10-04), byte for byte."""
+    return (FIXTURES / "vitec_contact_list.json").read_bytes()
+
+
+def distinct_ids(body: bytes, customer_id: str = "M30011") -> bytes:
+    """A sample body with the placeholder ids made distinct (ADR + 32 hex) and one office.
+
+    Vitec's and the seed's samples repeat one placeholder id in every list, which the parser
+    rightly reports as a contract breach; this is the same shape with ids that are not.
+    """
+    import json
+
+    doc = json.loads(body)
+    number = 0
+    for refs in doc.values():
+        for ref in refs:
+            number += 1
+            ref["id"] = f"ADR{number:032X}"
+            ref["customerId"] = customer_id
+    return json.dumps(doc).encode()
+
+
+@pytest.fixture(scope="session")
 def truth_2k() -> pd.DataFrame:
     """2 000 references over three offices."""
     return contact_list(2_000, seed=7, offices=("M30011", "M30012", "S5"))
