@@ -286,7 +286,7 @@ def fetch_lookup(
     else:
         frame = _build(lookup, recs, cid)
         client._lookup_frames[slot] = (recs, frame.copy(deep=False))
-    frame.attrs = provenance(client, info, customer_id=cid, endpoint=lookup.path)
+    frame.attrs = provenance(client, info, customer_id=cid, endpoint=lookup.path, format=format)
     return frame
 
 
@@ -329,6 +329,11 @@ def _optional(
     refusals = _refusals(client)
     if refusals.refused(name, cid):
         return None
+    if (
+        name == "agents_all"
+        and getattr(getattr(client, "profile", None), "all_users", None) is False
+    ):
+        return None  # `vitec-nb doctor` found GetAllUsers refused on this server
     try:
         return fetch_lookup(client, LOOKUPS[name], cid, refresh=refresh, offline=offline)
     except ApiError as exc:
