@@ -10,6 +10,8 @@ import pytest
 
 from tests.plugins.breakdown import (
     NO_AGENT,
+    NO_AGENT_OR_UNLISTED,
+    NO_LEAD_SCORE,
     assert_counts_equal,
     month_edges,
     naive_counts,
@@ -18,9 +20,11 @@ from tests.plugins.breakdown import (
     ts,
 )
 from vitec_nb import ContactQuery, IncompleteBreakdownError, InvalidQueryError
-from vitec_nb.plan import BreakdownWarning, plan_breakdown, run_breakdown
+from vitec_nb.plan import BreakdownWarning, cached_calls, plan_breakdown, run_breakdown
 
-START, END = "2025-01-01", "2026-01-01"
+# the whole of 2025: a date-only end is the whole of that day (up to 2026-01-01, excluded)
+START, END = "2025-01-01", "2025-12-31"
+END_TS = "2026-01-01"
 TZ = "Europe/Stockholm"
 
 
@@ -66,7 +70,7 @@ def test_agent_month_counts_equal_ground_truth(breakdown_standin, make_breakdown
     s = breakdown_standin
     office = s.customer_ids[0]
     result = run(make_breakdown_client(s), ContactQuery(office))
-    expected = truth_counts(s.truth, [office], ts(START), ts(END))
+    expected = truth_counts(s.truth, [office], ts(START), ts(END_TS))
     assert_counts_equal(result_counts(result.counts), expected)
 
 
@@ -77,14 +81,14 @@ def test_agent_month_counts_equal_naive_cell_by_cell_requests(
     office = s.customer_ids[1]
     result = run(make_breakdown_client(s), ContactQuery(office))
     agents = list(s.agents.loc[s.agents["customer_id"] == office, "user_id"])
-    naive = naive_counts(s, office, month_edges(START, END), agents)
+    naive = naive_counts(s, office, month_edges(START, END_TS), agents)
     assert_counts_equal(result_counts(result.counts), naive)
 
 
 def test_two_offices_at_once_equal_ground_truth(breakdown_standin, make_breakdown_client):
     s = breakdown_standin
     result = run(make_breakdown_client(s), ContactQuery(s.customer_ids))
-    expected = truth_counts(s.truth, s.customer_ids, ts(START), ts(END))
+    expected = truth_counts(s.truth, s.customer_ids, ts(START), ts(END_TS))
     assert_counts_equal(result_counts(result.counts), expected)
     assert set(result.facts["customer_id"]) == set(s.customer_ids)
 
@@ -96,7 +100,7 @@ def test_contacts_created_exactly_on_month_starts_count_in_the_later_month(
     office = s.customer_ids[1]
     truth = s.truth[s.truth["customer_id"] == office]
     c = truth["created_at"]
-    on_edge = truth[(c == c.dt.normalize()) & (c.dt.day == 1) & (c > ts(START)) & (c < ts(END))]
+    on_edge = truth[(c == c.dt.normalize()) & (c.dt.day == 1) & (c > ts(START)) & (c < ts(END_TS))]
     assert len(on_edge) > 0, "the stand-in data should hold contacts exactly on month starts"
     result = run(make_breakdown_client(s), ContactQuery(office))
     facts = result.facts.set_index(result.facts["id"].astype(object))
@@ -113,7 +117,9 @@ def test_contact_created_exactly_at_the_end_is_left_out(seed3_standin, make_brea
     end = row["created_at"]
     start = (end.tz_localize(None) - pd.DateOffset(months=6)).tz_localize(TZ)
     office = row["customer_id"]
-    result = run(make_breakdown_client(s), ContactQuery(office), start=start, end=end)
+    last_day = (end.tz_localize(None) - pd.Timedelta(days=1)).date()  # whole day: up to `end`
+    result = run(make_breakdown_client(s), ContactQuery(office), start=start, end=last_day)
+    assert result.plan.end == end and not result.plan.end_included
     assert row["id"] not in set(result.facts["id"])
     assert result.plan.n_calls == 1 + 6 + 1 + 8  # the end check is made
     expected = truth_counts(s.truth, [office], start, end)
@@ -125,13 +131,17 @@ def test_daily_counts_on_dst_change_days_equal_ground_truth(
 ):
     s = breakdown_standin
     client = make_breakdown_client(s)
-    for lo, hi in (("2025-03-27", "2025-04-02"), ("2025-10-23", "2025-10-29")):
+    # the end day is included whole: the truth's range stops at the next midnight
+    for lo, hi, stop in (
+        ("2025-03-27", "2025-04-01", "2025-04-02"),
+        ("2025-10-23", "2025-10-28", "2025-10-29"),
+    ):
         dst = s.truth[
             s.truth["created_at"].dt.strftime("%Y-%m-%d").isin(["2025-03-30", "2025-10-26"])
         ]
         assert len(dst) > 0, "the stand-in data should hold contacts on DST change days"
         result = run(client, ContactQuery(s.customer_ids), by=(), period="D", start=lo, end=hi)
-        expected = truth_counts(s.truth, s.customer_ids, ts(lo), ts(hi), by=None, period="D")
+        expected = truth_counts(s.truth, s.customer_ids, ts(lo), ts(stop), by=None, period="D")
         pd.testing.assert_series_equal(
             result_counts(result.counts, by=None), expected, check_names=False
         )
@@ -142,7 +152,7 @@ def test_contacts_without_an_agent_are_counted_as_no_agent(seed3_standin, make_b
     office = s.customer_ids[0]
     truth = s.truth[
         (s.truth["customer_id"] == office)
-        & s.truth["created_at"].between(ts(START), ts(END), inclusive="left")
+        & s.truth["created_at"].between(ts(START), ts(END_TS), inclusive="left")
     ]
     assert truth["agent_id"].isna().sum() > 0
     result = run(make_breakdown_client(s), ContactQuery(office))
@@ -154,7 +164,7 @@ def test_changed_activity_counts_equal_ground_truth(seed3_standin, make_breakdow
     s = seed3_standin
     office = s.customer_ids[0]
     result = run(make_breakdown_client(s), ContactQuery(office), measure="changed")
-    expected = truth_counts(s.truth, [office], ts(START), ts(END), measure="changed")
+    expected = truth_counts(s.truth, [office], ts(START), ts(END_TS), measure="changed")
     assert_counts_equal(result_counts(result.counts), expected)
 
 
@@ -162,20 +172,42 @@ def test_lead_score_counts_equal_ground_truth(seed3_standin, make_breakdown_clie
     s = seed3_standin
     office = s.customer_ids[1]
     result = run(make_breakdown_client(s), ContactQuery(office), by=("lead_score",))
-    expected = truth_counts(s.truth, [office], ts(START), ts(END), by="lead_score")
+    expected = truth_counts(s.truth, [office], ts(START), ts(END_TS), by="lead_score")
     got = result_counts(result.counts, by="lead_score")
     assert_counts_equal(got, expected)
 
 
-def test_inferring_the_last_lead_score_saves_a_call_and_gives_the_same_counts(
+def test_lead_score_zero_is_derived_and_never_asked(seed3_standin, make_breakdown_client):
+    """LeadScore=0 may mean "no filter": 0 is the base set minus 1-5; infer_last changes
+    nothing while the server is not known to filter on 0."""
+    s = seed3_standin
+    query = ContactQuery(s.customer_ids[1])
+    s.clear_requests()
+    full = run(make_breakdown_client(s), query, by=("lead_score",))
+    inferred = run(make_breakdown_client(s), query, by=("lead_score",), infer_last=True)
+    assert all(r.params.get("LeadScore") != "0" for r in contact_requests(s))
+    assert {c.value for c in full.plan.calls if c.dimension == "lead_score"} == {1, 2, 3, 4, 5}
+    assert inferred.calls == full.calls
+    pd.testing.assert_frame_equal(inferred.counts, full.counts)
+
+
+def test_deceased_estates_without_a_lead_score_have_their_own_label(
     seed3_standin, make_breakdown_client
 ):
     s = seed3_standin
-    query = ContactQuery(s.customer_ids[1])
-    full = run(make_breakdown_client(s), query, by=("lead_score",))
-    saved = run(make_breakdown_client(s), query, by=("lead_score",), infer_last=True)
-    assert saved.calls == full.calls - 1
-    pd.testing.assert_frame_equal(saved.counts, full.counts)
+    office = s.customer_ids[1]
+    result = run(make_breakdown_client(s), ContactQuery(office), by=("lead_score",))
+    truth = s.truth[
+        (s.truth["customer_id"] == office)
+        & s.truth["created_at"].between(ts(START), ts(END_TS), inclusive="left")
+    ]
+    unscored = truth[truth["lead_score"].isna()]
+    assert len(unscored) > 0, "the stand-in should hold deceased estates"
+    totals = result.counts.groupby("lead_score", observed=True)["contacts"].sum()
+    assert totals[NO_LEAD_SCORE] == len(unscored)
+    assert totals[0] == (truth["lead_score"] == 0).sum()
+    facts = result.facts.set_index(result.facts["id"].astype(object))
+    assert set(facts.loc[list(unscored["id"].astype(object)), "lead_score"]) == {NO_LEAD_SCORE}
 
 
 def test_newsletter_list_counts_equal_ground_truth(seed3_standin, make_breakdown_client):
@@ -184,7 +216,7 @@ def test_newsletter_list_counts_equal_ground_truth(seed3_standin, make_breakdown
     result = run(make_breakdown_client(s), ContactQuery(office), by=("newsletter_list",))
     truth = s.truth[
         (s.truth["customer_id"] == office)
-        & s.truth["created_at"].between(ts(START), ts(END), inclusive="left")
+        & s.truth["created_at"].between(ts(START), ts(END_TS), inclusive="left")
     ]
     per_list = truth["newsletter_list_ids"].explode().dropna().value_counts()
     totals = result.counts.groupby("newsletter_list", observed=True)["contacts"].sum()
@@ -199,7 +231,7 @@ def test_quarterly_regrouping_of_monthly_facts_equals_ground_truth(
     s = seed3_standin
     office = s.customer_ids[0]
     result = run(make_breakdown_client(s), ContactQuery(office))
-    expected = truth_counts(s.truth, [office], ts(START), ts(END), period="Q")
+    expected = truth_counts(s.truth, [office], ts(START), ts(END_TS), period="Q")
     got = result_counts(result.activity(period="Q"))
     assert_counts_equal(got, expected)
 
@@ -248,9 +280,9 @@ def test_plan_describe_counts_cached_calls(seed3_standin, make_breakdown_client)
     client = make_breakdown_client(s)
     query = ContactQuery(s.customer_ids[0])
     plan = plan_breakdown(client, query, ("agent",), start=START, end=END)
-    assert plan.cached(client) == 0
+    assert cached_calls(client, plan) == 0
     run(client, query)
-    assert plan.cached(client) == plan.n_calls
+    assert cached_calls(client, plan) == plan.n_calls
     assert plan.describe(client).startswith(f"{plan.n_calls} calls ({plan.n_calls} already")
 
 
@@ -306,7 +338,7 @@ def test_failed_calls_are_named_and_a_rerun_fetches_only_them(make_standin, make
     result = run(client, query)
     refetched = [r.params for r in contact_requests(s)]
     assert sorted(key(p) for p in refetched) == sorted(key(p) for p in failed_params)
-    expected = truth_counts(s.truth, s.customer_ids, ts(START), ts(END))
+    expected = truth_counts(s.truth, s.customer_ids, ts(START), ts(END_TS))
     assert_counts_equal(result_counts(result.counts), expected)
 
 
@@ -334,7 +366,7 @@ def test_partial_result_marks_exactly_the_unknown_cells(make_standin, make_break
     )
     assert counts.loc[unknown, "contacts"].isna().all()
     known = counts[~unknown].set_index(["period", "agent"])["contacts"]
-    expected = truth_counts(s.truth, [office], ts(START), ts(END))
+    expected = truth_counts(s.truth, [office], ts(START), ts(END_TS))
     for key, n in known.items():
         assert n == expected.get(key, 0)
 
@@ -350,7 +382,7 @@ def test_contact_moved_to_another_agent_mid_run_is_a_conflict_counted_once(
     truth = s.truth
     moved = truth[
         (truth["agent_id"] == first.value)
-        & truth["created_at"].between(ts(START), ts(END), inclusive="left")
+        & truth["created_at"].between(ts(START), ts(END_TS), inclusive="left")
     ]["id"].iloc[0]
     for call in plan.calls:  # every answer but the second agent's arrives before the edit
         if call is not second:
@@ -375,13 +407,14 @@ def test_windows_that_do_not_add_up_to_the_base_set_are_reported_with_numbers(
     plan = plan_breakdown(client, ContactQuery(office), (), start=START, end=END)
     client.contacts(plan.offices[0].base.query)  # the base set arrives first
     truth = s.truth
-    moved = truth[truth["created_at"].between(ts(START), ts(END), inclusive="left")]["id"].iloc[0]
+    moved = truth[truth["created_at"].between(ts(START), ts(END_TS), inclusive="left")]["id"].iloc[0]
     # the contact's creation time is corrected in the CRM to before the range
     ds = s.dataset
     ds.created_ns[np.flatnonzero(ds.ids == moved.encode())[0]] = ts("2020-01-01").value
-    with pytest.warns(BreakdownWarning, match="1 contacts of the base set of .* no creation"):
+    with pytest.warns(BreakdownWarning, match="creation windows hold .* the base set"):
         result = run_breakdown(client, plan, progress=False)
-    assert any("no creation window" in w for w in result.warnings)
+    n = len(result.facts)
+    assert any(f"hold {n - 1} of the {n} contacts" in w for w in result.checks)
     assert result.facts.loc[result.facts["id"] == moved, "period"].isna().all()
 
 
@@ -389,14 +422,14 @@ def test_leaving_out_archived_agents_counts_their_contacts_as_other(
     seed3_standin, make_breakdown_client
 ):
     s = seed3_standin
-    office = s.customer_ids[0]
+    office = s.customer_ids[1]  # the office with archived agents in seed 3
     agents = s.agents[s.agents["customer_id"] == office]
     archived = set(agents.loc[agents["archived"], "user_id"])
     assert archived, "the stand-in should have archived agents"
     result = run(make_breakdown_client(s), ContactQuery(office), include_archived=False)
     truth = s.truth[
         (s.truth["customer_id"] == office)
-        & s.truth["created_at"].between(ts(START), ts(END), inclusive="left")
+        & s.truth["created_at"].between(ts(START), ts(END_TS), inclusive="left")
     ]
     others = truth["agent_id"].isna() | truth["agent_id"].isin(archived)
     totals = result.counts.groupby("agent", observed=True)["contacts"].sum()
@@ -419,12 +452,12 @@ def test_failed_end_check_leaves_the_last_period_unknown(make_standin, make_brea
     assert list(result.incomplete["dimension"]) == ["end"]
     counts = result.counts.set_index("period")["contacts"]
     assert np.isnan(counts.iloc[-1])
-    expected = truth_counts(s.truth, [office], ts(START), ts(END), by=None)
+    expected = truth_counts(s.truth, [office], ts(START), ts(END_TS), by=None)
     for period, n in counts.iloc[:-1].items():
         assert n == expected.get(period, 0)
     changed = result.activity(measure="changed", by=()).set_index("period")["contacts"]
-    assert changed[changed.index >= ts(END)].isna().all()
-    assert changed[changed.index < ts(END)].notna().all()
+    assert changed[changed.index >= ts(END_TS)].isna().all()
+    assert changed[changed.index < ts(END_TS)].notna().all()
 
 
 def test_client_plan_and_breakdown_methods_delegate_to_the_planner(
@@ -434,13 +467,13 @@ def test_client_plan_and_breakdown_methods_delegate_to_the_planner(
     client = make_breakdown_client(s)
     query = ContactQuery(s.customer_ids[0])
     plan = client.plan(query, by=("lead_score",), period="Q", start=START, end=END)
-    assert plan.n_calls == 1 + 4 + 1 + 6
+    assert plan.n_calls == 1 + 4 + 1 + 5
     result = client.breakdown(
         query, by=("lead_score",), period="Q", start=START, end=END, progress=False
     )
     assert result.plan.calls == plan.calls
     expected = truth_counts(
-        s.truth, [query.customer_id], ts(START), ts(END), "lead_score", period="Q"
+        s.truth, [query.customer_id], ts(START), ts(END_TS), "lead_score", period="Q"
     )
     assert_counts_equal(result_counts(result.counts, by="lead_score"), expected)
 
@@ -461,6 +494,6 @@ def test_facts_have_the_documented_columns_and_dtypes(seed3_standin, make_breakd
     assert str(facts["changed_at"].dtype) == str(facts["period"].dtype) == stockholm
     assert list(facts["kind"].cat.categories) == ["person", "company", "deceased_estate"]
     assert facts["id"].dtype == "string"
-    assert list(facts["lead_score"].cat.categories) == [0, 1, 2, 3, 4, 5]
+    assert list(facts["lead_score"].cat.categories) == [0, 1, 2, 3, 4, 5, NO_LEAD_SCORE]
     assert all(isinstance(v, tuple) for v in facts["newsletter_list"])
     assert facts["id"].is_unique

@@ -3,8 +3,8 @@
 A stand-in with a million contacts in one office answers `GET CRM/Contact/{id}` with all of
 them in one body (about 93 MB of JSON). A fresh Python process connects through the client
 (HTTP, cache, parse) and measures its own peak resident memory; the test asserts it stays
-under 500 MB and that a million references cost no more per reference than a quarter
-million do (a quadratic step would make them cost about four times as much).
+under 500 MB and that a million references take no more memory per reference than a part
+of them do. Counts and bytes only: no timing ratios (they depend on the host).
 
 Peak memory is the worker's VmHWM (/proc/self/status), the high-water mark of its own
 address space. `ru_maxrss` is reported too but not asserted: Linux carries the parent's
@@ -15,6 +15,7 @@ in the test process it measures the wrong process.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -28,9 +29,9 @@ pytestmark = pytest.mark.slow
 
 CONTACTS = 1_000_000
 PEAK_LIMIT_MB = 500
-# Per-reference cost of the whole answer over that of a quarter-size answer: ~1 when linear,
-# ~3.7 when quadratic. The margin absorbs noise from a busy machine.
-LINEARITY_LIMIT = 2.5
+# Frame bytes per reference of the whole answer over those of a part of it: ~1 when linear
+# (ids have one shape; categories and the index are shared), well above when not.
+LINEARITY_LIMIT = 1.5
 
 WORKER = r"""
 import json, resource, sys, time
@@ -92,9 +93,10 @@ def measured(million: StandIn, tmp_path_factory: pytest.TempPathFactory) -> dict
     fetching = run_worker(million, cache, "full,part")
     reading = run_worker(million, cache, "cached")
     out = {"fetch": fetching, "read": reading}
-    artifacts = Path("artifacts")
-    if artifacts.is_dir():
-        (artifacts / "scale.json").write_text(json.dumps(out, indent=2))
+    artifacts = os.environ.get("VITEC_NB_ARTIFACTS")  # written only when asked
+    if artifacts:
+        Path(artifacts).mkdir(parents=True, exist_ok=True)
+        (Path(artifacts) / "scale.json").write_text(json.dumps(out, indent=2))
     print("scale measurements:", json.dumps(out))
     return {**fetching, "cached": reading["cached"]}
 
@@ -114,10 +116,12 @@ def test_million_reference_answer_peaks_under_500_mb(measured, record_property) 
     assert cached < PEAK_LIMIT_MB, f"reading 1M references from the cache peaked at {cached:.0f} MB"
 
 
-def test_million_references_cost_no_more_each_than_a_quarter_million(measured) -> None:
+def test_million_references_cost_no_more_memory_each_than_a_quarter_million(measured) -> None:
+    """Linear, by bytes rather than seconds: the frame of the whole answer costs no more per
+    reference than the frame of a part of it (a timing ratio would depend on the host)."""
     part, full = measured["part"], measured["full"]
-    per_ref = (full["seconds"] / full["n"]) / (part["seconds"] / part["n"])
+    per_ref = (full["frame_mb"] / full["n"]) / (part["frame_mb"] / part["n"])
     assert per_ref < LINEARITY_LIMIT, (
-        f"{full['n']} references took {full['seconds']:.2f} s, {part['n']} took "
-        f"{part['seconds']:.2f} s: {per_ref:.1f}× the cost per reference"
+        f"{full['n']} references take {full['frame_mb']:.1f} MB, {part['n']} take "
+        f"{part['frame_mb']:.1f} MB: {per_ref:.2f}× the memory per reference"
     )

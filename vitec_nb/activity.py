@@ -104,6 +104,14 @@ def to_timestamp(value: Any, field: str = "date") -> pd.Timestamp:
     return to_stockholm(value, field=field)
 
 
+def _instant(value: Any, field: str) -> pd.Timestamp:
+    """A tz-aware Timestamp as it is (any precision: a plan's exclusive end may be one
+    nanosecond after an included end), anything else through `to_timestamp`."""
+    if isinstance(value, pd.Timestamp) and value.tzinfo is not None and not pd.isna(value):
+        return value.tz_convert(TIMEZONE)
+    return to_timestamp(value, field)
+
+
 def _local_naive(ts: pd.Timestamp) -> pd.Timestamp:
     return ts.tz_convert(TIMEZONE).tz_localize(None)
 
@@ -152,8 +160,8 @@ def period_index(start: Any, end: Any, period: str) -> pd.DatetimeIndex:
     >>> period_index("2025-01-15", "2025-04-01", "M")  # Jan, Feb, Mar 2025
     """
     code = normalize_period(period)
-    start_ts = to_timestamp(start, "start")
-    end_ts = to_timestamp(end, "end")
+    start_ts = _instant(start, "start")
+    end_ts = _instant(end, "end")
     if end_ts <= start_ts:
         raise InvalidQueryError(
             "end", f"{end_ts} is not after start {start_ts}", "an end later than the start"
@@ -292,9 +300,9 @@ def activity_counts(
     known = times.dropna()
     if (start is None or end is None) and known.empty:
         raise InvalidQueryError("start", "no dates to take a range from", "a start and end")
-    start_ts = to_timestamp(start, "start") if start is not None else known.min()
+    start_ts = _instant(start, "start") if start is not None else known.min()
     end_ts = (
-        to_timestamp(end, "end")
+        _instant(end, "end")
         if end is not None
         else next_period_start(known.max() + pd.Timedelta(1, "ns"), code)
     )

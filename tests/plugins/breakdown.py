@@ -4,6 +4,7 @@
   2 offices, 8 agents each, so a naive cell-by-cell loop stays quick).
 - `make_breakdown_client(standin)`: a client on a stand-in with a fresh SQLite cache in
   the test's tmp_path.
+- `dialect_standin`: one small stand-in per dialect of `vitec_nb.standin.DIALECTS`.
 - `truth_counts(...)` and `naive_counts(...)`: the two independent oracles the planner is
   checked against — the stand-in's ground truth, and one plain HTTP request per cell.
 """
@@ -20,17 +21,39 @@ import pytest
 import requests
 
 import vitec_nb
-from vitec_nb.standin import StandIn
+from vitec_nb.standin import DIALECTS, StandIn
 
 TZ = "Europe/Stockholm"
 BREAKDOWN_SEEDS = (1, 2, 3)
 NO_AGENT = "(no agent)"
+NO_AGENT_OR_UNLISTED = "(no agent or an unlisted user)"
+NO_LEAD_SCORE = "(no lead score)"
+NO_VALUE = {"newsletter_list": "(no list)", "scheduled_order_type": "(no active service)"}
+TRUTH_COLUMN = {
+    "agent": "agent_id",
+    "lead_score": "lead_score",
+    "newsletter_list": "newsletter_list_ids",
+    "scheduled_order_type": "scheduled_order_types",
+}
+API_NAME = {
+    "agent": "AgentId",
+    "lead_score": "LeadScore",
+    "newsletter_list": "NewsletterListId",
+    "scheduled_order_type": "ContactScheduledOrderType",
+}
 
 
 @pytest.fixture(scope="session", params=BREAKDOWN_SEEDS, ids=lambda s: f"seed{s}")
 def breakdown_standin(request: pytest.FixtureRequest) -> Iterator[StandIn]:
     """A small stand-in per seed: 3 000 contacts, offices M30011 and M30012, 8 agents each."""
     with StandIn(seed=request.param, contacts=3000, offices=2, agents=8) as s:
+        yield s
+
+
+@pytest.fixture(scope="session", params=list(DIALECTS), ids=lambda d: f"dialect-{d}")
+def dialect_standin(request: pytest.FixtureRequest) -> Iterator[StandIn]:
+    """A small stand-in (seed 2: 3 000 contacts, 2 offices, 8 agents) in one dialect."""
+    with StandIn(seed=2, contacts=3000, offices=2, agents=8, dialect=request.param) as s:
         yield s
 
 
@@ -74,6 +97,30 @@ def month_edges(start: str, end: str) -> list[pd.Timestamp]:
     return [t.tz_localize(TZ) for t in naive]
 
 
+def _truth_values(rows: pd.DataFrame, by: str, listed: set[str] | None) -> pd.Series:
+    """Each truth row's value of `by`, labelled as a breakdown labels it.
+
+    Agents not in `listed` (public users only) and contacts without an agent are "(no agent
+    or an unlisted user)"; with every user listed (None), no agent is "(no agent)".
+    Multi-valued dimensions come exploded: a row per (contact, value).
+    """
+    column = rows[TRUTH_COLUMN[by]]
+    if by == "agent":
+        agent = column.astype(object)
+        if listed is None:
+            return agent.where(agent.notna(), NO_AGENT).rename(by)
+        return agent.where(agent.isin(listed), NO_AGENT_OR_UNLISTED).rename(by)
+    if by == "lead_score":
+        score = column.astype(object)
+        return (
+            score.where(score.notna(), NO_LEAD_SCORE)
+            .map(lambda v: v if isinstance(v, str) else int(v))
+            .rename(by)
+        )
+    filled = column.map(lambda v: tuple(v) if len(v) else (NO_VALUE[by],))
+    return filled.explode().rename(by)
+
+
 def truth_counts(
     truth: pd.DataFrame,
     offices: Sequence[str],
@@ -82,21 +129,21 @@ def truth_counts(
     by: str | None = "agent",
     measure: str = "created",
     period: str = "M",
+    listed: set[str] | None = None,
 ) -> pd.Series:
     """Ground-truth contacts per (period start, value) in [start, end), zero cells dropped."""
     at = truth["created_at"] if measure == "created" else truth["changed_at"]
     rows = truth[truth["customer_id"].isin(offices) & (at >= start) & (at < end)]
-    at = at.loc[rows.index]
     freq = {"D": "D", "W": "W-SUN", "M": "M", "Q": "Q-DEC", "Y": "Y-DEC"}[period]
-    month = at.dt.tz_localize(None).dt.to_period(freq).dt.start_time.dt.tz_localize(TZ)
-    keys: list[Any] = [month.rename("period").astype(f"datetime64[ns, {TZ}]")]
-    if by == "agent":
-        keys.append(rows["agent_id"].astype(object).fillna(NO_AGENT).rename("agent"))
-    elif by == "lead_score":
-        keys.append(rows["lead_score"].astype(int).rename("lead_score"))
-    elif by is not None:
-        raise ValueError(by)
-    counts = rows.groupby(keys).size()
+    at = at.loc[rows.index]
+    when = at.dt.tz_localize(None).dt.to_period(freq).dt.start_time.dt.tz_localize(TZ)
+    when = when.rename("period").astype(f"datetime64[ns, {TZ}]")
+    if by is None:
+        counts = when.groupby(when).size()
+    else:
+        values = _truth_values(rows, by, listed)
+        frame = pd.DataFrame({"period": when.loc[values.index], by: values.astype(object)})
+        counts = frame.groupby(["period", by]).size()
     return counts[counts > 0].sort_index()
 
 
@@ -116,12 +163,15 @@ def naive_counts(
     standin: StandIn,
     office: str,
     edges: Sequence[pd.Timestamp],
-    agent_ids: Sequence[str],
+    agent_ids: Sequence[Any],
+    by: str = "agent",
+    rest: str = NO_AGENT,
 ) -> pd.Series:
-    """What an analyst's loop gets: one plain request per (agent, month) cell, plus one per
-    month for the month's total (the "(no agent)" cell is the total minus the agents').
+    """What an analyst's loop gets: one plain request per (value, period) cell, plus one per
+    period for the period's total. For a single-valued dimension the `rest` cell is the
+    total minus the values' cells (for a multi-valued one no such cell is made).
 
-    Cells are [month start, next month start − 1 µs]: the stand-in stores and compares
+    Cells are [period start, next period start − 1 µs]: the stand-in stores and compares
     microseconds, so that edge is exact there (the planner needs no such assumption).
     """
     session = requests.Session()
@@ -129,25 +179,25 @@ def naive_counts(
     url = f"{standin.url}/CRM/Contact/{office}"
     fmt = "%Y-%m-%dT%H:%M:%S.%f"
 
-    def count(params: dict[str, str]) -> int:
+    def count(params: dict[str, Any]) -> int:
         response = session.get(url, params=params, timeout=30)
         response.raise_for_status()
         body = response.json()
-        return sum(len(body[k]) for k in ("persons", "companies", "deceasedEstates"))
+        return sum(len(body.get(k) or ()) for k in ("persons", "companies", "deceasedEstates"))
 
-    cells: dict[tuple[pd.Timestamp, str], int] = {}
+    cells: dict[tuple[pd.Timestamp, Any], int] = {}
     for lo, hi in itertools.pairwise(edges):
         window = {
             "CreatedAtFrom": lo.strftime(fmt),
             "CreatedAtTo": (hi - pd.Timedelta(1, "us")).strftime(fmt),
         }
-        total = count(window)
-        for agent in agent_ids:
-            cells[(lo, agent)] = count({**window, "AgentId": agent})
-        cells[(lo, NO_AGENT)] = total - sum(cells[(lo, a)] for a in agent_ids)
+        for value in agent_ids:
+            cells[(lo, value)] = count({**window, API_NAME[by]: value})
+        if by not in NO_VALUE:
+            cells[(lo, rest)] = count(window) - sum(cells[(lo, v)] for v in agent_ids)
     session.close()
     series = pd.Series(cells, dtype="int64")
-    series.index = series.index.set_names(["period", "agent"])
+    series.index = series.index.set_names(["period", by])
     return series[series > 0].sort_index()
 
 

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import math
 import numbers
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from vitec_nb import activity, vocab
+from vitec_nb import activity
+from vitec_nb import query as query_mod
+from vitec_nb.dates import is_whole_day
 from vitec_nb.errors import InvalidQueryError
 from vitec_nb.plan.values import (
     _PLAN_OPTIONS,
@@ -25,7 +25,6 @@ from vitec_nb.query import ContactQuery
 
 __all__ = ["BreakdownOptions", "breakdown_options", "run_option", "service_number"]
 
-_DATE_ONLY = re.compile(r"\s*[0-9]{4}-[0-9]{2}-[0-9]{2}\s*")
 _BOOL = "True or False"
 
 
@@ -89,7 +88,7 @@ def _plan_options(query: ContactQuery, by: tuple[str, ...], kw: dict[str, Any]) 
         period=activity.normalize_period(kw.get("period", "M")),
         start=_date(kw.get("start"), "start"),
         end=_date(end, "end"),
-        end_is_date=_is_date_only(end),
+        end_is_date=end is not None and is_whole_day(end),
         agent_ids=per_office(kw.get("agent_ids"), offices, "agent_ids", _agent_id),
         newsletter_list_ids=per_office(
             kw.get("newsletter_list_ids"), offices, "newsletter_list_ids", _list_id
@@ -170,15 +169,6 @@ def _date(value: Any, field: str) -> Any:
     return activity.to_timestamp(value, field)
 
 
-def _is_date_only(value: Any) -> bool:
-    """A date with no time of day: a `date` (not a datetime) or text like "2025-12-31"."""
-    if isinstance(value, dt.datetime):
-        return False
-    if isinstance(value, dt.date):
-        return True
-    return isinstance(value, str) and _DATE_ONLY.fullmatch(value) is not None
-
-
 def _text_or_none(value: Any, field: str) -> str | None:
     if value is None:
         return None
@@ -211,36 +201,10 @@ def _field_value(value: Any, field: str) -> str:
     raise InvalidQueryError(field, f"{value!r} is not a field value", "text or numbers")
 
 
-def _service_key(name: str) -> str:
-    return re.sub(r"[\s_-]", "", name).lower()
-
-
-_SERVICE_NAMES = {_service_key(s.name): n for n, s in vocab.SCHEDULED_ORDER_TYPES.items()}
-_SERVICES_ALLOWED = (
-    "1-3 or a published name ("
-    + ", ".join(s.name for s in vocab.SCHEDULED_ORDER_TYPES.values())
-    + "), or another positive integer"
-)
-
-
 def service_number(value: Any, field: str = "scheduled_order_types") -> int:
     """A scheduled order type as its number: 2, "2", "FinalPricesInArea" or
     "final_prices_in_area" all give 2; 0, negatives and unknown names are refused."""
-    if isinstance(value, str):
-        text = value.strip()
-        if re.fullmatch(r"[+-]?[0-9]+", text):
-            value = int(text)
-        elif _service_key(text) in _SERVICE_NAMES:
-            return _SERVICE_NAMES[_service_key(text)]
-        else:
-            raise InvalidQueryError(field, f"{value!r} is not a service", _SERVICES_ALLOWED)
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise InvalidQueryError(field, f"{value!r} is not a service", _SERVICES_ALLOWED)
-    if value < 1:
-        raise InvalidQueryError(
-            field, f"{value} is not a service (there is no 0: none is derived)", _SERVICES_ALLOWED
-        )
-    return int(value)
+    return query_mod.scheduled_order_type(value, field)
 
 
 def per_office(option: Any, offices: Sequence[str], field: str, check: Any) -> Any:

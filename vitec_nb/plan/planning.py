@@ -9,6 +9,7 @@ import pandas as pd
 
 from vitec_nb import activity
 from vitec_nb.activity import TIMEZONE
+from vitec_nb.dates import next_midnight
 from vitec_nb.errors import InvalidQueryError
 from vitec_nb.lookups import OfficeLookups
 from vitec_nb.plan.dimensions import plan_dimension
@@ -56,12 +57,6 @@ def _bound_min(
     return a[0], a[1] and b[1]
 
 
-def _next_midnight(ts: pd.Timestamp) -> pd.Timestamp:
-    """The Stockholm midnight that ends the day of `ts`."""
-    day = ts.tz_convert(TIMEZONE).tz_localize(None).normalize() + pd.Timedelta(days=1)
-    return activity.to_timestamp(day.date(), "end")
-
-
 def _resolve_range(
     query: ContactQuery, opts: BreakdownOptions, now: pd.Timestamp
 ) -> tuple[pd.Timestamp, pd.Timestamp, bool]:
@@ -77,7 +72,7 @@ def _resolve_range(
     name = "created_to" if measure == "created" else "changed_to"
     query_end = None if q_to is None else (q_to, not _open(query, name))
     if opts.end is not None:
-        end = (_next_midnight(opts.end), False) if opts.end_is_date else (opts.end, True)
+        end = (next_midnight(opts.end), False) if opts.end_is_date else (opts.end, True)
         end = _bound_min(end, query_end)
     elif query_end is not None:
         end = query_end
@@ -223,8 +218,8 @@ def _range_error(exc: Exception, opts: BreakdownOptions) -> InvalidQueryError:
     return InvalidQueryError(
         field,
         f"the range cannot be split into Stockholm periods ({exc})",
-        "dates in years 1900–9998, away from 1916 (Stockholm's first summer time, when a "
-        "local midnight was skipped)",
+        "dates in years 1900–9998, away from 1916 (Stockholm's first summer time: the local "
+        "midnight of 1 October happened twice)",
     )
 
 
