@@ -36,6 +36,8 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="dataset seed (default 0)")
     p.add_argument("--contacts", type=int, default=10_000, help="contacts in total")
     p.add_argument("--offices", type=int, default=None, help="number of offices")
+    p.add_argument("--dialect", default="documented", help="stand-in dialect (docs/standin.md)")
+    p.add_argument("--throughput", type=float, default=None, help="bytes per second")
 
     p = sub.add_parser(
         "fetch", help="fetch contacts to a CSV, Excel or Parquet file and print a summary"
@@ -107,7 +109,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _standin(args: argparse.Namespace) -> int:
     from vitec_nb.standin import serve
 
-    serve(port=args.port, seed=args.seed, contacts=args.contacts, offices=args.offices)
+    serve(port=args.port, seed=args.seed, contacts=args.contacts, offices=args.offices,
+          dialect=args.dialect, throughput=args.throughput)  # fmt: skip
     return 0
 
 

@@ -35,16 +35,30 @@ def serve(
     seed: int = 0,
     contacts: int = 10_000,
     offices: int | list[str] | None = None,
+    *,
+    dialect: Dialect | str | None = None,
+    throughput: float | None = None,
 ) -> None:
     """Serve a stand-in on 127.0.0.1:`port` until Ctrl-C, printing its URL and demo account.
 
-    This is what `vitec-nb standin` and `python -m vitec_nb.standin` run.
+    This is what `vitec-nb standin` and `python -m vitec_nb.standin` run; `dialect` is a
+    `Dialect` or a preset name, `throughput` bytes per second (None: instant).
     """
     try:
-        with StandIn(seed=seed, contacts=contacts, offices=offices, port=port) as s:
+        with StandIn(
+            seed=seed,
+            contacts=contacts,
+            offices=offices,
+            port=port,
+            dialect=dialect,
+            throughput=throughput,
+        ) as s:
             print(f"Vitec Connect stand-in serving at {s.url}", flush=True)
             print(f"  offices:   {', '.join(s.customer_ids)}")
-            print(f"  contacts:  {s.dataset.size} (seed {seed})")
+            speaks = (
+                dialect if isinstance(dialect, str) else "documented" if dialect is None else ""
+            )
+            print(f"  contacts:  {s.dataset.size} (seed {seed}; dialect {speaks or s.dialect})")
             print(f"  user name: {s.username}")
             print(f"  password:  {s.password}  (demo account, allowed on every office)")
             example = f"{s.url}/CRM/Contact/{s.customer_ids[0]}?LeadScore=5"
