@@ -47,10 +47,12 @@ def concurrency(cfg: Config, s: Any, log: list[str]) -> list[Row]:
         bare, sizes = _bare_http(s, calls, top, cfg.reps)
     costs = [sides.transfer_cost(n, lat, cfg.throughput, paced) for n in sizes]
     model = cfg.model(lat) + ("" if paced or not cfg.throughput else " (bytes not paced)")
+    lookups = sum(not r.path.startswith("/CRM/Contact/") for r in calls)
     log.append(
-        f"concurrency: {model}; levels {cfg.concurrency_levels}; {len(calls)} calls, "
-        f"{sum(sizes) / 1e6:.1f} MB in all, largest {max(sizes, default=0) / 1e6:.2f} MB; "
-        "ideal = longest-first schedule of each call's latency + bytes / throughput"
+        f"concurrency: {model}; levels {cfg.concurrency_levels}; {len(calls)} calls "
+        f"({lookups} of them lookups), {sum(sizes) / 1e6:.1f} MB in all, largest "
+        f"{max(sizes, default=0) / 1e6:.2f} MB; ideal = the longest-first schedule of each "
+        "call's latency + bytes / throughput on that many connections"
     )
     rows = []
     for level, r in runs.items():

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.harness import FIGURES
+from benchmarks.bench_concurrency import ideal_time
+from benchmarks.harness import FIGURES, Row
+from benchmarks.run import BEGIN, END, PREVIOUS_BEGIN, PREVIOUS_END, write_docs
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -20,12 +22,53 @@ def test_quick_benchmark_run_prints_every_figure_measured() -> None:
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=280,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     lines = done.stdout.splitlines()
+    model = next(line for line in lines if line.startswith("transfer model: "))
+    assert "latency 2 ms" in model and "10 MB/s" in model, model
     header = next(i for i, line in enumerate(lines) if line.startswith("figure "))
     table = "\n".join(lines[header:])
     for figure in FIGURES:
         assert figure in table, f"no row for {figure!r}"
     assert "not measured" not in table, done.stdout[-3000:]
+
+
+def test_write_docs_keeps_the_previous_run_for_comparison(tmp_path: Path) -> None:
+    page = tmp_path / "benchmarks.md"
+    page.write_text(f"# Benchmarks\n\nintro\n\n{BEGIN}\n{END}\n\n## Notes\n\nkept\n")
+
+    write_docs(page, {"date (UTC)": "first"}, "| table one |", ["log one"])
+    text = page.read_text()
+    assert "table one" in text and PREVIOUS_BEGIN not in text  # nothing recorded before
+
+    write_docs(page, {"date (UTC)": "second"}, "| table two |", ["log two"])
+    write_docs(page, {"date (UTC)": "third"}, "| table three |", ["log three"])
+    text = page.read_text()
+    current = text.split(BEGIN, 1)[1].split(END, 1)[0]
+    previous = text.split(PREVIOUS_BEGIN, 1)[1].split(PREVIOUS_END, 1)[0]
+    assert "table three" in current and "date (UTC): third" in current
+    assert "table two" in previous and "log two" in previous
+    assert "table one" not in text  # only the last run before is kept
+    assert text.count("## Previous run") == 1
+    assert text.startswith("# Benchmarks\n\nintro\n") and text.rstrip().endswith("kept")
+
+
+def test_ideal_is_the_best_schedule_of_the_calls_costs() -> None:
+    assert ideal_time([0.1] * 47, 8) == pytest.approx(6 * 0.1)  # ceil(47 / 8) × latency
+    # one big answer bounds the time however many connections there are
+    assert ideal_time([1.0, 0.1, 0.1, 0.1], 8) == pytest.approx(1.0)
+    assert ideal_time([0.5, 0.4, 0.3, 0.3], 2) == pytest.approx(0.8)  # {0.5, 0.3} {0.4, 0.3}
+    assert ideal_time([], 4) == 0.0
+
+
+def test_a_row_is_met_only_when_every_target_holds() -> None:
+    both = {"target_ratio": 1.5, "target_value": 300}
+    assert Row("f", "ms", ours=200, base=150, **both).met is True
+    assert Row("f", "ms", ours=250, base=150, **both).met is False  # 1.67 × the floor
+    assert Row("f", "ms", ours=320, base=300, **both).met is False  # over 300 ms
+    assert Row("f", "s", ours=0.01, base=1, target_ratio=0.1, condition=False).met is False
+    assert Row("f", "s", ours=0.01, base=1, target_ratio=0.1, condition=True).met is True
+    assert Row("f", "s", ours=0.01, base=1).met is None  # information only
+    assert Row("f", "s", base=1, target_ratio=0.1).met is None  # not measured
