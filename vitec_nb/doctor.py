@@ -71,6 +71,8 @@ def remembered_profile(client: VitecClient) -> ServerProfile:
 
 
 # --- probes ------------------------------------------------------------------------------
+
+
 class _Prober:
     """Sends probes through the client and keeps them all (the call count is their number)."""
 
@@ -174,8 +176,9 @@ def run_doctor(
     window: dict[str, str] | None = None
     server: dict[str, Probe] = {}
     for office in chosen:
-        base, window = _contact_list(prober, office, stamp, window)
-        if base.ok:
+        base, found = _contact_list(prober, office, stamp, window)
+        if base.ok:  # the window is settled by the first office that answers
+            window = found
             _lookups(prober, office)
             if not server:
                 server = _server_probes(prober, office, stamp, window, base)
@@ -192,7 +195,8 @@ def run_doctor(
         calls_made=len(prober.probes),
         dialect=facts.dialect_name(profile) if server else None,
     )
-    client._profile = profile
+    if server:  # a check that reached no office leaves what was known alone
+        client._profile = profile
     if save and server and not client.is_demo:
         path = save_profile(client.base_url, profile, profile_path(client.settings.cache))
         report = dataclasses.replace(report, stored_at=str(path))
