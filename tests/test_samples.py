@@ -120,6 +120,8 @@ def test_shape_comparison_catches_a_renamed_key_a_type_and_a_nesting():
         ("Office/GetOffice", {"CustomerId": "M30011"}, "office-getoffice.json"),
         ("CRM/Officegroups/M30011", {}, "officegroups.json"),
         ("Category/GetCategories", {"customerId": "M30011"}, "categories.json"),
+        ("CRM/Usergroups/M30011", {}, "usergroups.json"),
+        ("CRM/Contact/M30011/Search", {"Term": "Andersson"}, "contact-search.json"),
         ("CRM/Contact/M30011", {}, "contact-list.json"),
     ],
 )

@@ -162,3 +162,34 @@ def test_xml_users_keep_ids_flags_and_string_lists(standin, standin_session):
         assert fields["Public"].text == str(user["public"]).lower()
         assert [e.text for e in fields["CustomerId"]] == user["customerId"]
         assert fields["CustomerId"][0].tag == ARRAYS + "string"
+
+
+def test_user_groups_list_the_offices_users(standin, standin_session):
+    cid = standin.customer_ids[0]
+    groups = get(standin_session, standin, f"CRM/Usergroups/{cid}").json()
+    everyone = {g["name"]: {u["userId"] for u in g["users"]} for g in groups}
+    assert everyone["Alla på kontoret"] == set(standin.agents.query("customer_id == @cid").user_id)
+    assert all(g["customerIds"] == [cid] for g in groups)
+
+
+def test_search_finds_contacts_by_name_best_first_up_to_max_size(standin, standin_session):
+    cid = standin.customer_ids[0]
+    body = get(standin_session, standin, f"CRM/Contact/{cid}/Search", Term="lindberg", MaxSize=7)
+    matches = body.json()["matches"]
+    assert len(matches) == 7
+    scores = [m["score"] for m in matches]
+    assert scores == sorted(scores, reverse=True)
+    office = set(standin.truth.id[standin.truth.customer_id == cid])
+    assert {m["id"] for m in matches} <= office
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [({"Term": "Lind"}, "Term"), ({"Term": "Lindberg", "MaxSize": 1001}, "MaxSize")],
+)
+def test_search_refuses_a_short_term_and_a_big_max_size(standin, standin_session, params, field):
+    response = standin_session.get(
+        f"{standin.url}/CRM/Contact/{standin.customer_ids[0]}/Search", params=params, timeout=10
+    )
+    assert response.status_code == 400
+    assert field in response.json()["ModelState"]

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from vitec_nb.standin.frames import field_defs
-from vitec_nb.standin.personal import categories, email, hex_id
+from vitec_nb.standin.personal import TYPE_NAMES, categories, email, hex_id, names
 from vitec_nb.standin.vocab import CHAIN, DEPARTMENTS, LANGUAGES
 
 if TYPE_CHECKING:
@@ -154,6 +154,48 @@ def office_groups(ds: Dataset) -> list[dict[str, Any]]:
         {"id": g.id, "name": g.name, "offices": [{"id": cid} for cid in g.offices]}
         for g in ds.groups
     ]
+
+
+def user_groups(ds: Dataset, office: int) -> list[dict[str, Any]]:
+    """`CRM/Usergroups/{customerId}`: the office's user groups (all users; the brokers)."""
+    codes = [int(c) for c in ds.offices[office].agent_codes]
+    brokers = [c for c in codes if "mäklare" in ds.agent_titles[c].lower()]
+    cid = ds.customer_ids[office]
+    return [
+        {
+            "userGroupId": hex_id(ds.seed, "UGR", office, i),
+            "customerIds": [cid],
+            "name": name,
+            "users": [{"userId": str(ds.agent_ids[c])} for c in members],
+        }
+        for i, (name, members) in enumerate((("Alla på kontoret", codes), ("Mäklare", brokers)))
+    ]
+
+
+def search(ds: Dataset, office: int, term: str, max_size: int, stamp: Stamp) -> dict[str, Any]:
+    """`CRM/Contact/{customerId}/Search`: contacts whose name or e-mail holds `term`."""
+    lo, hi = int(ds.office_bounds[office]), int(ds.office_bounds[office + 1])
+    rows = np.arange(lo, hi)
+    wanted = term.casefold()
+    found = []
+    for row, name in zip(rows.tolist(), names(ds, rows), strict=True):
+        text = name.casefold()
+        if wanted in text or wanted in email(name, row):
+            score = round(1.0 + len(wanted) / max(len(text), 1), 4) if wanted in text else 1.0
+            found.append((-score, row))
+    found.sort()
+    return {
+        "matches": [
+            {
+                "id": ds.ids[row].decode(),
+                "changedAt": stamp(int(ds.changed_ns[row])),
+                "customerId": ds.customer_ids[office],
+                "type": TYPE_NAMES[int(ds.kind[row])],
+                "score": -neg,
+            }
+            for neg, row in found[:max_size]
+        ]
+    }
 
 
 def category_lists(ds: Dataset) -> dict[str, Any]:

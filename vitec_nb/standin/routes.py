@@ -36,6 +36,8 @@ _XML_TYPES = {  # route -> (DataContract type name, namespace area)
     "list_contacts": ("NewsletterListContact", "Contact.Crm"),
     "fields": ("CustomFieldCustomer", "CustomField"), "offices": ("Office", "Office"),
     "groups": ("OfficeGroup", "Contact.Crm"), "categories": ("Categories", "Category"),
+    "user_groups": ("UserGroup", "Contact.Crm"),
+    "search": ("CrmContactSearchResult", "Contact.Crm"),
     "details": ("CrmContact", "Contact.Crm"), "typed": ("CrmContact", "Contact.Crm"),
 }  # fmt: skip
 
@@ -58,13 +60,17 @@ def route_of(segments: list[str], dialect: Dialect) -> str | None:
             return "contacts"
         if low[3] in _TYPED and n in (4, 5):
             return "typed"
-        return "details" if n == 4 and low[3] != "search" else None
+        if n == 4 and low[3] == "search":
+            return "search"
+        return "details" if n == 4 else None
     if n == 4 and low[:2] == ["crm", "newsletter"] and low[3] == "newsletterlists":
         return "lists"
     if n == 5 and low[:2] == ["crm", "newsletter"] and low[3] == "newsletterlistcontacts":
         return "list_contacts"
     if n == 3 and low[:2] == ["crm", "officegroups"]:
         return "groups"
+    if n == 3 and low[:2] == ["crm", "usergroups"]:
+        return "user_groups"
     simple = {
         ("user", "getuser"): "users",
         ("user", "getallusers"): "all_users" if dialect.all_users else None,
@@ -118,11 +124,28 @@ def validate(route: str, segments: list[str], params: dict[str, str]) -> dict[st
         return kind, ids
     if route == "list_contacts":
         return segments[4]
+    if route == "search":
+        return _search_values(params)
     if route == "users" or route == "all_users":
         return lookup(params, "UserId"), lookup(params, "SearchText")
     if route == "offices":
         return lookup(params, "OfficeId"), lookup(params, "GroupId")
     return None
+
+
+def _search_values(params: dict[str, str]) -> tuple[str, int]:
+    """Term (at least 5 characters) and MaxSize (default 50, at most 1000) of a search."""
+    term = lookup(params, "Term") or ""
+    size_text = lookup(params, "MaxSize") or "50"
+    errors: dict[str, list[str]] = {}
+    if len(term) < 5:
+        errors["Term"] = ["The field Term must be a string with a minimum length of 5."]
+    size = int(size_text) if size_text.isdigit() else -1
+    if not 1 <= size <= 1000:
+        errors["MaxSize"] = ["The field MaxSize must be between 1 and 1000."]
+    if errors:
+        raise InvalidParameters(errors)
+    return term, size
 
 
 def _stamp(dialect: Dialect):
@@ -166,6 +189,10 @@ def _data(ds: Dataset, office: int, route: str, values: Any, dialect: Dialect) -
         return answers.office_groups(ds)
     if route == "categories":
         return answers.category_lists(ds)
+    if route == "user_groups":
+        return answers.user_groups(ds, office)
+    if route == "search":
+        return answers.search(ds, office, values[0], values[1], stamp)
     kind, ids = values
     rows = [r for r in ds.rows_of(ids) if r is not None and int(ds.office[r]) == office]
     return [detail(ds, r, stamp) for r in rows if kind is None or int(ds.kind[r]) == kind]

@@ -30,6 +30,8 @@ _ITEMS = {
     "offices": "OfficeReference",
     "fields": "CustomField",
     "validFor": "ObjectType",
+    "users": "UserReference",
+    "matches": "CrmContactSearchMatch",
 }
 
 
