@@ -971,6 +971,7 @@ def connect(
     demo: bool | None = None,
     deadline: float | None = None,
     cache_lock_timeout: float | None = None,
+    token: str | None = None,
 ) -> VitecClient:
     """Connect to Vitec Connect — or, with nothing configured, to the built-in stand-in.
 
@@ -989,6 +990,8 @@ def connect(
         max_retries, backoff_factor, max_retry_after: the retry policy (docs/caching.md).
         concurrency: the most requests in flight at once (breakdowns included); default 8.
         demo: True forces the stand-in; False refuses demo mode.
+        token: Vitec's base64 string of ``user:password`` instead of username/password
+            (``VITEC_TOKEN``, ``VITEC_TOKEN_<ID>``, keyring; docs/credentials.md).
         deadline: seconds one call may take in all (connect, retries, waits and the whole
             body); default 300. Past it: RequestTimeoutError naming the call.
         cache_lock_timeout: seconds a lock another process holds on the SQLite cache is
@@ -1011,6 +1014,7 @@ def connect(
         max_retry_after=max_retry_after,
         concurrency=concurrency,
         demo=demo,
+        token=token,
     )
     bounds = {"deadline": deadline, "cache_lock_timeout": cache_lock_timeout}
     for name, value in bounds.items():
