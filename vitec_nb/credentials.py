@@ -1,8 +1,10 @@
-"""The user name and per-office passwords, and the credential tag that goes into cache keys.
+"""The user name and per-office passwords (or Vitec's tokens), and the cache keys' tag.
 
 Vitec issues one user name per partner and a password per customer id (office), so a
 `Credentials` holds a user name, an optional password for every office and a mapping of
-per-office passwords. Its repr never shows a password.
+per-office passwords. Vitec's portal also shows the ready base64 string of
+``user:password`` (a "token"): `decode_token` turns it into the same pair, and the bytes
+sent are exactly the token's. Its repr never shows a password.
 
 The credential tag is a slow, keyed, one-way digest of (user name, password): it makes a
 cached answer reachable only with the credential that fetched it, and a stolen cache file
@@ -18,9 +20,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from vitec_nb.errors import InvalidQueryError
+from vitec_nb.errors import ConfigurationError, InvalidQueryError
 
-__all__ = ["KEYRING_SERVICE", "CredentialTagger", "Credentials", "credential_tag"]
+__all__ = [
+    "KEYRING_SERVICE",
+    "CredentialTagger",
+    "Credentials",
+    "credential_tag",
+    "decode_token",
+]
 
 KEYRING_SERVICE = "vitec_nb"
 
@@ -112,6 +120,45 @@ def _split_basic(authorization: bytes) -> tuple[str, str]:
     return "", authorization.decode("latin-1")
 
 
+def decode_token(token: object, where: str) -> tuple[str, str, str]:
+    """(user, password, codec) from Vitec's base64 of ``user:password``; the token is never
+    repeated in the ConfigurationError naming `where` when it is not one.
+
+    The codec is the text encoding the token's bytes are in (UTF-8, else Latin-1), so
+    `Credentials.basic_auth_for` sends exactly those bytes again.
+    """
+    if not isinstance(token, str):
+        raise ConfigurationError(
+            f"{where}: a token must be text (the base64 string of user:password from Vitec's"
+            f" portal), not {type(token).__name__}"
+        )
+    compact = "".join(token.split())
+    try:
+        pair = base64.b64decode(compact, validate=True)
+    except ValueError:
+        pair = None
+    if not pair:
+        raise ConfigurationError(
+            f"{where}: the token is not base64 (allowed: the base64 string of user:password"
+            " as Vitec's portal shows it; the value is not repeated here)"
+        )
+    try:
+        text, codec = pair.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        text, codec = pair.decode("latin-1"), "latin-1"
+    user, colon, password = text.partition(":")
+    if not colon or not user or not password or _has_control(text):
+        raise ConfigurationError(
+            f"{where}: the token does not decode to user:password (a user name, a colon and"
+            " a password, no control characters; the value is not repeated here)"
+        )
+    return user, password, codec
+
+
+def _has_control(text: str) -> bool:
+    return any(ord(c) < 32 or ord(c) == 127 for c in text)
+
+
 def _mask(value: str | None) -> str:
     return "None" if value is None else "***"
 
@@ -121,18 +168,22 @@ class Credentials:
     """A user name, an optional password for every office and per-office passwords.
 
     `sources` says where each part came from (e.g. ``{"username": "VITEC_USERNAME"}``), for
-    messages; it never holds a secret.
+    messages; it never holds a secret. `codecs` maps an office (``"*"``: the password for
+    every office) whose password came from a token to the token's text encoding, so the
+    bytes sent are the token's own.
     """
 
     username: str
     password: str | None = None
     passwords: Mapping[str, str] = field(default_factory=dict)
     sources: Mapping[str, str] = field(default_factory=dict)
+    codecs: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # Freeze the mappings so a shared Settings cannot be changed behind the client's back.
         object.__setattr__(self, "passwords", MappingProxyType(dict(self.passwords)))
         object.__setattr__(self, "sources", MappingProxyType(dict(self.sources)))
+        object.__setattr__(self, "codecs", MappingProxyType(dict(self.codecs)))
 
     def __repr__(self) -> str:
         offices = ", ".join(f"{cid}=***" for cid in sorted(self.passwords))
@@ -174,11 +225,31 @@ class Credentials:
         """`auth_for` ready for requests: Latin-1 when it fits (requests' default), else UTF-8.
 
         requests encodes Basic credentials as Latin-1 and fails on anything outside it
-        (e.g. "€"); such credentials are sent as UTF-8 instead.
+        (e.g. "€"); such credentials are sent as UTF-8 instead. A password from a token is
+        sent in the token's own encoding, byte for byte.
         """
         user, password = self.auth_for(customer_id)
+        codec = self.codecs.get(customer_id if customer_id in self.passwords else "*")
+        if codec is not None:
+            return user.encode(codec), password.encode(codec)
         try:
             user.encode("latin-1"), password.encode("latin-1")
             return user, password
         except UnicodeEncodeError:
             return user.encode("utf-8"), password.encode("utf-8")
+
+    def secret_forms(self) -> tuple[str, ...]:
+        """Every form of the secrets in use, longest first, for scrubbing server text: each
+        password and the base64 of ``user:password`` (a token, and a Basic header's value)
+        in UTF-8 and, where it fits, Latin-1."""
+        forms: set[str] = set()
+        for password in {self.password, *self.passwords.values()} - {None}:
+            assert password is not None
+            forms.add(password)
+            for codec in ("utf-8", "latin-1"):
+                try:
+                    raw = f"{self.username}:{password}".encode(codec)
+                except UnicodeEncodeError:
+                    continue
+                forms.add(base64.b64encode(raw).decode("ascii"))
+        return tuple(sorted(forms, key=len, reverse=True))

@@ -6,23 +6,24 @@ then environment variables, then the keyring, then defaults — so no code deepe
 stand-in); a partial configuration is a `ConfigurationError` naming what is missing.
 
 Environment variables: ``VITEC_BASE_URL``, ``VITEC_USERNAME``, ``VITEC_PASSWORD`` (every
-office), ``VITEC_PASSWORD_<CUSTOMERID>`` (one office), ``VITEC_CUSTOMER_IDS`` (comma-separated
-offices), ``VITEC_NB_CACHE`` (cache path or ``redis://`` URL). Keyring layout (service
-``vitec_nb``): see docs/credentials.md and `KEYRING_*` below.
+office), ``VITEC_PASSWORD_<CUSTOMERID>`` (one office), ``VITEC_TOKEN`` /
+``VITEC_TOKEN_<CUSTOMERID>`` (Vitec's base64 ``user:password`` instead of a password),
+``VITEC_CUSTOMER_IDS`` (comma-separated offices), ``VITEC_NB_CACHE`` (cache path or
+``redis://`` URL). Keyring layout (service ``vitec_nb``): see docs/credentials.md and
+`KEYRING_*` below. Each option is checked strictly by `vitec_nb.options`.
 """
 
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from vitec_nb.credentials import KEYRING_SERVICE, Credentials
+from vitec_nb import options
+from vitec_nb.credentials import KEYRING_SERVICE, Credentials, decode_token
 from vitec_nb.errors import ConfigurationError
 
 __all__ = [
@@ -49,8 +50,10 @@ KEYRING_USERNAME = "username"  # the user name itself (optional; or VITEC_USERNA
 KEYRING_CUSTOMER_IDS = "customer_ids"  # comma-separated offices (optional)
 # "<username>" -> password for every office; "<username>@<CUSTOMERID>" -> one office.
 
-_CUSTOMER_ID = re.compile(r"^[MSOGT][0-9]+$")
 _ENV_PASSWORD_PREFIX = "VITEC_PASSWORD_"
+_ENV_TOKEN_PREFIX = "VITEC_TOKEN_"
+_ENV_PREFIXES = (_ENV_PASSWORD_PREFIX, _ENV_TOKEN_PREFIX)
+KEYRING_TOKEN = "token"  # Vitec's base64 user:password for every office; "token@<ID>": one
 
 KeyringGet = Callable[[str, str], "str | None"]
 
@@ -66,32 +69,7 @@ def _keyring_get(service: str, key: str) -> str | None:
         return None
 
 
-def _check_customer_id(customer_id: str, where: str) -> str:
-    cid = str(customer_id).strip()
-    if not _CUSTOMER_ID.match(cid):
-        raise ConfigurationError(
-            f"{where}: {customer_id!r} is not a customer id (allowed: a prefix M, S, O, G or T "
-            "followed by digits, e.g. M30011)"
-        )
-    return cid
-
-
-def _seconds(value: float | timedelta, name: str, *, allow_never: bool = False) -> float:
-    if isinstance(value, timedelta):
-        value = value.total_seconds()
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigurationError(f"{name}: {value!r} is not a number of seconds")
-    if allow_never and value == -1:
-        return -1.0
-    if value <= 0:
-        allowed = "a positive number of seconds or a timedelta"
-        if allow_never:
-            allowed += ", or -1 for never"
-        raise ConfigurationError(f"{name}: {value!r} is not allowed (allowed: {allowed})")
-    return float(value)
-
-
-def _timeout(value: float | tuple[float, float] | None) -> tuple[float, float]:
+def _timeout(value: Any) -> tuple[float, float]:
     if value is None:
         return DEFAULT_TIMEOUT
     if isinstance(value, tuple | list):
@@ -99,19 +77,9 @@ def _timeout(value: float | tuple[float, float] | None) -> tuple[float, float]:
             raise ConfigurationError(
                 f"timeout: {value!r} is not allowed (allowed: seconds, or (connect, read))"
             )
-        return (_seconds(value[0], "timeout"), _seconds(value[1], "timeout"))
-    seconds = _seconds(value, "timeout")
+        return (options.seconds(value[0], "timeout"), options.seconds(value[1], "timeout"))
+    seconds = options.seconds(value, "timeout")
     return (seconds, seconds)
-
-
-def _whole(value: int | None, default: int, name: str, minimum: int) -> int:
-    if value is None:
-        return default
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigurationError(
-            f"{name}: {value!r} is not allowed (allowed: a whole number >= {minimum})"
-        )
-    return value
 
 
 @dataclass(frozen=True)
@@ -163,113 +131,52 @@ class Settings:
         max_retry_after: float | None = None,
         concurrency: int | None = None,
         demo: bool | None = None,
+        token: str | None = None,
         environ: Mapping[str, str] | None = None,
         keyring_get: KeyringGet | None = None,
     ) -> Settings:
         """Resolve arguments, then environment, then keyring, then defaults.
 
+        Every option is checked strictly first (bools are bools, numbers finite, text free
+        of control characters, the base URL http(s) without user info, query or fragment).
+
         Args:
-            demo: True forces demo mode; False refuses it (nothing configured is then a
-                ConfigurationError); None (default) chooses demo mode only when nothing at
-                all is configured.
+            token: Vitec's base64 string of ``user:password`` (instead of ``password``).
+            demo: True forces demo mode (refused together with credential arguments);
+                False refuses it (nothing configured is then a ConfigurationError); None
+                (default) chooses demo mode only when nothing at all is configured.
             environ: the environment to read (default `os.environ`).
             keyring_get: `(service, key) -> str | None` (default: the `keyring` package).
         """
         env = os.environ if environ is None else environ
-        kr = _keyring_get if keyring_get is None else keyring_get
         sources: dict[str, str] = {}
-
-        common = dict(
-            cache=_resolve_cache(cache, env, sources),
-            expire_after=(
-                DEFAULT_EXPIRE_AFTER
-                if expire_after is None
-                else _seconds(expire_after, "expire_after", allow_never=True)
-            ),
-            timeout=_timeout(timeout),
-            max_retries=_whole(max_retries, DEFAULT_MAX_RETRIES, "max_retries", 0),
-            backoff_factor=(
-                DEFAULT_BACKOFF_FACTOR
-                if backoff_factor is None
-                else _non_negative(backoff_factor, "backoff_factor")
-            ),
-            max_retry_after=(
-                DEFAULT_MAX_RETRY_AFTER
-                if max_retry_after is None
-                else _non_negative(max_retry_after, "max_retry_after")
-            ),
-            concurrency=_whole(concurrency, DEFAULT_CONCURRENCY, "concurrency", 1),
-        )
+        demo = options.check_bool(demo, "demo")
+        common = _common(
+            cache, expire_after, timeout, max_retries, backoff_factor, max_retry_after,
+            concurrency, env, sources,
+        )  # fmt: skip
+        given = {"base_url": base_url, "username": username, "password": password}
+        given.update(passwords=passwords, token=token)
         if demo:
+            _refuse_demo_with(sorted(k for k, v in given.items() if v is not None))
             return cls(base_url=None, credentials=None, demo=True, sources=sources, **common)
-
-        url, url_source = _first(
-            ("argument", base_url), ("VITEC_BASE_URL", env.get("VITEC_BASE_URL"))
-        )
-        user, user_source = _first(
-            ("argument", username),
-            ("VITEC_USERNAME", env.get("VITEC_USERNAME")),
-        )
-        offices = _resolve_customer_ids(customer_ids, env, sources)
-        if user is None:
-            user, user_source = _first(("keyring", kr(KEYRING_SERVICE, KEYRING_USERNAME)))
-        if offices is None and user is not None:
-            listed = kr(KEYRING_SERVICE, KEYRING_CUSTOMER_IDS)
-            if listed:
-                offices = _split_ids(listed, "keyring entry 'customer_ids'")
-                sources["customer_ids"] = "keyring"
-        offices = offices or ()
-
-        general, general_source = _first(
-            ("argument", password), ("VITEC_PASSWORD", env.get("VITEC_PASSWORD"))
-        )
-        per_office: dict[str, str] = {}
-        for name, value in env.items():
-            if name.startswith(_ENV_PASSWORD_PREFIX) and value:
-                cid = _check_customer_id(name[len(_ENV_PASSWORD_PREFIX) :], name)
-                per_office[cid] = value
-                sources[f"passwords[{cid}]"] = name
-        for cid, value in (passwords or {}).items():
-            cid = _check_customer_id(cid, "passwords")
-            if not value:
-                raise ConfigurationError(f"passwords: the password for {cid} is empty")
-            per_office[cid] = value
-            sources[f"passwords[{cid}]"] = "argument"
-        if user is not None:
-            if general is None:
-                general, general_source = _first(("keyring", kr(KEYRING_SERVICE, user)))
-            for cid in offices:
-                if cid not in per_office:
-                    stored = kr(KEYRING_SERVICE, f"{user}@{cid}")
-                    if stored:
-                        per_office[cid] = stored
-                        sources[f"passwords[{cid}]"] = "keyring"
-
-        anything = user or general or per_office or url or offices
-        if not anything:
+        found = _Resolver(env, _keyring_get if keyring_get is None else keyring_get, sources)
+        found.arguments(base_url, username, password, passwords, token)
+        found.environment()
+        offices = options.customer_ids(customer_ids, env, sources)
+        found.keyring(offices)
+        if not found.anything():
             if demo is False:
                 raise ConfigurationError(
                     "no credentials are configured: pass username= and password= (or "
-                    "passwords=) to connect(), set VITEC_USERNAME and VITEC_PASSWORD, or store "
-                    "them in the keyring (see docs/credentials.md)"
+                    "passwords=, or token=) to connect(), set VITEC_USERNAME and "
+                    "VITEC_PASSWORD (or VITEC_TOKEN), or store them in the keyring (see "
+                    "docs/credentials.md)"
                 )
             return cls(base_url=None, credentials=None, demo=True, sources=sources, **common)
-
-        _check_complete(user, user_source, general, per_office, url_source, offices)
-        assert user is not None  # _check_complete guarantees it
-        sources["username"] = user_source or "argument"
-        sources["base_url"] = url_source or "default"
-        if general is not None:
-            sources["password"] = general_source or "argument"
-        credentials = Credentials(
-            username=user,
-            password=general,
-            passwords=per_office,
-            sources={k: v for k, v in sources.items() if k.startswith(("user", "pass"))},
-        )
-        all_offices = tuple(dict.fromkeys([*offices, *sorted(per_office)]))
+        credentials, all_offices = found.credentials()
         return cls(
-            base_url=(url or DEFAULT_BASE_URL).rstrip("/"),
+            base_url=found.url or DEFAULT_BASE_URL,
             credentials=credentials,
             customer_ids=all_offices,
             demo=False,
@@ -286,63 +193,223 @@ class Settings:
         return f"Vitec Connect at {self.base_url} as {user} ({offices})"
 
 
-def _non_negative(value: float, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise ConfigurationError(f"{name}: {value!r} is not allowed (allowed: seconds >= 0)")
-    return float(value)
+def _refuse_demo_with(given: list[str]) -> None:
+    if given:
+        raise ConfigurationError(
+            f"demo=True shows the built-in stand-in's DEMO DATA, but {', '.join(given)} "
+            "were passed too, which would be ignored: drop demo=True to use them, or pass "
+            "demo=True alone"
+        )
 
 
-def _first(*candidates: tuple[str, str | None]) -> tuple[str | None, str | None]:
-    """The first non-empty value and where it came from."""
-    for source, value in candidates:
-        if value is not None and str(value).strip():
-            return str(value).strip(), source
-    return None, None
+def _common(
+    cache: Any,
+    expire_after: Any,
+    timeout: Any,
+    max_retries: Any,
+    backoff_factor: Any,
+    max_retry_after: Any,
+    concurrency: Any,
+    env: Mapping[str, str],
+    sources: dict[str, str],
+) -> dict[str, Any]:
+    """The options that do not depend on credentials, each checked strictly."""
+    return dict(
+        cache=options.cache(cache, env, sources),
+        expire_after=(
+            DEFAULT_EXPIRE_AFTER
+            if expire_after is None
+            else options.seconds(expire_after, "expire_after", allow_never=True)
+        ),
+        timeout=_timeout(timeout),
+        max_retries=options.whole(max_retries, DEFAULT_MAX_RETRIES, "max_retries", 0, 100),
+        backoff_factor=(
+            DEFAULT_BACKOFF_FACTOR
+            if backoff_factor is None
+            else options.non_negative(backoff_factor, "backoff_factor", maximum=3600)
+        ),
+        max_retry_after=(
+            DEFAULT_MAX_RETRY_AFTER
+            if max_retry_after is None
+            else options.non_negative(max_retry_after, "max_retry_after", maximum=86_400)
+        ),
+        concurrency=options.whole(
+            concurrency, DEFAULT_CONCURRENCY, "concurrency", 1, options.MAX_CONCURRENCY
+        ),
+    )
 
 
-def _split_ids(text: str, where: str) -> tuple[str, ...]:
-    ids = [part.strip() for part in text.split(",") if part.strip()]
-    return tuple(dict.fromkeys(_check_customer_id(cid, where) for cid in ids))
+def _secret(value: Any, name: str) -> str | None:
+    """A password as given: text (never repeated in the error), blank meaning none."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ConfigurationError(
+            f"{name}: a password must be text, not {type(value).__name__} (the value is not"
+            " repeated here)"
+        )
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ConfigurationError(f"{name}: the password holds a control character")
+    return value if value.strip() else None
 
 
-def _resolve_customer_ids(
-    customer_ids: Iterable[str] | str | None, env: Mapping[str, str], sources: dict[str, str]
-) -> tuple[str, ...] | None:
-    if customer_ids is not None:
-        sources["customer_ids"] = "argument"
-        if isinstance(customer_ids, str):
-            return _split_ids(customer_ids, "customer_ids")
-        return tuple(dict.fromkeys(_check_customer_id(c, "customer_ids") for c in customer_ids))
-    listed = env.get("VITEC_CUSTOMER_IDS")
-    if listed and listed.strip():
-        sources["customer_ids"] = "VITEC_CUSTOMER_IDS"
-        return _split_ids(listed, "VITEC_CUSTOMER_IDS")
-    return None
+class _Resolver:
+    """Collects url, user, passwords and tokens from arguments, environment and keyring."""
 
+    def __init__(self, env: Mapping[str, str], kr: KeyringGet, sources: dict[str, str]) -> None:
+        self.env, self.kr, self.sources = env, kr, sources
+        self.url: str | None = None
+        self.user: str | None = None
+        self.user_source: str | None = None
+        self.general: str | None = None
+        self.general_source: str | None = None
+        self.per_office: dict[str, str] = {}
+        self.codecs: dict[str, str] = {}
+        self.token_users: list[tuple[str, str]] = []  # (user, where) of every token
+        self.offices: tuple[str, ...] = ()
 
-def _resolve_cache(cache: Any, env: Mapping[str, str], sources: dict[str, str]) -> Any:
-    """A Path, a redis:// URL (str) or a backend object; None means the default location."""
-    if cache is None:
-        text = env.get("VITEC_NB_CACHE", "").strip()
-        if not text:
-            sources["cache"] = "default"
-            return None
-        sources["cache"] = "VITEC_NB_CACHE"
-        cache = text
-    else:
-        sources["cache"] = "argument"
-    if isinstance(cache, str):
-        if cache.startswith(("redis://", "rediss://", "unix://")):
-            return cache
-        if "://" in cache:
+    def arguments(
+        self, base_url: Any, username: Any, password: Any, passwords: Any, token: Any
+    ) -> None:
+        if base_url is not None:
+            self.url, self.sources["base_url"] = options.base_url(base_url, "base_url"), "argument"
+        if username is not None:
+            self._set_user(username, "username", "argument")
+        self._general(_secret(password, "password"), token, "argument", "password", "token")
+        if passwords is None:
+            return
+        if not isinstance(passwords, Mapping):
             raise ConfigurationError(
-                f"cache: {cache!r} is not allowed (allowed: a file path, a directory, a "
-                "redis://host:port/db URL, or a requests_cache backend object)"
+                "passwords: must be a mapping of office -> password, e.g. "
+                f"{{'M30011': '...'}}, not {type(passwords).__name__}"
             )
-        return Path(cache).expanduser()
-    if isinstance(cache, os.PathLike):
-        return Path(cache).expanduser()
-    return cache
+        for cid, value in passwords.items():
+            cid = options.customer_id(cid, "passwords")
+            secret = _secret(value, f"passwords[{cid}]")
+            if secret is None:
+                raise ConfigurationError(f"passwords: the password for {cid} is empty")
+            self.per_office[cid] = secret
+            self.sources[f"passwords[{cid}]"] = "argument"
+
+    def environment(self) -> None:
+        env = self.env
+        if self.url is None and (env.get("VITEC_BASE_URL") or "").strip():
+            self.url = options.base_url(env["VITEC_BASE_URL"], "VITEC_BASE_URL")
+            self.sources["base_url"] = "VITEC_BASE_URL"
+        if self.user is None and (env.get("VITEC_USERNAME") or "").strip():
+            self._set_user(env["VITEC_USERNAME"], "VITEC_USERNAME", "VITEC_USERNAME")
+        if self.general is None:
+            password = _secret(env.get("VITEC_PASSWORD"), "VITEC_PASSWORD")
+            token = (env.get("VITEC_TOKEN") or "").strip() or None
+            self._general(password, token, "", "VITEC_PASSWORD", "VITEC_TOKEN")
+        for name, value in sorted(env.items()):
+            prefix = next((p for p in _ENV_PREFIXES if name.startswith(p)), None)
+            if prefix is None or not value or not value.strip():
+                continue
+            cid = options.customer_id(name[len(prefix) :], name)
+            source = self.sources.get(f"passwords[{cid}]", "")
+            if source.startswith("VITEC_"):
+                raise ConfigurationError(f"both {source} and {name} are set: give one of them")
+            if source != "argument":  # passwords= wins over the environment
+                self._office(cid, value, name, token=prefix == _ENV_TOKEN_PREFIX)
+
+    def keyring(self, offices: tuple[str, ...] | None) -> None:
+        kr = self.kr
+        if self.user is None and not self.token_users:
+            stored = kr(KEYRING_SERVICE, KEYRING_USERNAME)
+            if stored:
+                self._set_user(stored, "keyring entry 'username'", "keyring")
+        if self.general is None:
+            token = kr(KEYRING_SERVICE, KEYRING_TOKEN)
+            if token:
+                self._general(None, token, "", "", "keyring entry 'token'")
+        user = self.user or (self.token_users[0][0] if self.token_users else None)
+        if offices is None and user is not None:
+            listed = kr(KEYRING_SERVICE, KEYRING_CUSTOMER_IDS)
+            if listed:
+                offices = options.split_ids(listed, "keyring entry 'customer_ids'")
+                self.sources["customer_ids"] = "keyring"
+        self.offices = offices or ()
+        if user is None:
+            return
+        if self.general is None:
+            stored = _secret(kr(KEYRING_SERVICE, user), f"keyring entry '{user}'")
+            if stored is not None:
+                self.general, self.general_source = stored, "keyring"
+        for cid in self.offices:
+            if cid not in self.per_office:
+                stored = kr(KEYRING_SERVICE, f"{user}@{cid}")
+                if stored:
+                    self._office(cid, stored, "keyring")
+                elif stored_token := kr(KEYRING_SERVICE, f"{KEYRING_TOKEN}@{cid}"):
+                    self._office(cid, stored_token, f"keyring entry 'token@{cid}'", token=True)
+
+    def _set_user(self, value: Any, name: str, source: str) -> None:
+        user = options.text(value, name, "a user name", colon=False)
+        if user:
+            self.user, self.user_source = user, source
+
+    def _general(
+        self, password: str | None, token: Any, source: str, p_name: str, t_name: str
+    ) -> None:
+        """The password for every office, from a password or a token (not both)."""
+        if token is not None and password is not None:
+            raise ConfigurationError(
+                f"both {p_name} and {t_name} are set: a token is user:password already; "
+                "give one of them"
+            )
+        if password is not None:
+            self.general, self.general_source = password, source or p_name
+        elif token is not None:
+            where = t_name if source != "argument" else "token"
+            user, self.general, self.codecs["*"] = decode_token(token, where)
+            self.general_source = where
+            self.token_users.append((user, where))
+
+    def _office(self, cid: str, value: str, where: str, *, token: bool = False) -> None:
+        if token:
+            user, secret, self.codecs[cid] = decode_token(value, where)
+            self.token_users.append((user, where))
+        else:
+            checked = _secret(value, where)
+            if checked is None:
+                return
+            secret = checked
+            self.codecs.pop(cid, None)
+        self.per_office[cid] = secret
+        self.sources[f"passwords[{cid}]"] = where
+
+    def anything(self) -> bool:
+        return bool(self.user or self.general or self.per_office or self.url or self.offices)
+
+    def credentials(self) -> tuple[Credentials, tuple[str, ...]]:
+        """The checked Credentials and every office; ConfigurationError when partial."""
+        if self.user is None and self.token_users:
+            self.user, self.user_source = self.token_users[0][0], self.token_users[0][1]
+        for user, where in self.token_users:
+            if user != self.user:
+                raise ConfigurationError(
+                    f"{where}: the token is for user {user!r}, but the user name is "
+                    f"{self.user!r} (from {self.user_source}): Vitec issues one user name, "
+                    "so every token and password must belong to it"
+                )
+        _check_complete(
+            self.user, self.user_source, self.general, self.per_office,
+            self.sources.get("base_url"), self.offices,
+        )  # fmt: skip
+        assert self.user is not None  # _check_complete guarantees it
+        self.sources["username"] = self.user_source or "argument"
+        self.sources.setdefault("base_url", "default")
+        if self.general is not None:
+            self.sources["password"] = self.general_source or "argument"
+        credentials = Credentials(
+            username=self.user,
+            password=self.general,
+            passwords=self.per_office,
+            sources={k: v for k, v in self.sources.items() if k.startswith(("user", "pass"))},
+            codecs=self.codecs,
+        )
+        return credentials, tuple(dict.fromkeys([*self.offices, *sorted(self.per_office)]))
 
 
 def _check_complete(
