@@ -64,6 +64,18 @@ def test_doctor_names_every_dialect_with_fewer_than_30_calls(
     assert all(r.username == "doctor-user" for r in sent)
 
 
+def test_every_switch_at_once_is_told_apart(dialect_standin: StandIn, tmp_path: Path) -> None:
+    from vitec_nb.standin import Dialect
+
+    odd = Dialect(changed_at_offset=False, empty_lists="absent", zero_filters=True,
+                  all_users=False, error_shape="camel", answer_cap=1000)  # fmt: skip
+    dialect_standin.set_dialect(odd)
+    with _client(dialect_standin, tmp_path) as client:
+        report = client.doctor(now=NOW)
+    assert {f: getattr(report.profile, f) for f in FIELDS} == dataclasses.asdict(odd)
+    assert report.dialect is None  # no preset differs from "documented" in every switch
+
+
 def test_every_office_gets_a_row_and_each_endpoint_answers(
     dialect_standin: StandIn, tmp_path: Path
 ) -> None:
