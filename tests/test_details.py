@@ -88,12 +88,16 @@ def test_personal_data_only_when_asked(
     assert list(everything.columns) == [*COLUMNS, *PERSONAL_FIELDS]
 
 
-def test_unknown_ids_are_reported_missing(standin: StandIn, client: VitecClient) -> None:
+def test_unknown_ids_are_reported_missing(
+    standin: StandIn, client: VitecClient, caplog: pytest.LogCaptureFixture
+) -> None:
     office = standin.customer_ids[0]
-    ids = [*some_ids(standin, office, 3), ID_A]
+    other = standin.truth[standin.truth["customer_id"].astype(str) != office]["id"].iloc[0]
+    ids = [*some_ids(standin, office, 3), ID_A, str(other)]
     frame = client.contact_details(office, ids)
     assert list(frame["id"]) == ids[:3]
-    assert frame.attrs["missing"] == (ID_A,)
+    assert frame.attrs["missing"] == (ID_A, str(other))
+    assert "2 of 5 contact ids not found in office M30011" in caplog.text
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ logged or put in an error message.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -40,6 +41,8 @@ __all__ = [
     "validate_fields",
     "validate_ids",
 ]
+
+logger = logging.getLogger("vitec_nb")
 
 MAX_IDS_PER_CALL = 20
 """Vitec's limit on contact ids per details call."""
@@ -289,10 +292,13 @@ def fetch_details(
         "from_cache": all(i["from_cache"] for i in infos),
         "stale": any(i["stale"] for i in infos),
     }
+    missing = tuple(i for i in wanted if i.upper() not in found)
+    if missing:  # how many, never which: ids are the caller's to show
+        logger.warning("%d of %d contact ids not found in office %s (attrs['missing'])",
+                       len(missing), len(wanted), cid)  # fmt: skip
     frame.attrs = provenance(
-        client, info, customer_id=cid, calls=len(calls), fields=asked,
-        missing=tuple(i for i in wanted if i.upper() not in found),
-    )  # fmt: skip
+        client, info, customer_id=cid, calls=len(calls), fields=asked, missing=missing
+    )
     return frame
 
 

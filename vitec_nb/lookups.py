@@ -273,6 +273,7 @@ def fetch_lookup(
 ) -> pd.DataFrame:
     """One lookup of one office as a frame, through the client's cached send path."""
     check_flags(refresh, offline)
+    format = client._format(format)
     path, params = lookup.request(cid)
     recs, info = client._get_parsed(
         path, params, cid, format, refresh=refresh, offline=offline,
