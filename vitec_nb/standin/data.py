@@ -97,6 +97,7 @@ class Dataset:
     office: np.ndarray  # int16
     kind: np.ndarray  # int8 index into KINDS
     ids: np.ndarray  # S35
+    id_keys: np.ndarray  # uint64: each id's first 16 hex digits (distinct), for lookups
     created_ns: np.ndarray  # int64 UTC epoch ns
     changed_ns: np.ndarray
     changed_offset_ns: np.ndarray  # UTC offset of changed_at in Stockholm (ns)
@@ -127,18 +128,24 @@ class Dataset:
         return {str(a): i for i, a in enumerate(self.agent_ids)}
 
     @cached_property
-    def _id_order(self) -> np.ndarray:
-        return np.argsort(self.ids, kind="stable")
+    def _id_order(self) -> tuple[np.ndarray, np.ndarray]:
+        order = np.argsort(self.id_keys)
+        return order, self.id_keys[order]
 
     def rows_of(self, ids: list[str]) -> list[int | None]:
         """Row of each contact id (case-insensitive), None when unknown."""
-        order = self._id_order
-        wanted = np.array([i.strip().upper().encode() for i in ids], dtype=f"S{ID_LENGTH + 5}")
-        pos = np.searchsorted(self.ids[order], wanted.astype(self.ids.dtype))
+        order, keys = self._id_order
         out: list[int | None] = []
-        for want, p in zip(wanted, pos.tolist(), strict=True):
-            row = int(order[p]) if p < len(order) else None
-            out.append(row if row is not None and self.ids[row] == want else None)
+        for text in ids:
+            want = text.strip().upper()
+            try:
+                key = np.uint64(int(want[3:19], 16))
+            except ValueError:
+                out.append(None)
+                continue
+            p = int(np.searchsorted(keys, key))
+            row = int(order[p]) if p < len(keys) and keys[p] == key else None
+            out.append(row if row is not None and self.ids[row].decode() == want else None)
         return out
 
     # --- frames (frames.py) ---------------------------------------------------------------
@@ -185,17 +192,25 @@ def customer_ids_for(offices: int | list[str] | tuple[str, ...] | None) -> list[
 
 def hex_ids(rng: np.random.Generator, n: int, prefix: bytes) -> np.ndarray:
     """`n` distinct ids: `prefix` + 32 upper-case hex digits (16 random bytes), as bytes."""
+    return _hex_ids(rng, n, prefix)[0]
+
+
+def _hex_ids(rng: np.random.Generator, n: int, prefix: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """Ids as `hex_ids`, and each id's first 16 hex digits as a uint64 (distinct too)."""
     raw = rng.integers(0, 256, size=(n, 16), dtype=np.uint8)
-    while n > 1:  # a repeat among 128-bit draws is practically impossible; redraw if it happens
-        _, first = np.unique(raw.view("V16").reshape(n), return_index=True)
-        dup = np.setdiff1d(np.arange(n), first)
-        if not len(dup):
+    while True:  # distinct 64-bit heads make distinct ids; a repeat is practically impossible
+        keys = raw[:, :8].copy().view(">u8").reshape(n).astype(np.uint64)
+        ordered = np.sort(keys)
+        if n < 2 or (ordered[1:] != ordered[:-1]).all():
             break
+        order = np.argsort(keys, kind="stable")
+        dup = order[1:][keys[order][1:] == keys[order][:-1]]
         raw[dup] = rng.integers(0, 256, size=(len(dup), 16), dtype=np.uint8)
     hexed = _HEX[raw].reshape(n, 32)
     head = np.broadcast_to(np.frombuffer(prefix, np.uint8), (n, len(prefix)))
     width = len(prefix) + 32
-    return np.ascontiguousarray(np.hstack([head, hexed])).view(f"S{width}").reshape(n)
+    ids = np.ascontiguousarray(np.hstack([head, hexed])).view(f"S{width}").reshape(n)
+    return ids, keys
 
 
 def _office_groups(rng: np.random.Generator, cids: list[str]) -> list[OfficeGroup]:
@@ -230,14 +245,14 @@ def _users(
 
 def _services(rng: np.random.Generator, n: int) -> np.ndarray:
     """Active services per contact as a bit mask: ~70 % none, the rest one to three."""
-    count = rng.choice(len(SERVICE_COUNT_SHARES), size=n, p=SERVICE_COUNT_SHARES)
-    keys = rng.random((n, 3)) ** (1.0 / np.array(SERVICE_SHARES))  # weighted sampling
-    rank = np.argsort(-keys, axis=1)
-    mask = np.zeros(n, dtype=np.uint8)
-    for pos in range(3):
-        held = count > pos
-        mask[held] |= (1 << rank[held, pos]).astype(np.uint8)
-    return mask
+    weight = np.array(
+        [np.prod([SERVICE_SHARES[b] for b in range(3) if m >> b & 1]) for m in range(8)]
+    )
+    size = np.array([bin(m).count("1") for m in range(8)])
+    p = np.zeros(8)
+    for k, share in enumerate(SERVICE_COUNT_SHARES):  # P(k services) spread over k-subsets
+        p[size == k] = share * weight[size == k] / weight[size == k].sum()
+    return rng.choice(8, size=n, p=p).astype(np.uint8)
 
 
 def build_dataset(
@@ -346,11 +361,11 @@ def _contacts(
     lead_score = rng.choice(6, size=n, p=LEAD_SCORE_SHARES).astype(np.int8)
     lead_score[kind == 2] = -1  # deceased estates have no lead score
     services = _services(rng, n)
-    ids = hex_ids(rng, n, b"ADR")
+    ids, id_keys = _hex_ids(rng, n, b"ADR")
     # sort by office, kind, creation time: one office = one slice, kinds sub-slices
     order = np.lexsort((created_ns, kind, office))
     cols = {
-        "office": office, "kind": kind, "ids": ids, "created_ns": created_ns,
+        "office": office, "kind": kind, "ids": ids, "id_keys": id_keys, "created_ns": created_ns,
         "changed_ns": changed_ns, "agent": agent, "lead_score": lead_score,
         "services": services, "lists": lists, "custom": custom,
     }  # fmt: skip
