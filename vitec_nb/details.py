@@ -69,6 +69,7 @@ _IDS_ALLOWED = (
     "slashes, spaces or control characters, e.g. ADR3ADC7B7B0A9447CA97FCAB43E36B582C"
 )
 _STRING = pd.StringDtype("pyarrow")
+_TIME = pd.DatetimeTZDtype("ns", TIMEZONE)
 _OFFSET = re.compile(r"(Z|[+-]\d\d:?\d\d)$", re.IGNORECASE)
 
 
@@ -202,22 +203,26 @@ def _score(record: Mapping[str, Any], kind: str | None) -> int | None:
 
 
 def _stockholm(values: list[Any]) -> pd.DatetimeIndex:
-    """ISO texts as Stockholm time: with an offset converted, without one read as local."""
-    texts = pd.Series(
-        [v if isinstance(v, str) and v.strip() else None for v in values], dtype=object
-    )
-    out = pd.Series(pd.NaT, index=texts.index, dtype=pd.DatetimeTZDtype("ns", TIMEZONE))
-    aware = texts.map(lambda t: bool(t and _OFFSET.search(t.strip())))
-    naive = texts.notna() & ~aware
-    if aware.any():
-        out[aware] = pd.to_datetime(texts[aware], utc=True, format="ISO8601").dt.tz_convert(
-            TIMEZONE
-        )
-    if naive.any():
-        local = pd.to_datetime(texts[naive], format="ISO8601")
-        first = np.ones(len(local), dtype=bool)  # an autumn hour twice: the summer-time one
-        out[naive] = local.dt.tz_localize(TIMEZONE, ambiguous=first, nonexistent="shift_forward")
-    return pd.DatetimeIndex(out.astype(pd.DatetimeTZDtype("ns", TIMEZONE)))
+    """ISO texts as Stockholm time: with an offset converted, without one read as local
+    (an autumn hour that comes twice: the summer-time one)."""
+    texts = [v.strip() if isinstance(v, str) and v.strip() else None for v in values]
+    aware = [bool(_OFFSET.search(t)) for t in texts if t is not None]
+    if all(aware):
+        return pd.to_datetime(texts, utc=True, format="ISO8601").as_unit("ns").tz_convert(TIMEZONE)
+    if not any(aware):
+        local = pd.to_datetime(texts, format="ISO8601").as_unit("ns")
+        summer = np.ones(len(local), dtype=bool)
+        return local.tz_localize(TIMEZONE, ambiguous=summer, nonexistent="shift_forward")
+    return pd.DatetimeIndex([_one_time(t) for t in texts], dtype=_TIME)
+
+
+def _one_time(text: str | None) -> pd.Timestamp:
+    if text is None:
+        return pd.NaT
+    ts = pd.Timestamp(text)
+    if ts.tzinfo is None:
+        return ts.tz_localize(TIMEZONE, ambiguous=True, nonexistent="shift_forward")
+    return ts.tz_convert(TIMEZONE)
 
 
 def details_frame(
