@@ -252,3 +252,34 @@ def test_an_unreachable_server_is_reported_and_nothing_is_remembered(tmp_path: P
     assert "Could not reach" in str(report.offices[0].problem)
     assert report.profile == ServerProfile() and report.stored_at is None
     assert not (tmp_path / PROFILE_FILE).exists()
+
+
+def test_a_contact_changed_during_the_check_misleads_nothing(
+    own_server: Any, tmp_path: Path
+) -> None:
+    asked: list[dict[str, str]] = []
+
+    def busy(path: str, params: dict[str, str]) -> tuple[int, Any]:
+        """Every contact-list answer holds one more new contact than the one before."""
+        if path == "/CRM/Contact/M30011":
+            if params.get("LeadScore") == "not-a-number":
+                return 400, {"Message": "The request is invalid.", "ModelState": {}}
+            asked.append(params)
+            refs = [_ref(n) for n in range(8 + len(asked))]
+            return 200, {"persons": refs, "companies": [], "deceasedEstates": []}
+        if path.startswith("/CRM/Contact/M30011/Person"):
+            return 200, [{"id": _ref(n)["id"], "leadScore": n % 3} for n in range(8)]
+        return 200, []
+
+    client = vitec_nb.connect(base_url=own_server(busy), username="u", password=SECRET,
+                              customer_ids="M30011", cache=tmp_path / "c.sqlite")  # fmt: skip
+    with client:
+        report = client.doctor(now=NOW)
+    # LeadScore=0's answer has the window's contacts and a newer one: "no filter", proven
+    assert report.profile.zero_filters is False
+    assert report.profile.error_shape == "webapi" and report.profile.empty_lists == "[]"
+    # the cap check's windows end before `now`: none of them is open to new changes
+    year, older, newer = asked[-3:]
+    end = (NOW - pd.Timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%S")
+    assert year["ChangedAtTo"] == newer["ChangedAtTo"] == end
+    assert older["ChangedAtFrom"] == year["ChangedAtFrom"] < older["ChangedAtTo"]

@@ -46,7 +46,9 @@ SERVER_ENDPOINTS = ("office groups", "details")
 WINDOW_DAYS = (2, 14, 92, 730)
 """The narrow window "changed since N days ago", widened until it holds a contact."""
 CAP_DAYS = (366, 183)
-"""The cap check: one year's changes, and its older half (which must be inside it)."""
+"""The cap check: one year's changes, and its two halves (which must be inside it)."""
+CAP_END_MARGIN_MINUTES = 10
+"""The cap check's windows end this long before `now`."""
 DETAIL_IDS = 20
 INVALID = {"LeadScore": "not-a-number"}
 """The deliberately invalid parameter whose 400 shows the error body's shape (a number out
@@ -230,8 +232,8 @@ def _now(now: Any) -> pd.Timestamp:
     return stamp.floor("s")
 
 
-def _since(stamp: pd.Timestamp, days: int) -> str:
-    return format_api_datetime(stamp - pd.Timedelta(days=days))
+def _since(stamp: pd.Timestamp, days: int, minutes: int = 0) -> str:
+    return format_api_datetime(stamp - pd.Timedelta(days=days, minutes=minutes))
 
 
 def _contact_list(
@@ -271,11 +273,14 @@ def _server_probes(
     details = _details(prober, office, base)
     if details is not None:
         got["details"] = details
-    year = {"ChangedAtFrom": _since(stamp, CAP_DAYS[0])}
+    # fixed ends a little in the past: a contact changed during the check (or by a server
+    # whose clock is behind ours) falls in none of the three windows
+    end = _since(stamp, 0, minutes=CAP_END_MARGIN_MINUTES)
+    year = {"ChangedAtFrom": _since(stamp, CAP_DAYS[0]), "ChangedAtTo": end}
     got["big"] = prober.get(office, "one year", path, year)
     older = {**year, "ChangedAtTo": _since(stamp, CAP_DAYS[1])}
     got["older"] = prober.get(office, "older half-year", path, older)
-    newer = {"ChangedAtFrom": _since(stamp, CAP_DAYS[1])}
+    newer = {"ChangedAtFrom": _since(stamp, CAP_DAYS[1]), "ChangedAtTo": end}
     got["newer"] = prober.get(office, "newer half-year", path, newer)
     if facts.empty_list_shape(prober.probes)[0] is None:  # every list so far had contacts
         future = {"ChangedAtFrom": _since(stamp, -1)}

@@ -142,11 +142,14 @@ def zero_filters(base: Probe, zero: Probe, details: Probe | None) -> tuple[bool 
     """Whether `LeadScore=0` narrows the window's set, from evidence only (else None)."""
     if not (base.ok and zero.ok):
         return None, f"unknown: LeadScore=0 answered {zero.status}"
+    # The window has no upper bound, so a contact changed between the two calls stays in
+    # it; one that appeared since is in the second answer only and tells nothing.
     all_ids, zero_ids = contact_ids(base), contact_ids(zero)
-    if zero_ids < all_ids:
-        return True, f"narrows ({len(zero_ids)} of the window's {len(all_ids)} contacts)"
-    if zero_ids != all_ids:
-        return None, "unknown: its answer is not a part of the window's"
+    if not all_ids:
+        return None, "unknown: the window holds no contact"
+    if all_ids - zero_ids:
+        kept = len(all_ids & zero_ids)
+        return True, f"narrows ({kept} of the window's {len(all_ids)} contacts)"
     starred = [
         r for r in (details.body if details and details.ok and isinstance(details.body, list)
                     else [])
