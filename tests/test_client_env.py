@@ -44,3 +44,23 @@ def test_no_proxy_exempts_the_base_url(
     frame = client.contacts(customer_id=office, lead_score=5)
     truth = standin.truth
     assert len(frame) == int(((truth["customer_id"] == office) & (truth["lead_score"] == 5)).sum())
+
+
+def test_lower_case_offices_and_a_token_from_the_environment_reach_the_server(
+    standin: StandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import base64
+
+    office = standin.customer_ids[0]
+    token = base64.b64encode(f"{standin.username}:{standin.password}".encode()).decode()
+    monkeypatch.setenv("VITEC_BASE_URL", standin.url + "/")
+    monkeypatch.setenv("VITEC_TOKEN", token)
+    monkeypatch.setenv("VITEC_CUSTOMER_IDS", f" {office.lower()} ")
+    client = vnb.connect()
+    assert client.customer_ids == (office,)
+    assert client.base_url == standin.url
+    standin.clear_requests()
+    frame = client.contacts(customer_id=office.lower(), lead_score=5)
+    assert [(r.username, r.status) for r in standin.requests] == [(standin.username, 200)]
+    truth = standin.truth
+    assert len(frame) == int(((truth["customer_id"] == office) & (truth["lead_score"] == 5)).sum())
