@@ -14,8 +14,12 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 
-def _serve(conn: Connection, kwargs: dict[str, Any]) -> None:
-    """Child process: run a StandIn and answer commands until told to stop."""
+def _serve(conn: Connection, kwargs: dict[str, Any], truth: bool = True) -> None:
+    """Child process: run a StandIn and answer commands until told to stop.
+
+    `truth` False leaves the ground truth in the child (a million rows with their tuples
+    and dicts take seconds to send through the pipe).
+    """
     from vitec_nb.standin import StandIn
 
     with StandIn(**kwargs) as s:
@@ -25,7 +29,7 @@ def _serve(conn: Connection, kwargs: dict[str, Any]) -> None:
                 "username": s.username,
                 "password": s.password,
                 "customer_ids": list(s.customer_ids),
-                "truth": s.truth,
+                "truth": s.truth if truth else None,
                 "agents": s.agents,
             }
         )
@@ -54,15 +58,18 @@ def _serve(conn: Connection, kwargs: dict[str, Any]) -> None:
 class RemoteStandIn:
     """A `StandIn` in a child process; a context manager like the real one."""
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, *, truth: bool = True, **kwargs: Any) -> None:
         self._kwargs = kwargs
+        self._want_truth = truth
         self._conn: Connection | None = None
         self._process: Any = None
 
     def __enter__(self) -> RemoteStandIn:
         ctx = mp.get_context("spawn")  # a clean interpreter: no threads or locks inherited
         parent, child = ctx.Pipe()
-        self._process = ctx.Process(target=_serve, args=(child, self._kwargs), daemon=True)
+        self._process = ctx.Process(
+            target=_serve, args=(child, self._kwargs, self._want_truth), daemon=True
+        )
         self._process.start()
         self._conn = parent
         while not parent.poll(1.0):  # a child that died (e.g. at import) never answers

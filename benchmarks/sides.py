@@ -19,10 +19,13 @@ IN_PROCESS = False
 
 
 @contextmanager
-def standin(contacts: int, agents: int, seed: int, latency: float = 0.0) -> Iterator[Any]:
+def standin(
+    contacts: int, agents: int, seed: int, latency: float = 0.0, truth: bool = True
+) -> Iterator[Any]:
     """A one-office stand-in with `contacts` contacts and `agents` agents (some archived).
 
-    In its own process by default (benchmarks/remote.py), in this one with IN_PROCESS.
+    In its own process by default (benchmarks/remote.py), in this one with IN_PROCESS;
+    `truth` False: the ground truth is not needed (not sent from the child process).
     """
     kwargs = {"seed": seed, "contacts": contacts, "offices": 1, "latency": latency}
     if IN_PROCESS:
@@ -33,7 +36,7 @@ def standin(contacts: int, agents: int, seed: int, latency: float = 0.0) -> Iter
     else:
         from benchmarks.remote import RemoteStandIn
 
-        with RemoteStandIn(**kwargs, agents=agents) as s:
+        with RemoteStandIn(**kwargs, agents=agents, truth=truth) as s:
             yield s
 
 
