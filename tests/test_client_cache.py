@@ -104,7 +104,7 @@ def test_expired_answer_is_served_stale_when_the_server_fails(
 def test_is_cached_sends_nothing_and_follows_the_cache(
     standin: StandIn, client: VitecClient
 ) -> None:
-    q = vnb.ContactQuery(standin.customer_ids[0], lead_score=0)
+    q = vnb.ContactQuery(standin.customer_ids[0], lead_score=5)
     standin.clear_requests()
     assert client.is_cached(q) is False
     assert standin.requests == []
@@ -238,15 +238,15 @@ def test_remembered_cache_keys_equal_freshly_computed_ones(
 
 
 def test_clearing_the_cache_keeps_its_expiry_index(standin: StandIn, client: VitecClient) -> None:
-    """The index behind the cheap "still cached?" check survives `cache.clear()`."""
+    """The index behind the cheap "still cached?" check survives `client.clear_cache()`."""
     import sqlite3
 
-    from vitec_nb.cache import EXPIRY_INDEX
+    from vitec_nb.cache_sqlite import EXPIRY_INDEX
 
     office = standin.customer_ids[0]
     client.contacts(customer_id=office, lead_score=5)
-    client.session.cache.clear()
-    db = client.session.cache.responses.db_path
+    client.clear_cache()
+    db = client.session.cache.db_path
     with sqlite3.connect(db) as con:
         names = {row[0] for row in con.execute("SELECT name FROM sqlite_master")}
     assert EXPIRY_INDEX in names
@@ -264,7 +264,7 @@ def test_malformed_answer_is_never_cached(
     office = s.customer_ids[0]
     with pytest.raises(vnb.MalformedResponseError, match=office):
         client.contacts(customer_id=office)
-    assert len(contact_requests(s)) == 2  # asked once more before giving up
+    assert len(contact_requests(s)) == 5  # asked again up to the retry budget (4 retries)
     assert len(client.session.cache.responses) == 0
 
 
@@ -295,7 +295,7 @@ def test_malformed_lookup_is_never_cached(
     for lookup in (client.agents, client.newsletter_lists, client.custom_fields):
         with pytest.raises(vnb.MalformedResponseError):
             lookup(s.customer_ids[0])
-    assert len(s.requests) == 6  # each asked once more before giving up
+    assert len(s.requests) == 3 * 5  # each asked again up to the retry budget (4 retries)
     assert len(client.session.cache.responses) == 0
 
 
@@ -303,10 +303,10 @@ def test_offline_returns_an_expired_answer_marked_stale(
     standin: StandIn, client: VitecClient
 ) -> None:
     office = standin.customer_ids[0]
-    client.contacts(customer_id=office, lead_score=0)
+    client.contacts(customer_id=office, lead_score=5)
     age_cache(client)
     standin.clear_requests()
-    frame = client.contacts(customer_id=office, lead_score=0, offline=True)
+    frame = client.contacts(customer_id=office, lead_score=5, offline=True)
     assert standin.requests == []
     assert frame.attrs["stale"] is True
     assert frame.attrs["from_cache"] is True

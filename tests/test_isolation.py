@@ -289,7 +289,19 @@ def test_credential_tag_secret_is_readable_by_its_owner_only(standin, tmp_path: 
 
     cache = tmp_path / "cache"
     client = demo_account_client(standin, cache)
-    client.contacts(customer_id=standin.customer_ids[0], lead_score=0)
+    client.contacts(customer_id=standin.customer_ids[0], lead_score=5)
     secrets = [p for p in cache.iterdir() if p.name.endswith(".secret")]
     assert len(secrets) == 1
     assert stat.S_IMODE(secrets[0].stat().st_mode) == 0o600
+
+
+def test_cache_files_are_created_private_to_their_owner(standin, tmp_path: Path) -> None:
+    """The SQLite file and its -wal and -shm hold contact lists: mode 0600, like the secret."""
+    import stat
+
+    cache = tmp_path / "cache"
+    client = demo_account_client(standin, cache)
+    client.contacts(customer_id=standin.customer_ids[0], lead_score=5)
+    modes = {p.name: oct(stat.S_IMODE(p.stat().st_mode)) for p in cache.iterdir()}
+    assert {"http.sqlite", "http.sqlite-wal", "http.sqlite-shm"} <= set(modes)
+    assert set(modes.values()) == {"0o600"}, modes

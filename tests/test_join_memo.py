@@ -55,7 +55,7 @@ def test_rerun_after_the_cache_was_cleared_fetches_every_call_again(
     s.clear_requests()
     assert breakdown(client, office).calls == 0
     assert s.requests == []
-    client.session.cache.clear()
+    client.clear_cache()
     again = breakdown(client, office)
     contact_calls = [r for r in s.requests if r.path.startswith("/CRM/Contact/")]
     assert again.calls == first.calls == len(contact_calls)

@@ -2,8 +2,9 @@
 
 Decisions, and why:
 - SQLite in the user cache directory by default (WAL, so the planner's threads read while
-  one writes); a ``redis://`` URL gives a team a shared cache; any requests_cache backend
-  object works too.
+  one writes; one connection per thread, bounded lock waits, 0600 files, damaged entries
+  dropped: cache_sqlite.py, the one module with SQL on the cache); a ``redis://`` URL
+  gives a team a shared cache; any requests_cache backend object works too.
 - The JSON serializer (orjson): pickle runs code when it loads, which a shared cache must
   never allow. Bodies of 16 KiB and more are zstd-compressed inside the JSON, which keeps
   a million-reference answer (~93 MB) under 500 MB of peak memory end to end and takes
@@ -21,11 +22,11 @@ Decisions, and why:
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import secrets
 import sqlite3
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
@@ -35,7 +36,9 @@ import platformdirs
 import requests
 from requests_cache import CachedSession, create_key
 from requests_cache.backends import BaseCache, FileCache, RedisCache, SQLiteCache
+from requests_cache.backends.redis import RedisDict
 
+from vitec_nb.cache_sqlite import DEFAULT_LOCK_TIMEOUT, VitecSQLiteCache, stamp_is_fresh
 from vitec_nb.credentials import CredentialTagger
 from vitec_nb.errors import ConfigurationError
 
@@ -43,7 +46,9 @@ __all__ = [
     "PARSED_ATTR",
     "PARSED_MEMO",
     "ParsedMemo",
+    "VitecSQLiteCache",
     "cache_description",
+    "clear",
     "default_cache_path",
     "demo_cache_path",
     "entry_is_fresh",
@@ -51,6 +56,7 @@ __all__ = [
     "make_session",
     "sqlite_path",
     "stored_expiry",
+    "take_damaged",
 ]
 
 # Bodies at least this large are zstd-compressed inside the JSON (see _json_serializer).
@@ -126,7 +132,7 @@ SERIALIZER = _json_serializer()  # JSON via orjson: fast, never pickle
 REDIS_NAMESPACE = "vitec_nb"
 REDIS_SECRET_KEY = "vitec_nb:credential_secret"
 SECRET_BYTES = 32
-EXPIRY_INDEX = "vitec_nb_key_expires"
+logger = logging.getLogger("vitec_nb")
 # The validated parse of a fresh answer rides on the response object under this attribute,
 # so the client does not parse the same body twice.
 PARSED_ATTR = "vitec_parsed"
@@ -156,73 +162,108 @@ def sqlite_path(path: Path, *, create: bool = True) -> Path:
     return path
 
 
-def make_backend(cache: Any = None) -> BaseCache:
-    """A requests_cache backend from a path, a redis:// URL, a backend object, or None."""
+def make_backend(cache: Any = None, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> BaseCache:
+    """A requests_cache backend from a path, a redis:// URL, a backend object, or None.
+
+    `lock_timeout`: seconds a lock another process holds on a SQLite file is waited for.
+    """
     if isinstance(cache, BaseCache):
-        if isinstance(cache, SQLiteCache):
-            _add_expiry_index(cache)
         return cache
     if cache is None:
         cache = default_cache_path()
     if isinstance(cache, str) and cache.startswith(("redis://", "rediss://", "unix://")):
-        try:
-            import redis
-        except ImportError as exc:
-            raise ConfigurationError(
-                "cache: a redis:// URL needs the redis package (pip install 'vitec_nb[redis]')"
-            ) from exc
-        connection = redis.Redis.from_url(cache)
-        try:
-            connection.ping()  # fail now, in words, rather than at the first query
-        except redis.RedisError as exc:
-            raise ConfigurationError(
-                f"cache: the Redis cache at {_redis_location(connection)} cannot be reached "
-                f"({type(exc).__name__}: {exc}). Start it, check the URL, or connect with a "
-                "local cache (cache=a file path)."
-            ) from None
-        return RedisCache(REDIS_NAMESPACE, connection=connection, serializer=SERIALIZER)
+        return _redis_backend(cache)
     if isinstance(cache, str | os.PathLike):
         path = sqlite_path(Path(cache))
         try:
-            backend = IndexedSQLiteCache(path, serializer=SERIALIZER, wal=True, busy_timeout=30_000)
-            _add_expiry_index(backend)
+            return VitecSQLiteCache(path, serializer=SERIALIZER, lock_timeout=lock_timeout)
+        except PermissionError as exc:
+            raise ConfigurationError(_unwritable(path, exc)) from None
         except sqlite3.DatabaseError as exc:  # not a database, damaged, or unwritable
+            if "readonly" in str(exc).replace(" ", "") or "unable to open" in str(exc):
+                raise ConfigurationError(_unwritable(path, exc)) from None
             raise ConfigurationError(
                 f"cache: {path} cannot be used as the answer cache ({exc}). If it is damaged, "
                 "delete it (with its -wal and -shm files; only cached answers are lost), or "
                 "connect with another cache=path."
             ) from None
-        return backend
     raise ConfigurationError(
         f"cache: {cache!r} is not allowed (allowed: a file path, a directory, a "
         "redis://host:port/db URL, or a requests_cache backend object)"
     )
 
 
-class IndexedSQLiteCache(SQLiteCache):
-    """requests-cache's SQLite backend whose `clear()` keeps the (key, expires) index.
+def _unwritable(path: Path, exc: BaseException) -> str:
+    return (
+        f"cache: {path} cannot be written ({exc}). Give your user write access to it and its "
+        "folder, or connect with another cache=path."
+    )
 
-    `clear()` drops and re-creates the table, and the index with it; without the index
-    every "is it still cached?" check reads the whole answer, and the planner's threads
-    would hit the missing index at the same moment on their shared connection.
+
+class _DamageAwareRedisDict(RedisDict):
+    """requests-cache's Redis table, where an entry that cannot be decoded is a miss.
+
+    The entry is deleted and its key remembered in `damaged` (the client warns, naming the
+    call), instead of cattrs' raw error on every read.
     """
 
-    def clear(self) -> None:
-        super().clear()
-        _add_expiry_index(self)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.damaged: set[str] = set()
+
+    def deserialize(self, key: str, value: Any) -> Any:
+        try:
+            obj = self.serializer.loads(value) if self.serializer else value
+        except Exception as exc:  # cattrs, orjson, zstd, base64: whatever the damage
+            logger.warning("damaged cache entry %s dropped (%s)", key, type(exc).__name__)
+            self.damaged.add(key)
+            with contextlib.suppress(KeyError):
+                del self[key]
+            return None
+        with contextlib.suppress(AttributeError):
+            obj.cache_key = key
+        return obj
 
 
-def _add_expiry_index(backend: SQLiteCache) -> None:
-    """A covering index (key, expires), so "is it cached and fresh?" never reads the body.
+def _redis_backend(url: str) -> RedisCache:
+    try:
+        import redis
+    except ImportError as exc:
+        raise ConfigurationError(
+            "cache: a redis:// URL needs the redis package (pip install 'vitec_nb[redis]')"
+        ) from exc
+    connection = redis.Redis.from_url(url)
+    try:
+        connection.ping()  # fail now, in words, rather than at the first query
+    except redis.RedisError as exc:
+        raise ConfigurationError(
+            f"cache: the Redis cache at {_redis_location(connection)} cannot be reached "
+            f"({type(exc).__name__}: {exc}). Start it, check the URL, or connect with a "
+            "local cache (cache=a file path)."
+        ) from None
+    backend = RedisCache(REDIS_NAMESPACE, connection=connection, serializer=SERIALIZER)
+    backend.responses = _DamageAwareRedisDict(
+        REDIS_NAMESPACE, connection=connection, serializer=SERIALIZER
+    )
+    return backend
 
-    requests-cache stores `expires` after the (large) body in each row; without this index
-    SQLite walks the body's overflow pages to reach it (16 ms for a 13 MB answer, vs µs).
-    """
-    responses = backend.responses
-    with responses.connection(commit=True) as con:
-        con.execute(
-            f"CREATE INDEX IF NOT EXISTS {EXPIRY_INDEX} ON {responses.table_name} (key, expires)"
-        )
+
+def take_damaged(session: CachedSession, key: str) -> bool:
+    """Whether the entry `key` was found damaged (and dropped) since the last ask."""
+    found = getattr(session.cache.responses, "damaged", None)
+    if not found or key not in found:
+        return False
+    found.discard(key)
+    return True
+
+
+def clear(session: CachedSession, *, expired_only: bool = False) -> None:
+    """Delete every answer (or only the expired ones), safe while other threads use the cache."""
+    if expired_only:
+        session.cache.delete(expired=True)
+    else:
+        session.cache.clear()
+    PARSED_MEMO.forget(session)
 
 
 def _redis_location(connection: Any) -> str:
@@ -236,8 +277,8 @@ def _redis_location(connection: Any) -> str:
 def cache_location(session: CachedSession) -> str:
     """Where the session's cache is, safe to show (no password); sends nothing to it."""
     backend = session.cache
-    if isinstance(backend, SQLiteCache):
-        return str(backend.responses.db_path)
+    if isinstance(backend, VitecSQLiteCache | SQLiteCache):
+        return str(backend.db_path)
     if isinstance(backend, RedisCache):
         return _redis_location(backend.responses.connection)
     return type(backend).__name__
@@ -260,8 +301,8 @@ CACHE_ERRORS = _cache_errors()
 
 def secret_path(backend: BaseCache) -> Path | None:
     """Where a file-based backend keeps its credential-tag secret (None: not in a file)."""
-    if isinstance(backend, SQLiteCache):
-        db = Path(backend.responses.db_path)
+    if isinstance(backend, VitecSQLiteCache | SQLiteCache):
+        db = Path(backend.db_path)
         return db.with_name(db.name + ".secret")
     if isinstance(backend, FileCache):
         return Path(backend.cache_dir) / "vitec_nb.secret"
@@ -376,6 +417,7 @@ def make_session(
     *,
     expire_after: float = 3600.0,
     validate: Validator | None = None,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
 ) -> CachedSession:
     """The one CachedSession every request goes through.
 
@@ -384,8 +426,9 @@ def make_session(
             None for `default_cache_path()`.
         expire_after: seconds an answer stays fresh; -1 = never expires.
         validate: called with each fresh 200 answer; raising keeps it out of the cache.
+        lock_timeout: seconds another process's lock on a SQLite cache is waited for.
     """
-    backend = make_backend(cache)
+    backend = make_backend(cache, lock_timeout=lock_timeout)
     tagger = CredentialTagger(load_secret(backend))
     session = CachedSession(
         backend=backend,
@@ -401,37 +444,24 @@ def make_session(
     return session
 
 
-def stored_expiry(session: CachedSession, key: str) -> tuple[bool, int | None] | None:
-    """(stored?, expiry as Unix seconds or None for never) from SQLite's index column.
+def stored_expiry(session: CachedSession, key: str) -> tuple[bool, float | int | None] | None:
+    """(stored?, expiry stamp in Unix seconds or None for never) from the index alone.
 
     One indexed read instead of loading a (possibly large) answer; None when the backend
-    is not SQLite and the answer cannot be had that cheaply.
+    is not vitec_nb's SQLite cache and the answer cannot be had that cheaply.
     """
     backend = session.cache
-    if not isinstance(backend, SQLiteCache):
+    if not isinstance(backend, VitecSQLiteCache):
         return None
-    responses = backend.responses
-    table = responses.table_name
-    with responses.connection() as con:
-        try:  # SQLite would pick the unique key index and then read the row's body pages
-            row = con.execute(
-                f"SELECT expires FROM {table} INDEXED BY {EXPIRY_INDEX} WHERE key = ?", (key,)
-            ).fetchone()
-        # The index is missing (e.g. dropped by `cache.clear()`): slower, same answer. The
-        # connection is shared by threads, which garble the failed read's error (seen:
-        # OperationalError, DatabaseError, SystemError, UnicodeDecodeError): catch them all.
-        except Exception:
-            row = con.execute(f"SELECT expires FROM {table} WHERE key = ?", (key,)).fetchone()
-    return (False, None) if row is None else (True, row[0])
+    return backend.responses.expiry(key)
 
 
 def entry_is_fresh(session: CachedSession, key: str) -> bool:
     """Whether `key` is cached and not expired, without sending anything."""
-    stored = stored_expiry(session, key)
-    if stored is not None:
-        found, expires = stored
-        return found and (expires is None or expires > time.time())
-    response = session.cache.get_response(key)
+    backend = session.cache
+    if isinstance(backend, VitecSQLiteCache):
+        return backend.is_fresh(key)
+    response = backend.get_response(key)
     return response is not None and not response.is_expired
 
 
@@ -457,11 +487,11 @@ class ParsedMemo:
     @staticmethod
     def supports(session: CachedSession) -> bool:
         """Whether the session's backend allows the cheap check (SQLite)."""
-        return isinstance(session.cache, SQLiteCache)
+        return isinstance(session.cache, VitecSQLiteCache)
 
     @staticmethod
     def _slot(session: CachedSession, key: str) -> tuple[str, str]:
-        return (str(session.cache.responses.db_path), key)
+        return (str(session.cache.db_path), key)
 
     def get(self, session: CachedSession, key: str) -> tuple[Any, dict[str, Any]] | None:
         """(value, info) if the cache still holds, fresh, the entry this value was parsed from."""
@@ -471,7 +501,7 @@ class ParsedMemo:
         if item is None:
             return None
         expires, value, info, _rows = item
-        fresh = expires is None or expires > time.time()
+        fresh = stamp_is_fresh(expires, session.cache.clock())
         if not fresh or stored_expiry(session, key) != (True, expires):
             self._discard(slot)
             return None
@@ -515,6 +545,15 @@ class ParsedMemo:
             self._items.clear()
             self._rows = 0
 
+    def forget(self, session: CachedSession) -> None:
+        """Forget the parsed answers of one cache (after it was cleared)."""
+        if not self.supports(session):
+            return
+        where = str(session.cache.db_path)
+        with self._lock:
+            for slot in [s for s in self._items if s[0] == where]:
+                self._rows -= self._items.pop(slot)[3]
+
 
 PARSED_MEMO = ParsedMemo()
 
@@ -522,18 +561,12 @@ PARSED_MEMO = ParsedMemo()
 def cache_description(session: CachedSession) -> dict[str, Any]:
     """Where the cache is and what is in it (for `vitec-nb cache info`)."""
     backend = session.cache
-    info: dict[str, Any] = {"backend": type(backend).__name__}
-    if isinstance(backend, SQLiteCache):
-        path = Path(backend.responses.db_path)
-        info["location"] = str(path)
+    info: dict[str, Any] = {"backend": type(backend).__name__, "location": cache_location(session)}
+    if isinstance(backend, VitecSQLiteCache | SQLiteCache):
+        path = Path(backend.db_path)
         size = sum(p.stat().st_size for p in path.parent.glob(path.name + "*") if p.is_file())
         info["bytes"] = size
-    elif isinstance(backend, RedisCache):
-        kwargs = backend.responses.connection.connection_pool.connection_kwargs
-        info["location"] = f"redis://{kwargs.get('host')}:{kwargs.get('port')}/{kwargs.get('db')}"
     info["responses"] = len(backend.responses)
     # Counting fresh answers is one indexed query for SQLite; elsewhere it would load them all.
-    info["fresh"] = (
-        backend.responses.count(expired=False) if isinstance(backend, SQLiteCache) else None
-    )
+    info["fresh"] = backend.count(expired=False) if isinstance(backend, VitecSQLiteCache) else None
     return info

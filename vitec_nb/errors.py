@@ -8,6 +8,7 @@
     │   ├── AuthenticationError     401  wrong user name or password
     │   ├── ForbiddenError          403  no access to that office (customer id)
     │   ├── NotFoundError           404  wrong path or base URL
+    │   ├── RedirectError           3xx  the API answered with a redirect (never followed)
     │   ├── RateLimitedError        429  too many requests, retries exhausted
     │   └── ServerError             5xx  Vitec's side failed, retries exhausted
     ├── TransportError                     no usable answer: connection refused, reset, ...
@@ -17,12 +18,15 @@
     └── IncompleteBreakdownError           some calls of a breakdown failed; names them
 
 Messages are sentences an analyst can act on. They never contain a password or an
-Authorization header: URLs in messages carry no credentials (the client uses headers).
+Authorization header: URLs in messages carry no credentials (the client uses headers), and
+server text passes through a `Redactor` of the credentials in use before it is quoted.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import base64
+import urllib.parse
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 __all__ = [
@@ -36,6 +40,8 @@ __all__ = [
     "NotCachedError",
     "NotFoundError",
     "RateLimitedError",
+    "Redactor",
+    "RedirectError",
     "RequestTimeoutError",
     "ServerError",
     "ServerValidationError",
@@ -146,6 +152,28 @@ class NotFoundError(ApiError):
     hint = "Check the base URL (VITEC_BASE_URL)."
 
 
+class RedirectError(ApiError):
+    """3xx: the API answered with a redirect; never followed, nothing cached.
+
+    `location` is where it pointed (user info and query removed). Usually a wrong base URL
+    (http instead of https, a moved host) or a proxy or login page in between.
+    """
+
+    status = 302
+    hint = "Check the base URL (VITEC_BASE_URL) and any proxy in between; nothing was cached."
+
+    def __init__(self, message: str | None = None, *, location: str | None = None, **kw: Any):
+        self.location = location
+        super().__init__(message, **kw)
+
+    def default_message(self) -> str:
+        where = f" to {self.location}" if self.location else " without a location"
+        text = f"Vitec Connect answered {self.status} (a redirect{where})"
+        if self.customer_id:
+            text += f" for office {self.customer_id}"
+        return f"{text}; it was not followed. {self.hint}"
+
+
 class RateLimitedError(ApiError):
     """429 after the retries ran out; `retry_after` is the server's wait in seconds."""
 
@@ -193,6 +221,48 @@ class IncompleteBreakdownError(VitecError):
         super().__init__(message)
 
 
+class Redactor:
+    """Removes every form of some secrets from text: plain, URL-quoted, and base64 of
+    ``user:password`` (a Basic header's value) and of the password alone.
+
+    For server text (an error body, a proxy echoing the Authorization header, a location)
+    before it reaches an exception, a log line or a warning.
+    """
+
+    MASK = "***"
+
+    def __init__(self, username: str, passwords: Iterable[str]) -> None:
+        forms: set[str] = set()
+        for password in passwords:
+            if not password:
+                continue
+            forms |= {password, urllib.parse.quote(password, safe=""), urllib.parse.quote(password)}
+            for encoding in ("latin-1", "utf-8"):
+                try:
+                    pair = f"{username}:{password}".encode(encoding)
+                    alone = password.encode(encoding)
+                except UnicodeEncodeError:
+                    continue
+                for raw in (pair, alone):
+                    forms |= {
+                        base64.b64encode(raw).decode(),
+                        base64.urlsafe_b64encode(raw).decode(),
+                    }
+                    forms.add(base64.b64encode(raw).decode().rstrip("="))
+        self._forms = sorted((f for f in forms if f), key=len, reverse=True)
+
+    def __repr__(self) -> str:
+        return f"Redactor({len(self._forms)} forms)"
+
+    def __call__(self, text: str | None) -> str | None:
+        if not text:
+            return text
+        for form in self._forms:
+            if form in text:
+                text = text.replace(form, self.MASK)
+        return text
+
+
 # Status code -> class, for the client's error mapping.
 STATUS_ERRORS: dict[int, type[ApiError]] = {
     400: ServerValidationError,
@@ -207,6 +277,8 @@ def error_for_status(status: int) -> type[ApiError]:
     """The ApiError subclass for an HTTP status (5xx -> ServerError)."""
     if status in STATUS_ERRORS:
         return STATUS_ERRORS[status]
+    if 300 <= status < 400:
+        return RedirectError
     if status >= 500:
         return ServerError
     return ApiError
