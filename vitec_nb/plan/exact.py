@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import pandas as pd
 
 from vitec_nb.plan.planning import closed
-from vitec_nb.plan.values import ASKED_LEAD_SCORES
+from vitec_nb.plan.values import ASKED_LEAD_SCORES, BreakdownWarning
 from vitec_nb.profile import ServerProfile
 from vitec_nb.query import ContactQuery
 
@@ -43,6 +44,24 @@ def _removed(frame: pd.DataFrame, others: list[pd.DataFrame]) -> pd.Series:
     return pd.Series(mine.isin(keys), index=frame.index)
 
 
+def _subset_checks(
+    frame: pd.DataFrame, drops: list[ContactQuery], others: list[pd.DataFrame]
+) -> list[str]:
+    """Every answer removed from the base answer must lie inside it; if not, say so."""
+    base = pd.MultiIndex.from_frame(frame[["customer_id", "id"]].astype(object))
+    out = []
+    for query, other in zip(drops, others, strict=True):
+        keys = pd.MultiIndex.from_frame(other[["customer_id", "id"]].astype(object))
+        outside = int((~keys.isin(base)).sum())
+        if outside:
+            out.append(
+                f"{outside} contacts of the answer for {query.describe()} are missing from the "
+                f"answer without that filter ({len(frame)} contacts): that answer may have been "
+                "cut short by the server, so this result may be short too."
+            )
+    return out
+
+
 def exact_contacts(
     client: Any, query: ContactQuery, profile: ServerProfile | None = None, **kw: Any
 ) -> pd.DataFrame:
@@ -68,6 +87,9 @@ def exact_contacts(
     frame = client.contacts(base, **kw)
     attrs = dict(frame.attrs)
     others = [client.contacts(d, **kw) for d in drops]
+    checks = _subset_checks(frame, drops, others)
+    for note in checks:
+        warnings.warn(note, BreakdownWarning, stacklevel=3)
     out = frame[~_removed(frame, others).to_numpy()]
     if zero:
         out = out[out["kind"].astype(object) != "deceased_estate"]
@@ -78,6 +100,7 @@ def exact_contacts(
         from_cache=all(bool(a.attrs.get("from_cache")) for a in answers),
         stale=any(bool(a.attrs.get("stale")) for a in answers),
         exact_calls=len(answers),
+        checks=checks,
     )
     times = [a.attrs.get("fetched_at") for a in answers if a.attrs.get("fetched_at") is not None]
     if times:
