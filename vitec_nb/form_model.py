@@ -23,13 +23,13 @@ def _check_days(pair: str, start: dt.date | None, end: dt.date | None) -> None:
         )
 
 
-def _combine(day: dt.date | None, time: dt.time | None, default: dt.time, field: str) -> Any:
-    """Date picker + optional time of day -> naive datetime (Swedish local time) or None."""
+def _combine(day: dt.date | None, time: dt.time | None, field: str) -> Any:
+    """Date picker + optional time of day -> the day, a naive datetime (Swedish time), None."""
     if day is None:
         if time is not None:
             raise InvalidQueryError(field, "a time of day needs a date", "pick a date too")
         return None
-    return dt.datetime.combine(day, time if time is not None else default)
+    return day if time is None else dt.datetime.combine(day, time)
 
 
 def _blank(text: str) -> str | None:

@@ -80,9 +80,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 STALE_TEXT = "Out of date: Run to update"
-# An inclusive "to" date without a time of day means through the end of that day. The API
-# compares at full precision, so the bound carries microseconds rather than 23:59:59.
-END_OF_DAY = dt.time(23, 59, 59, 999999)
 PROGRESS_INTERVAL = 0.1  # seconds between progress bar updates (the last is always shown)
 
 
@@ -213,15 +210,13 @@ class ContactExplorer(FormLayout):
     def build_query(self) -> Any:
         """The `ContactQuery` the controls describe; raises `InvalidQueryError` by field.
 
-        Dates are whole days in Swedish time: "from" starts at 00:00 and "to" includes
-        the whole day. For the measured pair (created or changed) the planner reads
-        `*_to` as the exclusive end of a half-open range, so "to" becomes 00:00 of the
-        next day; for the other pair, a plain inclusive API filter, it becomes
-        23:59:59.999999. A time of day, when given, is used as is.
+        Dates are whole days in Swedish time, passed on as dates: `ContactQuery` reads a
+        "to" day as the whole day (up to the next midnight, that midnight excluded, made
+        exact by the planner's end check). A time of day, when given, is that instant,
+        included (Vitec's "up to and including").
         """
         from vitec_nb.query import ContactQuery
 
-        measured = self.measure.value
         for pair in ("created", "changed"):
             _check_days(
                 pair, getattr(self, f"{pair}_from").value, getattr(self, f"{pair}_to").value
@@ -230,12 +225,7 @@ class ContactExplorer(FormLayout):
         def bound(pair: str, side: str) -> Any:
             day = getattr(self, f"{pair}_{side}").value
             time = getattr(self, f"{pair}_{side}_time").value
-            field = f"{pair}_{side}"
-            if side == "from":
-                return _combine(day, time, dt.time(), field)
-            if day is not None and time is None and pair == measured:
-                return dt.datetime.combine(day + dt.timedelta(days=1), dt.time())
-            return _combine(day, time, END_OF_DAY, field)
+            return _combine(day, time, f"{pair}_{side}")
 
         return ContactQuery(
             customer_id=self.office.value or "",
