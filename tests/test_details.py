@@ -12,7 +12,7 @@ import pytest
 from tests.test_lookups import Answer, sample
 from tests.test_lookups import sample_server as sample_server  # the fixture
 from vitec_nb.client import VitecClient
-from vitec_nb.details import COLUMNS, PERSONAL_FIELDS, batches
+from vitec_nb.details import COLUMNS, PERSONAL_FIELDS, batches, planned_calls
 from vitec_nb.errors import InvalidQueryError, MalformedResponseError, NotCachedError
 from vitec_nb.standin import StandIn
 
@@ -64,7 +64,10 @@ def test_45_ids_make_3_calls_and_match_the_truth(standin: StandIn, client: Vitec
 def test_a_second_run_makes_no_call(standin: StandIn, client: VitecClient) -> None:
     office = standin.customer_ids[1]
     ids = some_ids(standin, office, 45)
+    assert planned_calls(client, office, ids) == (3, 0)
     first = client.contact_details(office, ids)
+    assert planned_calls(client, office, [*ids, ID_A]) == (3, 1)  # the ids after ID_A shift
+    assert planned_calls(client, office, ids) == (3, 3)
     standin.clear_requests()
     again = client.contact_details(office, list(reversed(ids)))  # same ids, other order
     offline = client.contact_details(office, ids, offline=True)

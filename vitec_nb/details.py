@@ -38,6 +38,7 @@ __all__ = [
     "batches",
     "details_frame",
     "fetch_details",
+    "planned_calls",
     "validate_fields",
     "validate_ids",
 ]
@@ -259,6 +260,21 @@ def details_frame(
 # --- fetching -------------------------------------------------------------------------------
 
 
+def _path(cid: str, batch: tuple[str, ...]) -> str:
+    return f"CRM/Contact/{cid}/{','.join(batch)}"
+
+
+def planned_calls(client: Any, customer_id: str, ids: Any) -> tuple[int, int]:
+    """(calls `contact_details` needs for `ids`, how many of them are cached and fresh);
+    sends nothing. For a count shown before a run ("3 calls, 1 cached")."""
+    from vitec_nb.cache import entry_is_fresh
+
+    cid = client._office(customer_id)
+    calls = batches(validate_ids(ids))
+    keys = [client._cache_key(_path(cid, b), {}, cid, "json") for b in calls]
+    return len(calls), sum(entry_is_fresh(client.session, k) for k in keys)
+
+
 def fetch_details(
     client: Any,
     customer_id: str,
@@ -278,7 +294,7 @@ def fetch_details(
 
     def fetch(batch: tuple[str, ...]) -> tuple[Any, dict[str, Any]]:
         return client._get_parsed(
-            f"CRM/Contact/{cid}/{','.join(batch)}", {}, cid, "json",
+            _path(cid, batch), {}, cid, "json",
             refresh=refresh, offline=offline,
             what=f"contact details ({len(batch)} ids) of office {cid}",
             parse=answer_records,
