@@ -106,68 +106,27 @@ def _median_calls(calls: list[int]) -> float | None:
 def _rows(ours: Ours | None, naive_run: Timing, naive_calls: float, error: str) -> list[Row]:
     """The rows of benchmarks 1 and 2 (with `error` instead of vitec_nb's values)."""
     o = ours or Ours()
-    naive_s = naive_run.median
-    cold_s = o.cold.median if o.cold.runs else None
+    cold = o.cold.median if o.cold.runs else None
     runs = f"{o.cold.runs} / naive {naive_run.runs}"
-    warm_runs = str(o.warm.runs)
+    warm = str(o.warm.runs)
     no_calls = not any(o.restart_calls) if o.restart_calls else None
+    # figure, unit, vitec_nb, baseline, its label, target (words), target fields, runs
+    table: list[tuple[str, str, float | None, float | None, str, str, dict, str]] = [
+        ("1a cold breakdown: calls", "calls", _median_calls(o.cold_calls), naive_calls,
+         "naive loop", "≤ 1/10 of naive", {"target_ratio": 0.1}, runs),
+        ("1b cold breakdown: wall time", "s", cold, naive_run.median,
+         "naive loop", "≤ 1/15 of naive", {"target_ratio": 1 / 15}, runs),
+        ("2a warm breakdown: wall time", "s", o.warm.median if o.warm.runs else None, cold,
+         "vitec_nb cold", "≤ 5 % of cold", {"target_ratio": 0.05}, warm),
+        ("2b warm breakdown: calls", "calls", max(o.warm_calls, default=None), naive_calls,
+         "naive loop", "0 calls", {"target_value": 0}, warm),
+        ("2c warm, restarted kernel on the same cache", "s",
+         o.restarted.median if o.restarted.runs else None, cold, "vitec_nb cold",
+         "≤ 10 % of cold, 0 calls", {"target_ratio": 0.10, "condition": no_calls}, warm),
+    ]  # fmt: skip
     return [
-        Row(
-            "1a cold breakdown: calls",
-            "calls",
-            _median_calls(o.cold_calls),
-            naive_calls,
-            "naive loop",
-            "≤ 1/10 of naive",
-            target_ratio=0.1,
-            runs=runs,
-            error=error,
-        ),
-        Row(
-            "1b cold breakdown: wall time",
-            "s",
-            cold_s,
-            naive_s,
-            "naive loop",
-            "≤ 1/15 of naive",
-            target_ratio=1 / 15,
-            runs=runs,
-            error=error,
-        ),
-        Row(
-            "2a warm breakdown: wall time",
-            "s",
-            o.warm.median if o.warm.runs else None,
-            cold_s,
-            "vitec_nb cold",
-            "≤ 5 % of cold",
-            target_ratio=0.05,
-            runs=warm_runs,
-            error=error,
-        ),
-        Row(
-            "2b warm breakdown: calls",
-            "calls",
-            float(max(o.warm_calls)) if o.warm_calls else None,
-            naive_calls,
-            "naive loop",
-            "0 calls",
-            target_value=0,
-            runs=warm_runs,
-            error=error,
-        ),
-        Row(
-            "2c warm, restarted kernel on the same cache",
-            "s",
-            o.restarted.median if o.restarted.runs else None,
-            cold_s,
-            "vitec_nb cold",
-            "≤ 10 % of cold, 0 calls",
-            target_ratio=0.10,
-            condition=no_calls,
-            runs=warm_runs,
-            error=error,
-        ),
+        Row(figure, unit, ours_v, base, label, target, runs=n, error=error, **targets)
+        for figure, unit, ours_v, base, label, target, targets, n in table
     ]
 
 

@@ -54,32 +54,13 @@ def concurrency(cfg: Config, s: Any, log: list[str]) -> list[Row]:
         f"{max(sizes, default=0) / 1e6:.2f} MB; ideal = the longest-first schedule of each "
         "call's latency + bytes / throughput on that many connections"
     )
-    rows = []
-    for level, r in runs.items():
-        ideal = ideal_time(costs, level)
-        wall, fetch = Timing(r["times"]).median, Timing(r["fetch"]).median
-        rows.append(
-            Row(
-                f"5  concurrency {level}: wall vs ideal",
-                "s",
-                wall,
-                ideal,
-                f"ideal, {len(costs)} calls",
-                "≤ 1.15 × ideal" if level == top else "(information)",
-                target_ratio=1.15 if level == top else None,
-                runs=str(len(r["times"])),
-            )
-        )
-        log.append(
-            f"concurrency {level}: {max(r['calls'])} calls, fetch phase (until the last answer "
-            f"is in) {fetch:.3f} s = {fetch / ideal:.2f} × ideal; whole breakdown {wall:.3f} s; "
-            f"most requests in flight at the stand-in {max(r['in_flight'])}"
-        )
-    ideal = ideal_time(costs, top)
+    rows = [_level_row(level, r, costs, top, log) for level, r in runs.items()]
+    ideal = ideal_time(costs, top) or float("nan")
+    ours_top = Timing(runs[top]["times"]).median
     log.append(
         f"concurrency {top}, bare requests (the same {len(calls)} calls, no parsing, no cache): "
         f"{bare.median:.3f} s = {bare.median / ideal:.2f} × ideal, process CPU "
-        f"{bare.cpu_median:.3f} s; vitec_nb {rows[-1].ours / bare.median:.2f} × bare"
+        f"{bare.cpu_median:.3f} s; vitec_nb {ours_top / bare.median:.2f} × bare"
     )
     rows.append(
         Row(
@@ -93,6 +74,27 @@ def concurrency(cfg: Config, s: Any, log: list[str]) -> list[Row]:
         )
     )
     return rows
+
+
+def _level_row(level: int, r: dict[str, Any], costs: list[float], top: int, log: list) -> Row:
+    """The row of one level (the top one has the target) and its log line."""
+    ideal = ideal_time(costs, level) or float("nan")
+    wall, fetch = Timing(r["times"]).median, Timing(r["fetch"]).median
+    log.append(
+        f"concurrency {level}: {max(r['calls'])} calls, fetch phase (until the last answer "
+        f"is in) {fetch:.3f} s = {fetch / ideal:.2f} × ideal; whole breakdown {wall:.3f} s; "
+        f"most requests in flight at the stand-in {max(r['in_flight'])}"
+    )
+    return Row(
+        f"5  concurrency {level}: wall vs ideal",
+        "s",
+        wall,
+        ideal,
+        f"ideal, {len(costs)} calls",
+        "≤ 1.15 × ideal" if level == top else "(information)",
+        target_ratio=1.15 if level == top else None,
+        runs=str(len(r["times"])),
+    )
 
 
 def _level(
