@@ -56,7 +56,10 @@ COLUMNS: tuple[str, ...] = (
 PERSONAL_FIELDS: tuple[str, ...] = ("social_security_number", "phone", "email", "address", "note")
 """Personal data a details frame can carry, each only when `fields=` names it."""
 
-DETAILS_PATH = re.compile(r"/CRM/Contact/[^/]+/[^/]+(/[^/]+)?/?$", re.IGNORECASE)
+DETAILS_PATH = re.compile(
+    r"/CRM/Contact/[^/]+/((Person|Company|DeceasedEstate)(/[^/]+)?|(?!Search/?$)[^/]+)/?$",
+    re.IGNORECASE,
+)
 """The paths of details answers (mixed and typed routes), for the cache filter."""
 
 _KIND_OF_TYPE = {
