@@ -241,3 +241,25 @@ def test_custom_field_choices_only_fields_valid_for_contacts(
     fields = pd.DataFrame({"name": ["f"], "label": ["F"], "valid_for": [valid_for]})
     assert len(_contact_fields(fields)) == int(kept)
     assert len(_contact_fields(fields.drop(columns="valid_for"))) == 1
+
+
+def test_the_cli_writes_the_same_export_for_swedish_excel(
+    form_standin: Any, standin_env: Path, tmp_path: Path
+) -> None:
+    from vitec_nb.cli import main
+
+    office = form_standin.customer_ids[0]
+    out = tmp_path / "contacts.csv"
+    args = ["fetch", office, "--lead-score", "4", "--created-to", "2025-12-31"]
+    assert main([*args, "--out", str(out), "--csv-style", "excel-sv"]) == 0
+    text = out.read_bytes().decode("utf-8-sig")  # as written: CRLF line ends
+    assert f"# Office: {office}\r\n" in text and "# Filters: lead score ★★★★☆ 4" in text
+    assert "created until 31 Dec 2025" in text or "created up to 31 Dec 2025" in text
+    frame = pd.read_csv(out, sep=";", encoding="utf-8-sig", comment="#")
+    truth = form_standin.truth
+    end = pd.Timestamp("2026-01-01", tz="Europe/Stockholm")
+    want = truth[
+        (truth["customer_id"] == office) & (truth["lead_score"] == 4) & (truth["created_at"] < end)
+    ]
+    assert set(frame["id"]) == set(want["id"].astype(str))
+    assert list(frame.columns[:4]) == ["kind", "id", "customer_id", "changed_at"]

@@ -130,6 +130,7 @@ class Caption:
         demo: stand-in data.
         fetched_at: when the oldest answer was fetched (None: unknown).
         split: the dimension words the chart is split by ("agent"), or "".
+        shows: what the output is, when not a breakdown ("contacts matching the query").
     """
 
     office: str
@@ -140,10 +141,13 @@ class Caption:
     demo: bool = False
     fetched_at: pd.Timestamp | None = None
     split: str = ""
+    shows: str = ""
 
     @property
     def what(self) -> str:
         """E.g. "contacts created per month by agent"."""
+        if self.shows:
+            return self.shows
         text = f"contacts {MEASURE_WORDS.get(self.measure, self.measure)}"
         text += f" per {PERIOD_WORDS.get(self.period, self.period)}"
         return text + (f" by {self.split}" if self.split else "")

@@ -51,6 +51,13 @@ def _build_parser() -> argparse.ArgumentParser:
         )
     p.add_argument("--out", required=True, type=Path, help="output file: .csv, .xlsx, .parquet")
     p.add_argument("--format", choices=("json", "xml"), default="json", help="answer format")
+    p.add_argument(
+        "--csv-style",
+        choices=("plain", "excel-sv"),
+        default="plain",
+        help="CSV for: plain (commas, times with offsets; default) or excel-sv (Excel with "
+        "Swedish settings: semicolons, UTF-8 with BOM, local times)",
+    )
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--refresh", action="store_true", help="ask the server even if cached")
     mode.add_argument("--offline", action="store_true", help="answer from the cache only")
@@ -135,21 +142,18 @@ def _fetch(args: argparse.Namespace) -> int:
         )
     finally:
         client.close()
-    _write(frame, out)
+    _write(frame, out, args.csv_style)
     print(_summary(frame, out))
     return 0
 
 
-def _write(frame: Any, out: Path) -> None:
+def _write(frame: Any, out: Path, csv_style: str = "plain") -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     suffix = out.suffix.lower()
-    if suffix == ".csv":
-        frame.to_csv(out, index=False)
-    elif suffix == ".xlsx":
-        # Excel has no time zones: write Swedish local wall-clock time (the column says so).
-        local = frame.assign(changed_at=frame["changed_at"].dt.tz_localize(None))
-        local = local.rename(columns={"changed_at": "changed_at_stockholm"})
-        local.to_excel(out, index=False)
+    if suffix in (".csv", ".xlsx"):  # the form's export: the same columns and header
+        from vitec_nb.form_output import contacts_caption, export_contacts
+
+        export_contacts(frame, out, caption=contacts_caption(frame), csv_style=csv_style)
     else:
         # Parquet keeps attrs as JSON metadata: store the provenance as plain text.
         plain = frame.copy(deep=False)

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CSV_STYLES",
     "RunRecord",
+    "contacts_caption",
     "download_link",
     "export_contacts",
     "export_frame",
@@ -131,6 +132,30 @@ def make_caption(
         demo=demo,
         fetched_at=getattr(result, "fetched_at", None) or result.facts.attrs.get("fetched_at"),
         split=", ".join(SPLIT_WORDS.get(d, d.replace("_", " ")) for d in plan.by),
+    )
+
+
+def contacts_caption(frame: pd.DataFrame) -> Caption:
+    """What a contacts frame (`client.contacts()`) holds, from its query and provenance."""
+    from vitec_nb.dates import describe_range
+
+    query = frame.attrs.get("query")
+    if query is None:
+        return Caption(office="", shows="contacts", demo=bool(frame.attrs.get("demo")))
+    filters = captions.filters_in_words(query)
+    ranges = []
+    for pair in ("created", "changed"):
+        lo, hi = getattr(query, f"{pair}_from"), getattr(query, f"{pair}_to")
+        if lo is not None or hi is not None:
+            is_open = bool(getattr(query, f"{pair}_to_open", False))
+            ranges.append(f"{pair} {describe_range(lo, hi, is_open)}")
+    return Caption(
+        office=", ".join(query.customer_ids),
+        filters=tuple(filters),
+        range="; ".join(ranges) or "any time",
+        demo=bool(frame.attrs.get("demo")),
+        fetched_at=frame.attrs.get("fetched_at"),
+        shows="contacts matching the query (ids and last change)",
     )
 
 
