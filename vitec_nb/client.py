@@ -703,6 +703,8 @@ class VitecClient:
             )
         except requests.RequestException as exc:
             failure = self._transport_error(exc, what)
+        except UnicodeError:  # requests reading a header (e.g. a Location) that is not UTF-8
+            failure = TransportError(f"The answer for {what} has unreadable headers.")
         except cache_mod.CACHE_ERRORS as exc:  # the cache's store failed, not the server
             raise TransportError(
                 f"The answer cache at {cache_mod.cache_location(self.session)} failed "

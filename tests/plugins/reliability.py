@@ -1,21 +1,25 @@
 """Pytest fixtures for the reliability tests (loaded by tests/conftest.py).
 
-A throw-away `redis-server` on loopback for the team-cache tests, and helpers that scan
-bytes (cache files, Redis keys and values, logs, notebook outputs) for a password in every
-form it could leak in.
+A throw-away `redis-server` on loopback for the team-cache tests; helpers that scan bytes
+(cache files, Redis keys and values, logs, notebook outputs) for a password in every form
+it could leak in; and `hostile`, a small HTTP server of the test's own on loopback that
+answers however the test says (redirects, echoed headers, dribbled bodies, odd Retry-After,
+error bodies in any shape), where the stand-in cannot play the part.
 """
 
 from __future__ import annotations
 
 import base64
+import http.server
 import os
 import shutil
 import socket
 import subprocess
 import threading
+import time
 import urllib.parse
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -290,3 +294,104 @@ def private_redis(redis_server: RedisServer, tmp_path: Path) -> Iterator[RedisSe
         if server.process.poll() is None:
             server.process.terminate()
             server.process.wait(timeout=10)
+
+
+# --- a hostile server of the test's own -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """One request as the hostile server saw it: when (time.monotonic), path, headers."""
+
+    at: float
+    path: str
+    headers: dict[str, str]
+
+
+@dataclass
+class Reply:
+    """What the hostile server sends back; `dribble` sends the body one byte per that many s."""
+
+    status: int = 200
+    body: bytes = b"{}"
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds before the status line (server-side latency)
+    dribble: float | None = None
+
+
+Handler = Callable[[Arrival, int], Reply]  # (request, its number from 0) -> reply
+
+
+@dataclass
+class HostileServer:
+    """An HTTP/1.1 server on 127.0.0.1 whose every answer comes from `handler`."""
+
+    handler: Handler
+    arrivals: list[Arrival] = field(default_factory=list)
+    url: str = ""
+    _server: Any = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def start(self) -> HostileServer:
+        owner = self
+
+        class _Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                arrival = Arrival(time.monotonic(), self.path, dict(self.headers.items()))
+                with owner._lock:
+                    number = len(owner.arrivals)
+                    owner.arrivals.append(arrival)
+                reply = owner.handler(arrival, number)
+                time.sleep(reply.delay)
+                self.send_response(reply.status)
+                headers = {"Content-Type": "application/json", **reply.headers}
+                headers.setdefault("Content-Length", str(len(reply.body)))
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                try:
+                    if reply.dribble is None:
+                        self.wfile.write(reply.body)
+                        return
+                    for i in range(len(reply.body)):
+                        self.wfile.write(reply.body[i : i + 1])
+                        self.wfile.flush()
+                        time.sleep(reply.dribble)
+                except OSError:  # the client hung up (e.g. at its deadline)
+                    self.close_connection = True
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def paths(self) -> list[str]:
+        return [a.path for a in self.arrivals]
+
+
+@pytest.fixture
+def hostile() -> Iterator[Callable[[Handler], HostileServer]]:
+    """Factory: `hostile(handler)` -> a started HostileServer, stopped after the test."""
+    started: list[HostileServer] = []
+
+    def make(handler: Handler) -> HostileServer:
+        server = HostileServer(handler).start()
+        started.append(server)
+        return server
+
+    yield make
+    for server in started:
+        server.stop()
+
+
+EMPTY_CONTACTS = b'{"persons":[],"companies":[],"deceasedEstates":[]}'
