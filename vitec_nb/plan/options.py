@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -174,19 +175,28 @@ def _text_or_none(value: Any, field: str) -> str | None:
         return None
     if not isinstance(value, str) or not value.strip():
         raise InvalidQueryError(field, f"{value!r} is not a name", "non-empty text")
+    return _printable(value, field, "printable text")
+
+
+def _printable(value: str, field: str, allowed: str) -> str:
+    """Text without control or format characters (a newline, NUL, a right-to-left mark)."""
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn") for ch in value):
+        raise InvalidQueryError(field, f"{value!r} holds a control character", allowed)
     return value
 
 
 def _agent_id(value: Any, field: str) -> str:
+    allowed = "text ids like HAN…, printable"
     if not isinstance(value, str) or not value.strip():
-        raise InvalidQueryError(field, f"{value!r} is not an agent id", "text ids like HAN…")
-    return value
+        raise InvalidQueryError(field, f"{value!r} is not an agent id", allowed)
+    return _printable(value, field, allowed)
 
 
 def _list_id(value: Any, field: str) -> str:
+    allowed = "text ids, printable"
     if not isinstance(value, str) or not value.strip():
-        raise InvalidQueryError(field, f"{value!r} is not a newsletter list id", "text ids")
-    return value
+        raise InvalidQueryError(field, f"{value!r} is not a newsletter list id", allowed)
+    return _printable(value, field, allowed)
 
 
 def _field_value(value: Any, field: str) -> str:
@@ -197,7 +207,7 @@ def _field_value(value: Any, field: str) -> str:
     if isinstance(value, str | numbers.Real):
         text = str(value)
         if text.strip():
-            return text
+            return _printable(text, field, "printable text or numbers")
     raise InvalidQueryError(field, f"{value!r} is not a field value", "text or numbers")
 
 
