@@ -122,7 +122,8 @@ def text(value: Any, name: str, what: str, *, colon: bool = True) -> str:
 def customer_id(value: Any, where: str) -> str:
     """The one customer-id rule (`vocab`): " m30011" -> "M30011"; anything else refused."""
     cid = vocab.normalize_customer_id(value) if isinstance(value, str) else None
-    if cid is None or not vocab.CUSTOMER_ID_PATTERN.fullmatch(cid):
+    too_long = cid is not None and len(cid) > vocab.CUSTOMER_ID_MAX_LENGTH
+    if cid is None or too_long or not vocab.CUSTOMER_ID_PATTERN.fullmatch(cid):
         raise ConfigurationError(
             f"{where}: {value!r} is not a customer id (allowed: {vocab.CUSTOMER_ID_ALLOWED})"
         )

@@ -14,6 +14,7 @@ __all__ = [
     "CONTACT_ID_MAX_LENGTH",
     "CONTACT_ID_PATTERN",
     "CUSTOMER_ID_ALLOWED",
+    "CUSTOMER_ID_MAX_LENGTH",
     "CUSTOMER_ID_PATTERN",
     "DEMO_BANNER",
     "KINDS",
@@ -90,6 +91,9 @@ CUSTOMER_ID_PATTERN = re.compile(r"[MSOGT][0-9]+")
 """M (broker system), S (sales support), O (finance), G (group), T (customer environment)."""
 
 CUSTOMER_ID_ALLOWED = "a prefix M, S, O, G or T followed by digits, e.g. M30011"
+
+CUSTOMER_ID_MAX_LENGTH = 40
+"""The models' limit on a customer id (as on a contact id): a longer one is refused."""
 
 
 def normalize_customer_id(value: str) -> str:
