@@ -74,10 +74,6 @@ def _contact_fields(fields: pd.DataFrame) -> pd.DataFrame:
 
 
 def _cached_calls(plan: Any, client: Any) -> int:
-    for name in ("n_cached", "cached"):
-        value = getattr(plan, name, None)
-        if callable(value):
-            value = value(client)
-        if value is not None:
-            return int(value)
-    return 0
+    from vitec_nb.plan import cached_calls  # the executor asks the cache (sends nothing)
+
+    return cached_calls(client, plan)
