@@ -55,6 +55,7 @@ def concurrency(cfg: Config, s: Any, log: list[str]) -> list[Row]:
         "call's latency + bytes / throughput on that many connections"
     )
     rows = [_level_row(level, r, costs, top, log) for level, r in runs.items()]
+    log.append(_timeline(runs[top], sizes))
     ideal = ideal_time(costs, top) or float("nan")
     ours_top = Timing(runs[top]["times"]).median
     log.append(
@@ -74,6 +75,26 @@ def concurrency(cfg: Config, s: Any, log: list[str]) -> list[Row]:
         )
     )
     return rows
+
+
+def _timeline(run: dict[str, Any], sizes: list[int]) -> str:
+    """When the last run's lookups ended and its largest answer was asked for (server times).
+
+    An ideal schedule starts the largest answer first; the lookups come before any call
+    that needs them. Read from the stand-in's request log (when it received each request).
+    """
+    calls = run["log"]
+    if not calls or len(sizes) != len(calls):
+        return "concurrency timeline: no calls logged"
+    sent = [r.time - run["epoch"] for r in calls]
+    contact = [t for t, r in zip(sent, calls, strict=True) if r.path.startswith("/CRM/Contact/")]
+    big = max(range(len(sizes)), key=sizes.__getitem__)
+    return (
+        f"concurrency timeline (last run at the top level, seconds after the breakdown "
+        f"began): first contact call received at +{min(contact, default=0):.3f} s; the "
+        f"largest answer ({sizes[big] / 1e6:.2f} MB, {calls[big].path}) asked for at "
+        f"+{sent[big]:.3f} s, as call {sorted(sent).index(sent[big]) + 1} of {len(calls)}"
+    )
 
 
 def _level_row(level: int, r: dict[str, Any], costs: list[float], top: int, log: list) -> Row:
@@ -118,7 +139,7 @@ def _level(
             if done == total:
                 last[0] = time.perf_counter()
 
-        begin = time.perf_counter()
+        out["epoch"], begin = time.time(), time.perf_counter()
         sides.breakdown(
             client, customer_id, agents, start, end, concurrency=level, progress=progress
         )
