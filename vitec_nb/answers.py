@@ -11,14 +11,18 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from vitec_nb.errors import InvalidQueryError, MalformedResponseError
 
+if TYPE_CHECKING:
+    import requests
+
 __all__ = [
     "check_flags",
+    "checked_records",
     "decode",
     "field",
     "flag",
@@ -133,6 +137,17 @@ def records(body: Any, what: str, key: str | None) -> list[Mapping[str, Any]]:
             f"The {what} answer is not a list of records{needs}; it was not cached."
         )
     return body
+
+
+def checked_records(
+    response: requests.Response, what: str, key: str | None
+) -> list[Mapping[str, Any]]:
+    """The records of an answer (JSON or XML), checked; the error never quotes the body."""
+    try:
+        body = decode(response.content, response.headers.get("Content-Type", ""))
+    except MalformedResponseError as exc:
+        raise MalformedResponseError(f"The {what} answer is {exc}; it was not cached.") from None
+    return records(body, what, key)
 
 
 def check_flags(refresh: Any, offline: Any) -> None:

@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from vitec_nb.answers import check_flags, decode, field, provenance, records, run_concurrently, text
-from vitec_nb.errors import InvalidQueryError, MalformedResponseError
+from vitec_nb.answers import check_flags, checked_records, field, provenance, run_concurrently, text
+from vitec_nb.errors import InvalidQueryError
 from vitec_nb.vocab import CONTACT_ID_MAX_LENGTH, KINDS, TIMEZONE
 
 if TYPE_CHECKING:
@@ -130,13 +130,7 @@ def batches(ids: Iterable[str]) -> list[tuple[str, ...]]:
 
 def answer_records(response: requests.Response) -> list[Mapping[str, Any]]:
     """The records of a details answer (each with an id); never quotes the body."""
-    try:
-        body = decode(response.content, response.headers.get("Content-Type", ""))
-    except MalformedResponseError as exc:
-        raise MalformedResponseError(
-            f"The contact details answer is {exc}; it was not cached."
-        ) from None
-    return records(body, "contact details", "id")
+    return checked_records(response, "contact details", "id")
 
 
 def _joined(*values: Any) -> str | None:

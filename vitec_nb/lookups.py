@@ -22,13 +22,12 @@ import pandas as pd
 
 from vitec_nb.answers import (
     check_flags,
-    decode,
+    checked_records,
     field,
     flag,
     ids_of,
     items,
     provenance,
-    records,
     run_concurrently,
     text,
 )
@@ -218,16 +217,6 @@ _TUPLE_COLUMNS = frozenset({"valid_for", "groups", "offices"})
 # --- answers: decoded, checked before caching ---------------------------------------------
 
 
-def _answer_records(response: requests.Response, lookup: Lookup) -> list[Mapping[str, Any]]:
-    try:
-        body = decode(response.content, response.headers.get("Content-Type", ""))
-    except MalformedResponseError as exc:
-        raise MalformedResponseError(
-            f"The {lookup.what} answer is {exc}; it was not cached."
-        ) from None
-    return records(body, lookup.what, lookup.key)
-
-
 def validate_answer(response: requests.Response) -> Any | None:
     """The checked records of a lookup or contact-details answer; None for other paths.
 
@@ -237,7 +226,7 @@ def validate_answer(response: requests.Response) -> Any | None:
     path = urlsplit(response.url).path
     for lookup in LOOKUPS.values():
         if lookup.pattern.search(path):
-            return _answer_records(response, lookup)
+            return checked_records(response, lookup.what, lookup.key)
     from vitec_nb import details
 
     if details.DETAILS_PATH.search(path):
@@ -278,7 +267,7 @@ def fetch_lookup(
     recs, info = client._get_parsed(
         path, params, cid, format, refresh=refresh, offline=offline,
         what=f"{lookup.what} of office {cid}",
-        parse=lambda response: _answer_records(response, lookup),
+        parse=lambda response: checked_records(response, lookup.what, lookup.key),
     )  # fmt: skip
     slot = (lookup.name, cid, format)
     built = client._lookup_frames.get(slot)
