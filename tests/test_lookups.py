@@ -401,3 +401,23 @@ def test_a_failing_office_lookup_is_not_fatal(sample_server: Callable[..., Any])
     assert looks.office_name is None and looks.agents is not None
     with pytest.raises(vitec_nb.errors.ServerError, match="An error has occurred"):
         client.offices()
+
+
+def test_a_403_on_get_all_users_falls_back_for_that_office_only(
+    sample_server: Callable[..., Any],
+) -> None:
+    def answer(path: str, params: dict[str, str]) -> Answer:
+        if path.endswith("/User/GetAllUsers"):
+            if params["CustomerId"] == "M30011":
+                return 403, {"Message": "Access to customer 'M30011' is denied."}
+            return 200, [{"userId": "HAN1", "userName": "Anna", "public": False}]
+        return _samples(path, params)
+
+    server, client = sample_server(answer)
+    assert client.agents("M30011").attrs["agents_complete"] is False
+    other = client.agents("M30012", refresh=True)
+    assert other.attrs["agents_complete"] is True and list(other["public"]) == [False]
+    client.agents("M30011", refresh=True)
+    asked = [(p, q.get("CustomerId")) for p, q in server.requests]
+    assert asked.count(("/User/GetAllUsers", "M30011")) == 1
+    assert asked.count(("/User/GetUser", "M30011")) == 2
