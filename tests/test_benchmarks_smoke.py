@@ -72,3 +72,16 @@ def test_a_row_is_met_only_when_every_target_holds() -> None:
     assert Row("f", "s", ours=0.01, base=1, target_ratio=0.1, condition=True).met is True
     assert Row("f", "s", ours=0.01, base=1).met is None  # information only
     assert Row("f", "s", base=1, target_ratio=0.1).met is None  # not measured
+
+
+def test_the_transfer_model_reaches_every_request_of_the_stand_in() -> None:
+    from benchmarks import sides
+    from vitec_nb.standin import StandIn
+
+    with StandIn(seed=1, contacts=50, offices=1) as s:
+        assert sides.set_transfer(s, 0.002, 10e6) is True  # this stand-in paces bodies
+        assert (s.faults.latency, s.faults.throughput, s.faults.lookups) == (0.002, 10e6, True)
+        assert sides.set_transfer(s, 0.003, 0) is False  # 0: bodies cost nothing
+        assert (s.faults.latency, s.faults.throughput) == (0.003, None)
+    assert sides.transfer_cost(5_000_000, 0.1, 10e6, paced=True) == pytest.approx(0.6)
+    assert sides.transfer_cost(5_000_000, 0.1, 10e6, paced=False) == pytest.approx(0.1)
