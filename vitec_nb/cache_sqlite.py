@@ -254,7 +254,6 @@ class SQLiteStore(BaseStorage):
                 f"INSERT OR REPLACE INTO {self.table_name} (key, value, expires) VALUES (?, ?, ?)",
                 (key, data, expires),
             )
-        self.damaged.discard(key)
 
     def __delitem__(self, key: str) -> None:
         with self.connections.transaction() as con:
