@@ -15,6 +15,7 @@ __all__ = ["Breach", "ContractWarning", "first_occurrences"]
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _SHOWN = 3  # ids quoted per kind of breach
+_BLOCK = 1 << 16  # ids hashed per block
 _UTC_NS = pa.timestamp("ns", tz="UTC")
 _NAIVE_NS = pa.timestamp("ns")
 
@@ -76,17 +77,25 @@ def _may_repeat(ids: pa.Array) -> bool:
         return True  # uneven ids: let the exact check decide
     offsets = np.frombuffer(ids.buffers()[1], dtype=np.int64)[ids.offset : ids.offset + n + 1]
     data = np.frombuffer(ids.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
-    rows = data.reshape(n, low)
-    pad = -low % 8
+    digest = np.empty(n, dtype=np.uint64)
+    for start in range(0, n, _BLOCK):  # in blocks: the padded copy stays small
+        digest[start : start + _BLOCK] = _hash_rows(data[start * low : (start + _BLOCK) * low], low)
+    digest.sort()
+    return bool((digest[1:] == digest[:-1]).any())
+
+
+def _hash_rows(data: np.ndarray, width: int) -> np.ndarray:
+    """A 64-bit hash of each `width`-byte row of `data` (multiply-xor over 8-byte words)."""
+    rows = data.reshape(-1, width)
+    pad = -width % 8
     if pad:
-        rows = np.concatenate([rows, np.zeros((n, pad), dtype=np.uint8)], axis=1)
+        rows = np.concatenate([rows, np.zeros((len(rows), pad), dtype=np.uint8)], axis=1)
     words = np.ascontiguousarray(rows).view(np.uint64)
-    digest = np.zeros(n, dtype=np.uint64)
+    digest = np.zeros(len(rows), dtype=np.uint64)
     with np.errstate(over="ignore"):
         for j in range(words.shape[1]):
             digest = (digest ^ words[:, j]) * _GOLDEN
-    digest.sort()
-    return bool((digest[1:] == digest[:-1]).any())
+    return digest
 
 
 def first_occurrences(ids: pa.Array) -> np.ndarray | None:
