@@ -462,3 +462,15 @@ def test_lower_case_customer_ids_from_the_environment_are_accepted() -> None:
 def test_demo_true_alone_ignores_credentials_in_the_environment() -> None:
     settings = Settings.resolve(demo=True, environ={"VITEC_USERNAME": "a", "VITEC_PASSWORD": "b"})
     assert settings.demo and settings.credentials is None
+
+
+def test_a_cache_secret_that_is_a_directory_is_a_configuration_error_naming_it(
+    standin: StandIn, tmp_path: Path
+) -> None:
+    cache = tmp_path / "http_cache.sqlite"
+    (tmp_path / "http_cache.sqlite.secret").mkdir()
+    standin.clear_requests()
+    with pytest.raises(vnb.ConfigurationError, match="is a directory") as info:
+        vnb.connect(standin.url, standin.username, standin.password, cache=cache)
+    assert "http_cache.sqlite.secret" in str(info.value)
+    assert standin.requests == []

@@ -322,7 +322,14 @@ def _file_secret(path: Path) -> bytes:
                 os.link(tmp, path)  # fails if another process created it first: use theirs
         finally:
             tmp.unlink(missing_ok=True)
-    text = path.read_text().strip()
+    try:
+        text = path.read_text().strip()
+    except OSError as exc:  # a directory, no permission, ...: name the file, not a traceback
+        what = "is a directory" if path.is_dir() else f"cannot be read ({exc.strerror})"
+        raise ConfigurationError(
+            f"the cache secret {path} {what}: it must be the 0600 file vitec_nb creates beside "
+            "the cache; move it away (cached answers become unreachable) or choose another cache"
+        ) from None
     try:
         return bytes.fromhex(text)
     except ValueError as exc:
