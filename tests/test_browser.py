@@ -3,8 +3,12 @@
 Debian's /usr/bin/chromium is used as is (never `playwright install`). The test starts its
 own stand-in, serves `explore_contacts.ipynb` with Voila on 127.0.0.1 (free port, empty
 token) with the environment pointing at it, changes two filters and the split, runs, and
-checks the summary against the stand-in's ground truth and that a chart image appears.
-A screenshot is saved to artifacts/explorer.png.
+checks the summary against the stand-in's ground truth and that a chart image appears;
+then that a changed filter says "Out of date", that "(any)" chosen again is shown, and
+that Voila's first render shows every drop-down with a value.
+
+Screenshots go to the test's temporary folder; with VITEC_NB_SCREENSHOTS=<folder> (e.g.
+docs/images) the documentation's pictures are written there instead, in demo mode.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+SCREENSHOTS = os.environ.get("VITEC_NB_SCREENSHOTS")  # a folder: write the docs' pictures
 STARTUP_TIMEOUT = 60  # seconds for Voila to say it is listening
 FORM_TIMEOUT_MS = 60_000  # Voila runs every cell, then the widget manager restores state
 
@@ -79,95 +83,192 @@ def browser_standin() -> Iterator[Any]:
         yield s
 
 
-@pytest.fixture
-def voila_url(browser_standin: Any, tmp_path: Path) -> Iterator[str]:
-    """Voila serving the explorer notebook against the stand-in, with a tmp cache."""
+def standin_env(standin: Any, tmp_path: Path) -> dict[str, str]:
+    """An environment pointing the kernel at `standin` (None: demo mode), tmp cache."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("VITEC_")}
-    env.update(
-        VITEC_BASE_URL=browser_standin.url,
-        VITEC_USERNAME=browser_standin.username,
-        VITEC_PASSWORD=browser_standin.password,
-        VITEC_CUSTOMER_IDS=",".join(browser_standin.customer_ids),
-        VITEC_NB_CACHE=str(tmp_path / "cache.sqlite"),
-    )
-    port = free_port()
+    env["VITEC_NB_CACHE"] = str(tmp_path / "cache.sqlite")
+    if standin is not None:
+        env.update(
+            VITEC_BASE_URL=standin.url,
+            VITEC_USERNAME=standin.username,
+            VITEC_PASSWORD=standin.password,
+            VITEC_CUSTOMER_IDS=",".join(standin.customer_ids),
+        )
+    return env
+
+
+def serve(args: list[str], env: dict[str, str], cwd: Path, ready: str) -> Iterator[None]:
+    """Run a server until the test ends; `ready` is the log line that says it listens."""
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "voila",
-            str(EXPLORER_NOTEBOOK),
-            f"--port={port}",
-            "--Voila.ip=127.0.0.1",
-            "--token=",
-            "--no-browser",
-            "--show_tracebacks=True",
-        ],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+        args, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
     try:
-        wait_for_line(proc, f"127.0.0.1:{port}", STARTUP_TIMEOUT)
-        yield f"http://127.0.0.1:{port}/"
+        wait_for_line(proc, ready, STARTUP_TIMEOUT)
+        yield
     finally:
         proc.terminate()
         proc.wait(timeout=20)
 
 
+def voila(env: dict[str, str], cwd: Path) -> Iterator[str]:
+    port = free_port()
+    args = [sys.executable, "-m", "voila", str(EXPLORER_NOTEBOOK), f"--port={port}"]
+    args += ["--Voila.ip=127.0.0.1", "--token=", "--no-browser", "--show_tracebacks=True"]
+    for _ in serve(args, env, cwd, f"127.0.0.1:{port}"):
+        yield f"http://127.0.0.1:{port}/"
+
+
+@pytest.fixture
+def voila_url(browser_standin: Any, tmp_path: Path) -> Iterator[str]:
+    """Voila serving the explorer notebook against the stand-in, with a tmp cache."""
+    yield from voila(standin_env(browser_standin, tmp_path), tmp_path)
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def control(page: Any, label: str) -> Any:
+    return page.locator(".vnb-explorer .widget-inline-hbox", has_text=label).first
+
+
+def shown_choices(page: Any) -> list[str]:
+    """The text each drop-down of the form shows (blank when it has no selection)."""
+    return page.eval_on_selector_all(
+        ".vnb-explorer select",
+        "els => els.map(e => e.selectedIndex < 0 ? '' : e.options[e.selectedIndex].text)",
+    )
+
+
 def test_explorer_runs_in_a_browser_and_matches_the_ground_truth(
-    voila_url: str, browser_standin: Any, tmp_path: Path
+    voila_url: str, browser_standin: Any, browser: Any, tmp_path: Path
 ) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     office = browser_standin.customer_ids[1]
     start, end = last_full_months(6)
     expected = truth_matching(browser_standin.truth, office, created=(start, end), lead_score=0)
-    ARTIFACTS.mkdir(exist_ok=True)
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1000, "height": 2000})
-            page.goto(voila_url, timeout=FORM_TIMEOUT_MS)
-            run = page.locator(".vnb-explorer button", has_text="Run").first
-            expect(run).to_be_visible(timeout=FORM_TIMEOUT_MS)
+    page = browser.new_page(viewport={"width": 1000, "height": 2000})
+    page.goto(voila_url, timeout=FORM_TIMEOUT_MS)
+    run = page.locator(".vnb-explorer button", has_text="Run").first
+    expect(run).to_be_visible(timeout=FORM_TIMEOUT_MS)
+    # Voila's first render: every drop-down shows a value (none blank)
+    expect(page.locator(".vnb-explorer select").first).to_be_visible()
+    assert all(shown_choices(page)), shown_choices(page)
 
-            def control(label: str) -> Any:
-                return page.locator(".vnb-explorer .widget-inline-hbox", has_text=label).first
+    control(page, "Office").locator("select").select_option(office)
+    control(page, "Created from").locator("input[type=date]").fill(f"{start:%Y-%m-%d}")
+    control(page, "Created to").locator("input[type=date]").fill(f"{end:%Y-%m-%d}")
+    control(page, "Lead score").locator("select").select_option(label="☆☆☆☆☆ 0")
+    page.locator(".vnb-split button", has_text="agent").click()
+    expect(page.locator(".vnb-status")).to_contain_text("Will make")
+    expect(run).to_be_enabled()
+    run.click()
 
-            control("Office").locator("select").select_option(office)
-            control("Created from").locator("input[type=date]").fill(f"{start:%Y-%m-%d}")
-            control("Created to").locator("input[type=date]").fill(f"{end:%Y-%m-%d}")
-            control("Lead score").locator("select").select_option(label="☆☆☆☆☆ 0")
-            page.locator(".vnb-split button", has_text="agent").click()
-            expect(page.locator(".vnb-status")).to_contain_text("Will make")
-            expect(run).to_be_enabled()
-            run.click()
+    total = page.locator('.vnb-summary .vnb-count[data-kind="total"]')
+    expect(total).to_have_text(str(len(expected)), timeout=FORM_TIMEOUT_MS)
+    for kind in ("person", "company", "deceased_estate"):
+        count = page.locator(f'.vnb-summary .vnb-count[data-kind="{kind}"]')
+        expect(count).to_have_text(str(int((expected["kind"] == kind).sum())))
+    chart = page.locator(".vnb-explorer .widget-output img")
+    expect(chart.first).to_be_visible(timeout=FORM_TIMEOUT_MS)
+    assert chart.count() == 1
+    expect(page.locator(".vnb-status")).to_contain_text("Done")
+    expect(run).to_be_enabled()
+    expect(page.locator(".vnb-summary")).to_contain_text("lead score ☆☆☆☆☆ 0")
+    assert all(shown_choices(page)), shown_choices(page)
+    page.locator(".vnb-explorer").screenshot(path=str(tmp_path / "explorer.png"))
 
-            total = page.locator('.vnb-summary .vnb-count[data-kind="total"]')
-            expect(total).to_have_text(str(len(expected)), timeout=FORM_TIMEOUT_MS)
-            for kind in ("person", "company", "deceased_estate"):
-                count = page.locator(f'.vnb-summary .vnb-count[data-kind="{kind}"]')
-                expect(count).to_have_text(str(int((expected["kind"] == kind).sum())))
-            chart = page.locator(".vnb-explorer .widget-output img")
-            expect(chart.first).to_be_visible(timeout=FORM_TIMEOUT_MS)
-            assert chart.count() == 1
-            expect(page.locator(".vnb-status")).to_contain_text("Done")
-            expect(run).to_be_enabled()
-            expect(control("Agent").locator("select")).to_have_value(re.compile(".+"))
-            page.locator(".vnb-explorer").screenshot(path=str(ARTIFACTS / "explorer.png"))
+    # Export: the file is written where the kernel runs, and a link carrying the data is
+    # offered (Voila serves no /files/ route for a FileLink). The kernel runs in the
+    # notebook's folder: export to the test's own folder.
+    control(page, "Export to folder").locator("input").fill(str(tmp_path / "exports"))
+    page.locator(".vnb-explorer button", has_text="Export CSV").click()
+    link = page.locator(".vnb-explorer a[download]")
+    expect(link).to_have_attribute("href", re.compile(r"^data:text/csv;base64,"))
+    expect(link).to_have_attribute("download", re.compile(rf"contacts-{office}-run1-.*\.csv"))
+    assert list((tmp_path / "exports").glob("*.csv"))
 
-            # Export: the file is written where the kernel runs, and a link carrying the
-            # data is offered (Voila serves no /files/ route for a FileLink).
-            # (The kernel runs in the notebook's folder: export to the test's own folder.)
-            control("Export to folder").locator("input").fill(str(tmp_path / "exports"))
-            page.locator(".vnb-explorer button", has_text="Export CSV").click()
-            link = page.locator(".vnb-explorer a[download]")
-            expect(link).to_have_attribute("href", re.compile(r"^data:text/csv;base64,"))
-            expect(link).to_have_attribute("download", re.compile(rf"contacts-{office}-.*\.csv"))
-            assert list((tmp_path / "exports").glob("*.csv"))
-        finally:
-            browser.close()
+    # A filter changed after the run: the outputs say they are out of date
+    lead_score = control(page, "Lead score").locator("select")
+    lead_score.select_option(label="★★★☆☆ 3")
+    expect(page.locator(".vnb-out-of-date")).to_contain_text("Out of date: Run to update")
+    # "(any)" chosen again is displayed, not a blank drop-down
+    lead_score.select_option(label="(any)")
+    agent = control(page, "Agent").locator("select")
+    agent.select_option(index=1)
+    agent.select_option(label="(any)")
+    expect(page.locator(".vnb-status")).to_contain_text("Will make")
+    assert lead_score.evaluate("e => e.options[e.selectedIndex].text") == "(any)"
+    assert agent.evaluate("e => e.options[e.selectedIndex].text") == "(any)"
+    expect(page.locator(".vnb-out-of-date")).to_be_visible()  # lead score 0 was run
+
+
+@pytest.mark.skipif(not SCREENSHOTS, reason="set VITEC_NB_SCREENSHOTS=docs/images to write them")
+def test_documentation_screenshots(browser: Any, tmp_path: Path) -> None:
+    """The docs' pictures, in demo mode (the DEMO DATA badge): Voila, JupyterLab, report."""
+    from playwright.sync_api import expect
+
+    folder = Path(SCREENSHOTS or ".").resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    env = standin_env(None, tmp_path)
+    page = browser.new_page(viewport={"width": 1000, "height": 1700})
+    for url in voila(env, tmp_path):
+        page.goto(url, timeout=FORM_TIMEOUT_MS)
+        run = page.locator(".vnb-explorer button", has_text="Run").first
+        expect(run).to_be_enabled(timeout=FORM_TIMEOUT_MS)
+        page.locator(".vnb-split button", has_text="agent").click()
+        expect(page.locator(".vnb-status")).to_contain_text("Will make")
+        run.click()
+        expect(page.locator(".vnb-status")).to_contain_text("Done", timeout=FORM_TIMEOUT_MS)
+        expect(page.locator(".vnb-explorer .widget-output img").first).to_be_visible()
+        page.locator(".vnb-explorer").screenshot(path=str(folder / "explorer.png"))
+    lab_screenshot(browser, env, tmp_path, folder / "explorer-jupyterlab.png")
+    report_screenshot(browser, env, tmp_path, folder / "report.png")
+
+
+def lab_screenshot(browser: Any, env: dict[str, str], tmp_path: Path, out: Path) -> None:
+    """The explorer notebook in JupyterLab after Run All Cells and a Run of the form."""
+    from playwright.sync_api import expect
+
+    port = free_port()
+    args = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}"]
+    args += ["--ServerApp.ip=127.0.0.1", "--IdentityProvider.token=", "--ServerApp.password="]
+    args += [f"--ServerApp.root_dir={EXPLORER_NOTEBOOK.parent}", "--LabApp.news_url=None"]
+    env = env | {"JUPYTER_CONFIG_DIR": str(tmp_path / "jupyter-config")}
+    for _ in serve(args, env, tmp_path, f"127.0.0.1:{port}/lab"):
+        page = browser.new_page(viewport={"width": 1280, "height": 1500})
+        page.goto(f"http://127.0.0.1:{port}/lab/tree/{EXPLORER_NOTEBOOK.name}?reset")
+        expect(page.locator(".jp-Notebook")).to_be_visible(timeout=FORM_TIMEOUT_MS)
+        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+        page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+        run = page.locator(".vnb-explorer button", has_text="Run").first
+        expect(run).to_be_enabled(timeout=FORM_TIMEOUT_MS)
+        run.click()
+        expect(page.locator(".vnb-status")).to_contain_text("Done", timeout=FORM_TIMEOUT_MS)
+        page.locator(".vnb-explorer").scroll_into_view_if_needed()
+        page.screenshot(path=str(out))
+
+
+def report_screenshot(browser: Any, env: dict[str, str], tmp_path: Path, out: Path) -> None:
+    """The rendered report's first screen."""
+    html = tmp_path / "report.html"
+    subprocess.run(
+        [str(Path(sys.executable).parent / "vitec-nb"), "report", "--out", str(html)],
+        env=env,
+        cwd=tmp_path,
+        check=True,
+        timeout=600,
+    )
+    page = browser.new_page(viewport={"width": 1100, "height": 1400})
+    page.goto(html.as_uri())
+    page.screenshot(path=str(out))

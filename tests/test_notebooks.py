@@ -104,6 +104,30 @@ def test_rendered_report_has_charts_and_no_password_or_code(
     basic = base64.b64encode(f"{form_standin.username}:{secret}".encode()).decode()
     assert secret not in text and basic not in text
     assert "import vitec_nb" not in text  # input cells are left out
+    # a shareable document: a real title, the range as written, times, no author notes
+    from vitec_nb.captions import range_text
+
+    title = f"Contact activity · Offices {', '.join(offices)} · month by month · "
+    title += range_text(start, end)
+    assert f"<title>{title}</title>" in text
+    assert "Generated " in text and "data fetched " in text
+    assert "for the author" not in text and "Change the values" not in text
+
+
+@pytest.mark.notebook
+def test_report_filters_are_parameters_and_named_in_the_report(
+    form_standin: Any, standin_env: Path, tmp_path: Path
+) -> None:
+    start, end = last_full_months(3)
+    out = render_report(
+        tmp_path / "report.html",
+        start=str(start),
+        end=str(end),
+        dimensions=["lead_score"],
+        filters={"lead_score": 4},
+    )
+    text = out.read_text(encoding="utf-8")
+    assert "Filters: lead score ★★★★☆ 4" in text
 
 
 def test_parameters_are_injected_after_the_parameters_cell() -> None:

@@ -47,7 +47,8 @@ EXPLORER_NOTEBOOK = NOTEBOOKS / "explore_contacts.ipynb"
 REPORT_NOTEBOOK = NOTEBOOKS / "activity_report.ipynb"
 
 # The report's parameters (names of the variables in its `parameters` cell).
-REPORT_PARAMETERS = ("office", "period", "start", "end", "dimensions")
+REPORT_PARAMETERS = ("office", "period", "start", "end", "dimensions", "filters")
+AUTHOR_TAG = "author"  # cells for whoever edits the notebook: left out of the rendered report
 DIMENSIONS = ("agent", "lead_score", "newsletter_list")
 DIMENSION_NAMES = {
     "agent": "agent",
@@ -131,11 +132,30 @@ def render_report(
     exporter = HTMLExporter(
         exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
     )
-    body, _ = exporter.from_notebook_node(nb)
+    exporter.register_preprocessor(_author_cells_removed(), enabled=True)
+    title = _rendered_title(nb)
+    nb.metadata["title"] = title  # the browser tab's title (nbconvert's template reads it)
+    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(body, encoding="utf-8")
     return out.resolve()
+
+
+def _author_cells_removed() -> Any:
+    from nbconvert.preprocessors import TagRemovePreprocessor
+
+    return TagRemovePreprocessor(remove_cell_tags={AUTHOR_TAG}, enabled=True)
+
+
+def _rendered_title(nb: Any) -> str:
+    """The report's title as its header cell printed it (metadata), or a plain default."""
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            title = output.get("metadata", {}).get("vitec_nb", {}).get("title")
+            if title:
+                return str(title)
+    return "Contact activity report"
 
 
 def launch_demo(port: int | None = None, open_browser: bool = True) -> int:
@@ -187,6 +207,7 @@ class Report:
     start: pd.Timestamp
     end: pd.Timestamp
     dimensions: tuple[str, ...]
+    filters: tuple[tuple[str, Any], ...] = ()
 
     @classmethod
     def create(
@@ -197,9 +218,23 @@ class Report:
         start: Any = None,
         end: Any = None,
         dimensions: Sequence[str] = ("agent", "lead_score"),
+        filters: dict[str, Any] | None = None,
     ) -> Report:
-        """Check and complete the report's parameters (errors name the parameter)."""
+        """Check and complete the report's parameters (errors name the parameter).
+
+        `filters` are further `ContactQuery` filters (agent_id, lead_score, ...), checked
+        here; `end` given as a day is that whole day (included).
+        """
+        from vitec_nb.query import ContactQuery
+
         period, start_ts, end_ts, dims = check_parameters(period, start, end, dimensions)
+        filters = dict(filters or {})
+        for name in ("customer_id", "created_from", "created_to"):
+            if name in filters:
+                raise InvalidQueryError(
+                    "filters", f"{name} is set by the report's own parameters", "other filters"
+                )
+        ContactQuery("M1", **filters)  # a bad filter fails here, naming its field
         offices = tuple(client.customer_ids)
         chosen: tuple[str, ...]
         if office is None or office == "" or office == []:
@@ -215,29 +250,41 @@ class Report:
                 f"{unknown[0] if unknown else office!r} is not a configured office",
                 ", ".join(offices) or "configure an office (VITEC_CUSTOMER_IDS)",
             )
-        return cls(client, chosen, period, start_ts, end_ts, dims)
+        return cls(client, chosen, period, start_ts, end_ts, dims, tuple(sorted(filters.items())))
+
+    @property
+    def range_text(self) -> str:
+        """The range as people write it, both ends included: "1 Nov 2025 – 31 Oct 2026"."""
+        from vitec_nb.captions import plan_range
+
+        return plan_range(self.start, self.end)
 
     @property
     def title(self) -> str:
-        """E.g. 'Office M30011 · month by month · 2025-11-01 to 2026-10-31' (both included)."""
-        last = self.end - pd.Timedelta(microseconds=1)
+        """E.g. 'Contact activity · Office M30011 · month by month · 1 Jan – 31 Dec 2025'."""
         where = ("Office " if len(self.offices) == 1 else "Offices ") + ", ".join(self.offices)
         return (
-            f"{where} · {PERIODS[self.period]} by {PERIODS[self.period]} · "
-            f"{self.start:%Y-%m-%d} to {last:%Y-%m-%d}"
+            f"Contact activity · {where} · {PERIODS[self.period]} by {PERIODS[self.period]} · "
+            f"{self.range_text}"
         )
 
-    def breakdown(self, by: Sequence[str] = (), measure: str = "created") -> Any:
-        """The breakdown of this report's office and range (cached by the client)."""
+    @property
+    def query(self) -> Any:
         from vitec_nb.query import ContactQuery
 
+        offices = self.offices[0] if len(self.offices) == 1 else self.offices
+        return ContactQuery(offices, **dict(self.filters))
+
+    def breakdown(self, by: Sequence[str] = (), measure: str = "created") -> Any:
+        """The breakdown of this report's office, filters and range (cached by the client)."""
+        last_day = (self.end - pd.Timedelta(days=1)).date()  # a day: the whole day included
         return self.client.breakdown(
-            ContactQuery(self.offices[0] if len(self.offices) == 1 else self.offices),
+            self.query,
             by=tuple(by),
             measure=measure,
             period=self.period,
             start=self.start,
-            end=self.end,
+            end=last_day if self.end == self.end.normalize() else self.end,
             progress=False,  # a report has no one watching: no tqdm widget in its output
         )
 
@@ -251,7 +298,8 @@ def check_parameters(
     """Validate the report's parameters that need no server; fill the default range.
 
     Returns (period, start, end, dimensions); the range is half-open [start, end) and
-    defaults to the twelve whole periods before the current (unfinished) one.
+    defaults to the twelve whole periods before the current (unfinished) one. An `end`
+    given as a day is that whole day: the range stops at the next midnight.
     """
     if period not in PERIODS:
         raise InvalidQueryError("period", f"{period!r} is not a period", ", ".join(PERIODS))
@@ -263,6 +311,8 @@ def check_parameters(
             "dimensions", f"{bad[0]!r} is not a dimension", ", ".join(DIMENSIONS)
         )
     end_ts = _timestamp(end, "end") if end is not None else _period_start(period, 0)
+    if end is not None and _is_day(end):
+        end_ts = end_ts + pd.Timedelta(days=1)
     start_ts = (
         _timestamp(start, "start") if start is not None else _period_start(period, -12, end_ts)
     )
@@ -271,6 +321,12 @@ def check_parameters(
             "end", f"{end_ts:%Y-%m-%d} is not after start {start_ts:%Y-%m-%d}", "a later day"
         )
     return period, start_ts, end_ts, tuple(dimensions)
+
+
+def _is_day(value: Any) -> bool:
+    from vitec_nb.dates import is_whole_day
+
+    return is_whole_day(value)
 
 
 def _timestamp(value: Any, field: str) -> pd.Timestamp:
@@ -288,16 +344,31 @@ def _period_start(period: str, shift: int, anchor: pd.Timestamp | None = None) -
 
 
 def show_header(report: Report) -> None:
-    """The report's first lines: what, where, when, and whether the data is a demo."""
+    """The report's first lines: title, filters, source, when generated and fetched."""
     from IPython.display import HTML, display
+
+    from vitec_nb.captions import filters_in_words
+    from vitec_nb.vocab import DEMO_BANNER, TIMEZONE
 
     client = report.client
     source = (
-        "<b>DEMO DATA</b> from the built-in stand-in (no credentials configured)"
+        f"<b>{DEMO_BANNER}</b> from the built-in stand-in (no credentials configured)"
         if getattr(client, "is_demo", False)
         else f"live data from {html.escape(str(getattr(client, 'base_url', 'Vitec Connect')))}"
     )
-    display(HTML(f"<h2>Contact activity</h2><p>{html.escape(report.title)}<br>{source}</p>"))
+    result = report.breakdown((), "created")  # cached: the first chart's own breakdown
+    now = pd.Timestamp.now(tz=TIMEZONE)
+    fetched = result.fetched_at
+    times = f"Generated {now:%Y-%m-%d %H:%M}"
+    if fetched is not None and pd.notna(fetched):
+        times += f" · data fetched {pd.Timestamp(fetched).tz_convert(TIMEZONE):%Y-%m-%d %H:%M}"
+    words = filters_in_words(report.query, result.names)
+    filters = "Filters: " + ("; ".join(words) if words else "none (every contact)")
+    body = (
+        f"<h1>{html.escape(report.title)}</h1><p>{html.escape(filters)}<br>{source}<br>"
+        f"{times} (Swedish time)</p>"
+    )
+    display(HTML(body), metadata={"vitec_nb": {"title": report.title}})
 
 
 def show_breakdown(report: Report, dimension: str, *, measure: str = "created") -> None:
@@ -306,7 +377,7 @@ def show_breakdown(report: Report, dimension: str, *, measure: str = "created") 
 
     display(HTML(f"<h3>By {html.escape(DIMENSION_NAMES[dimension])}</h3>"))
     result = report.breakdown((dimension,), measure)
-    _show_figure(result.plot())
+    _show_figure(result.plot(query=report.query))
     # One row per value (agents can be many), periods across, and a total per row.
     table = _label_periods(result.to_frame(dimension), report.period).T
     names = result.names.get(dimension, {})
@@ -323,7 +394,7 @@ def show_created_vs_changed(report: Report) -> None:
     from vitec_nb import activity
 
     result = report.breakdown((), "created")
-    _show_figure(result.plot("created_vs_changed"))
+    _show_figure(result.plot("created_vs_changed", query=report.query))
     created = activity.wide(result.activity(measure="created", by=()))["contacts"]
     changed = activity.wide(result.activity(measure="changed", by=(), end=report.end))
     table = pd.DataFrame({"created": created, "last changed": changed["contacts"]})
