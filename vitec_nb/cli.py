@@ -87,7 +87,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--office", default=None, help="office id(s), comma-separated")
     p.add_argument("--period", default=None, help="D, W, M, Q or Y")
     p.add_argument("--start", default=None, help="first day, e.g. 2025-01-01")
-    p.add_argument("--end", default=None, help="day after the last, e.g. 2026-01-01")
+    p.add_argument("--end", default=None, help="last day, included, e.g. 2025-12-31")
     return parser
 
 
