@@ -118,7 +118,7 @@ def filled_redis(standin, redis_server) -> int:
     customer_id = standin.customer_ids[0]
     standin.add_account(USER, passwords={customer_id: SECRET})
     url = redis_server.url(db)
-    run_worker(standin, url, "0,5", USER, SECRET)
+    run_worker(standin, url, "1,5", USER, SECRET)
     rejected = run_worker(standin, url, "1", USER, "wrong-password")
     assert rejected == {"1": {"error": "AuthenticationError"}}
     return db
@@ -138,7 +138,7 @@ def test_redis_holds_only_json_200_answers(redis_server, filled_redis) -> None:
     responses = [
         (k, v) for k, v in redis_responses(redis_server, filled_redis) if k != REDIS_SECRET_KEY
     ]
-    assert len(responses) == 2  # lead scores 0 and 5; the rejected call left nothing
+    assert len(responses) == 2  # lead scores 1 and 5; the rejected call left nothing
     for key, data in responses:
         assert not data.startswith(b"\x80"), f"{key} is pickled"
         assert json.loads(data)["status_code"] == 200, key
@@ -171,3 +171,42 @@ def test_redis_going_away_mid_session_is_a_clear_error(standin, private_redis) -
         client.contacts(customer_id=cid, lead_score=3)
     assert private_redis.url() in str(info.value)
     assert "cache" in str(info.value)
+
+
+def test_a_redis_unix_socket_is_described_as_one(standin, unix_redis) -> None:
+    """`describe()` and `vitec-nb cache info` name the socket (was redis://None:None/0)."""
+    from vitec_nb.cache import cache_description
+
+    client = vnb.connect(
+        base_url=standin.url, username=standin.username, password=standin.password,
+        cache=f"unix://{unix_redis}",
+    )  # fmt: skip
+    client.contacts(customer_id=standin.customer_ids[0], lead_score=5)
+    where = f"unix://{unix_redis}"
+    assert client.describe().endswith(f"cache {where}")
+    info = cache_description(client.session)
+    assert info["location"] == where
+    assert info["responses"] >= 1
+    assert "None" not in client.describe()
+
+
+def test_a_damaged_redis_entry_is_a_miss_fetched_again(standin, redis_server, redis_url) -> None:
+    client = vnb.connect(
+        base_url=standin.url, username=standin.username, password=standin.password,
+        cache=redis_url,
+    )  # fmt: skip
+    office = standin.customer_ids[0]
+    first = client.contacts(customer_id=office, lead_score=2)
+    raw = redis_server.client()
+    (key,) = [
+        k
+        for k in raw.scan_iter("vitec_nb:*")
+        if raw.type(k) == b"string" and not k.endswith(b"credential_secret")
+    ]
+    raw.set(key, b'{"_content": 5}')
+    standin.clear_requests()
+    with pytest.warns(RuntimeWarning, match="damaged"):
+        again = client.contacts(customer_id=office, lead_score=2)
+    assert [r.path for r in standin.requests] == [f"/CRM/Contact/{office}"]
+    assert again.attrs["from_cache"] is False
+    assert list(again["id"]) == list(first["id"])

@@ -50,6 +50,7 @@ __all__ = [
     "cache_description",
     "clear",
     "default_cache_path",
+    "has_damaged",
     "demo_cache_path",
     "entry_is_fresh",
     "make_backend",
@@ -246,6 +247,11 @@ def _redis_backend(url: str) -> RedisCache:
         REDIS_NAMESPACE, connection=connection, serializer=SERIALIZER
     )
     return backend
+
+
+def has_damaged(session: CachedSession) -> bool:
+    """Whether any entry was found damaged (and dropped) and not yet asked about."""
+    return bool(getattr(session.cache.responses, "damaged", None))
 
 
 def take_damaged(session: CachedSession, key: str) -> bool:

@@ -736,8 +736,9 @@ class VitecClient:
 
     def _damaged(self, path: str, params: Mapping[str, str], cid: str, fmt: str, what: str) -> bool:
         """Whether this request's cache entry was just found damaged (then dropped): warns."""
-        key = self._keys.get((path, tuple(params.items()), cid, fmt))
-        if key is None or not cache_mod.take_damaged(self.session, key):
+        if not cache_mod.has_damaged(self.session):  # the usual case: no key to compute
+            return False
+        if not cache_mod.take_damaged(self.session, self._cache_key(path, params, cid, fmt)):
             return False
         warnings.warn(
             f"The cached answer for {what} in {cache_mod.cache_location(self.session)} was "

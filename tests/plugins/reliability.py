@@ -59,10 +59,11 @@ def _drain(stream: IO[str]) -> None:
         pass
 
 
-def _start_redis(tmp_dir: Path) -> RedisServer:
+def _start_redis(tmp_dir: Path, unixsocket: Path | None = None) -> RedisServer:
     """Start redis-server in the foreground and return once it accepts connections.
 
-    Readiness is read from the server's own log line, not guessed with a sleep.
+    Readiness is read from the server's own log line, not guessed with a sleep. With
+    `unixsocket` it also listens on that socket.
     """
     port = free_port()
     cmd = [
@@ -76,6 +77,8 @@ def _start_redis(tmp_dir: Path) -> RedisServer:
         "--loglevel", "notice",
         "--daemonize", "no",
     ]  # fmt: skip
+    if unixsocket is not None:
+        cmd += ["--unixsocket", str(unixsocket), "--unixsocketperm", "700"]
     process = subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=tmp_dir
     )
@@ -395,3 +398,18 @@ def hostile() -> Iterator[Callable[[Handler], HostileServer]]:
 
 
 EMPTY_CONTACTS = b'{"persons":[],"companies":[],"deceasedEstates":[]}'
+
+
+@pytest.fixture
+def unix_redis(redis_server: RedisServer) -> Iterator[Path]:
+    """A redis-server of the test's own that listens on a unix socket; yields the socket path."""
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="vnb-redis-", dir="/tmp"))  # socket paths are short
+    server = _start_redis(folder, unixsocket=folder / "redis.sock")
+    try:
+        yield folder / "redis.sock"
+    finally:
+        server.process.terminate()
+        server.process.wait(timeout=10)
+        shutil.rmtree(folder, ignore_errors=True)
