@@ -279,24 +279,7 @@ def activity_counts(
     code = normalize_period(period)
     by = tuple(by)
     facts = facts.reset_index(drop=True)
-    if measure == "created":
-        if "created_period" not in facts.columns:
-            raise InvalidQueryError(
-                "measure",
-                "these facts carry no creation periods (they come from a 'changed' breakdown)",
-                "'changed', or run a breakdown with measure='created'",
-            )
-        times = facts["created_period"]
-    elif measure == "changed":
-        times = facts["changed_at"]
-    else:
-        raise InvalidQueryError("measure", f"{measure!r} is not a measure", "created, changed")
-    for name in by:
-        if name not in facts.columns:
-            raise InvalidQueryError(
-                "by", f"{name!r} is not a column of the facts", ", ".join(map(str, facts.columns))
-            )
-    times = times.astype(DATETIME_DTYPE)
+    times = _measure_times(facts, measure, by)
     known = times.dropna()
     if (start is None or end is None) and known.empty:
         raise InvalidQueryError("start", "no dates to take a range from", "a start and end")
@@ -317,7 +300,40 @@ def activity_counts(
     inside = ~nat & (position >= 0) & (stamps < end_ts.as_unit("ns").value)
     if measure == "changed":
         inside &= stamps >= start_ts.as_unit("ns").value
+    return _counted(facts, index, position, inside, by, values)
 
+
+def _measure_times(facts: pd.DataFrame, measure: str, by: Sequence[str]) -> pd.Series:
+    """The time each contact is counted at (its creation period or last change), checked."""
+    if measure == "created":
+        if "created_period" not in facts.columns:
+            raise InvalidQueryError(
+                "measure",
+                "these facts carry no creation periods (they come from a 'changed' breakdown)",
+                "'changed', or run a breakdown with measure='created'",
+            )
+        times = facts["created_period"]
+    elif measure == "changed":
+        times = facts["changed_at"]
+    else:
+        raise InvalidQueryError("measure", f"{measure!r} is not a measure", "created, changed")
+    for name in by:
+        if name not in facts.columns:
+            raise InvalidQueryError(
+                "by", f"{name!r} is not a column of the facts", ", ".join(map(str, facts.columns))
+            )
+    return times.astype(DATETIME_DTYPE)
+
+
+def _counted(
+    facts: pd.DataFrame,
+    index: pd.DatetimeIndex,
+    position: np.ndarray,
+    inside: np.ndarray,
+    by: Sequence[str],
+    values: Mapping[str, Sequence[Any]] | None,
+) -> pd.DataFrame:
+    """Contacts per cell of period × each dimension's values, every cell listed."""
     rows = np.flatnonzero(inside)
     cell = position[rows].astype(np.int64)
     levels: list[list[Any]] = [list(index)]

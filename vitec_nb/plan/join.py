@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 
 from vitec_nb import activity
 from vitec_nb.activity import DATETIME_DTYPE
-from vitec_nb.plan import checks
+from vitec_nb.plan.checks import dimension_checks, window_check
 from vitec_nb.plan.result import BreakdownResult, _Unknown
 from vitec_nb.plan.values import (
     _NOUNS,
@@ -249,9 +249,7 @@ def _created_periods(
         cells = {window_periods[k]} | ({window_periods[k - 1]} if k > 0 else set())
         found.unknowns.append(_Unknown(op.office, op.windows[k].label, periods=frozenset(cells)))
     in_any = window_of >= 0
-    found.checks.extend(
-        checks.window_check(op.office, in_any[keep], outside, int(keep.sum()), failed)
-    )
+    found.checks.extend(window_check(op.office, in_any[keep], outside, int(keep.sum()), failed))
     starts = pd.DatetimeIndex([*window_periods, pd.NaT]).astype(DATETIME_DTYPE)
     return starts[np.where(in_any, window_of, len(window_periods))]
 
@@ -267,7 +265,7 @@ def _dimension_checks(
     if any(c.query in failures for c in calls):
         return []
     sizes = {c: int(keep[codes.positions(c.query)[0]].sum()) for c in calls}
-    return checks.dimension_checks(op.office, dim, sizes, int(keep.sum()))
+    return dimension_checks(op.office, dim, sizes, int(keep.sum()))
 
 
 _Joined = tuple[Any, list[dict[str, Any]], list[str], list[_Unknown]]

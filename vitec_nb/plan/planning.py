@@ -223,6 +223,22 @@ def _range_error(exc: Exception, opts: BreakdownOptions) -> InvalidQueryError:
     )
 
 
+def _range_and_boundaries(
+    query: ContactQuery, options: BreakdownOptions, now: pd.Timestamp
+) -> tuple[tuple[pd.Timestamp, pd.Timestamp, bool], tuple[pd.Timestamp, ...]]:
+    """The range and the creation windows' edges (start, each period start inside, end)."""
+    try:
+        plan_range = _resolve_range(query, options, now)
+        start, end, included = plan_range
+        stop = end + pd.Timedelta(1, "ns") if included else end
+        inner = [p for p in activity.period_index(start, stop, options.period) if start < p < end]
+    except InvalidQueryError:
+        raise
+    except (ValueError, OverflowError) as exc:  # out of bounds, a midnight twice (1916)
+        raise _range_error(exc, options) from None
+    return plan_range, (start, *inner, end)
+
+
 def plan_breakdown(
     query: ContactQuery,
     lookups: Mapping[str, OfficeLookups],
@@ -237,16 +253,8 @@ def plan_breakdown(
     """
     profile = profile if profile is not None else ServerProfile()
     now = options.now if options.now is not None else pd.Timestamp.now(tz=TIMEZONE)
-    try:
-        plan_range = _resolve_range(query, options, now)
-        start, end, included = plan_range
-        stop = end + pd.Timedelta(1, "ns") if included else end
-        inner = [p for p in activity.period_index(start, stop, options.period) if start < p < end]
-    except InvalidQueryError:
-        raise
-    except (ValueError, OverflowError) as exc:  # out of bounds, a skipped local midnight
-        raise _range_error(exc, options) from None
-    boundaries = (start, *inner, end)
+    plan_range, boundaries = _range_and_boundaries(query, options, now)
+    start, end, included = plan_range
     offices = [
         _office_plan(
             office,

@@ -7,9 +7,9 @@ from typing import Any
 
 from vitec_nb.errors import IncompleteBreakdownError, InvalidQueryError, VitecError
 from vitec_nb.lookups import OfficeLookups
-from vitec_nb.plan import planning
 from vitec_nb.plan.execution import run_plan
 from vitec_nb.plan.options import BreakdownOptions, breakdown_options
+from vitec_nb.plan.planning import plan_breakdown as plan_purely
 from vitec_nb.plan.result import BreakdownResult
 from vitec_nb.plan.values import (
     _PLAN_OPTIONS,
@@ -89,7 +89,7 @@ def prepare(
     plan_opts, run = breakdown_options(query, by, **options)
     lookups = fetch_lookups(client, query, plan_opts, run) if client is not None else {}
     profile = profile_of(client) if client is not None else ServerProfile()
-    return planning.plan_breakdown(query, lookups, plan_opts, profile), run
+    return plan_purely(query, lookups, plan_opts, profile), run
 
 
 def run_breakdown(
@@ -125,7 +125,7 @@ def plan_breakdown(*args: Any, **kwargs: Any) -> BreakdownPlan:
     first = args[0] if args else kwargs.get("query")
     if isinstance(first, ContactQuery):
         query, lookups, options, profile = _pure_args(args, kwargs)
-        return planning.plan_breakdown(query, lookups, options, profile)
+        return plan_purely(query, lookups, options, profile)
     client, query, *rest = args
     by = rest[0] if rest else kwargs.pop("by", ("agent",))
     return prepare(client, query, by, **kwargs)[0]

@@ -119,6 +119,25 @@ class BreakdownResult:
         if measure not in MEASURES:
             raise InvalidQueryError("measure", f"{measure!r} is not a measure", "created, changed")
         start_ts = activity.to_timestamp(start, "start") if start is not None else plan.start
+        end_ts = self._regroup_end(measure, code, end)
+        values = {
+            name: list(self.facts[name].cat.categories)
+            for name in dims
+            if isinstance(self.facts[name].dtype, pd.CategoricalDtype)
+        }
+        for name in dims:
+            if name in activity.MULTI_VALUED:
+                values[name] = [*_dimension_order(plan, name)]
+        counts = activity.activity_counts(
+            self.facts, measure, dims, code, start_ts, end_ts, values=values
+        )
+        counts = self._mark_unknown(counts, measure, dims, code)
+        counts.attrs.update(self._chart_attrs(measure, code, start_ts, end_ts))
+        return counts
+
+    def _regroup_end(self, measure: str, code: str, end: Any) -> pd.Timestamp:
+        """The exclusive end of a regrouping, after checking it can be made from the facts."""
+        plan = self.plan
         if measure == "created":
             if plan.measure != "created":
                 raise InvalidQueryError(
@@ -135,31 +154,15 @@ class BreakdownResult:
                     f"be regrouped per {activity.period_name(code)}",
                     "the fetched period or a coarser one that it divides",
                 )
-            end_ts = activity.to_timestamp(end, "end") if end is not None else plan.stop
-        else:
-            if end is not None:
-                end_ts = activity.to_timestamp(end, "end")
-            elif plan.measure == "changed":
-                end_ts = plan.stop
-            else:
-                latest = self.facts["changed_at"].max()
-                end_ts = plan.stop
-                if pd.notna(latest) and latest >= plan.stop:
-                    end_ts = activity.next_period_start(latest + pd.Timedelta(1, "ns"), code)
-        values = {
-            name: list(self.facts[name].cat.categories)
-            for name in dims
-            if isinstance(self.facts[name].dtype, pd.CategoricalDtype)
-        }
-        for name in dims:
-            if name in activity.MULTI_VALUED:
-                values[name] = [*_dimension_order(plan, name)]
-        counts = activity.activity_counts(
-            self.facts, measure, dims, code, start_ts, end_ts, values=values
-        )
-        counts = self._mark_unknown(counts, measure, dims, code)
-        counts.attrs.update(self._chart_attrs(measure, code, start_ts, end_ts))
-        return counts
+            return activity.to_timestamp(end, "end") if end is not None else plan.stop
+        if end is not None:
+            return activity.to_timestamp(end, "end")
+        if plan.measure == "changed":
+            return plan.stop
+        latest = self.facts["changed_at"].max()
+        if pd.notna(latest) and latest >= plan.stop:
+            return activity.next_period_start(latest + pd.Timedelta(1, "ns"), code)
+        return plan.stop
 
     def _mark_unknown(
         self, counts: pd.DataFrame, measure: str, dims: Sequence[str], code: str
