@@ -193,3 +193,14 @@ def test_capped_answers_are_cut_silently_to_the_cap(s, speak):
     assert len(refs(small)) == (office_truth(s).lead_score == 5).sum() < 100
     xml = ET.fromstring(get(s, path, accept="text/xml").content)
     assert len(list(xml.iter(NS + "CrmContactReference"))) == 100
+
+
+def test_every_preset_answers_the_same_contacts_in_its_own_way(dialect_standin):
+    s = dialect_standin
+    body = get(s, f"CRM/Contact/{s.customer_ids[0]}", LeadScore=3).json()
+    want = office_truth(s)
+    want = want[want.lead_score == 3]
+    if s.dialect.answer_cap is not None:
+        assert len(refs(body)) == min(len(want), s.dialect.answer_cap)
+    else:
+        assert {r["id"] for r in refs(body)} == set(want.id)

@@ -6,6 +6,9 @@
 - `make_standin(**kw)`: a factory of started stand-ins (same arguments as `StandIn`),
   each stopped at the end of the test.
 - `standin_session`: a `requests.Session` with the demo account of `standin`.
+- `dialect_standin`: parametrized over every preset in `DIALECTS`: one small stand-in
+  (seed 0, 3 000 contacts, 2 offices) per dialect for the session; `.dialect` says which.
+  Leave its dialect and faults as found.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from typing import Any
 import pytest
 import requests
 
-from vitec_nb.standin import StandIn
+from vitec_nb.standin import DIALECTS, StandIn
 
 
 @pytest.fixture(scope="session")
@@ -47,3 +50,10 @@ def standin_session(standin: StandIn) -> Iterator[requests.Session]:
     with requests.Session() as session:
         session.auth = (standin.username, standin.password)
         yield session
+
+
+@pytest.fixture(scope="session", params=list(DIALECTS))
+def dialect_standin(request: pytest.FixtureRequest) -> Iterator[StandIn]:
+    """A small stand-in speaking one preset dialect (the test runs once per preset)."""
+    with StandIn(seed=0, contacts=3_000, offices=2, dialect=request.param) as s:
+        yield s
