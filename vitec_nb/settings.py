@@ -167,12 +167,7 @@ class Settings:
         found.keyring(offices)
         if not found.anything():
             if demo is False:
-                raise ConfigurationError(
-                    "no credentials are configured: pass username= and password= (or "
-                    "passwords=, or token=) to connect(), set VITEC_USERNAME and "
-                    "VITEC_PASSWORD (or VITEC_TOKEN), or store them in the keyring (see "
-                    "docs/credentials.md)"
-                )
+                raise ConfigurationError(_NOTHING_CONFIGURED)
             return cls(base_url=None, credentials=None, demo=True, sources=sources, **common)
         credentials, all_offices = found.credentials()
         return cls(
@@ -191,6 +186,13 @@ class Settings:
         user = self.credentials.username if self.credentials else "?"
         offices = ", ".join(self.customer_ids) or "any office"
         return f"Vitec Connect at {self.base_url} as {user} ({offices})"
+
+
+_NOTHING_CONFIGURED = (
+    "no credentials are configured: pass username= and password= (or passwords=, or token=)"
+    " to connect(), set VITEC_USERNAME and VITEC_PASSWORD (or VITEC_TOKEN), or store them in"
+    " the keyring (see docs/credentials.md)"
+)
 
 
 def _refuse_demo_with(given: list[str]) -> None:
