@@ -343,14 +343,6 @@ def test_the_tag_of_a_token_header_is_the_tag_of_the_same_user_and_password() ->
         assert tagger.tag_for_header(header) == credential_tag(user, password, secret)
 
 
-def test_secret_forms_cover_passwords_and_their_base64() -> None:
-    creds = Credentials("anna", password="every", passwords={"M30011": "own-ö"})
-    forms = creds.secret_forms()
-    assert {"every", "own-ö", token_of("anna", "every"), token_of("anna", "own-ö")} <= set(forms)
-    assert token_of("anna", "own-ö", "latin-1") in forms
-    assert list(forms) == sorted(forms, key=len, reverse=True)
-
-
 # -- strict options: every connect() / Settings option checked before anything is sent ----
 
 

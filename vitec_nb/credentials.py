@@ -237,19 +237,3 @@ class Credentials:
             return user, password
         except UnicodeEncodeError:
             return user.encode("utf-8"), password.encode("utf-8")
-
-    def secret_forms(self) -> tuple[str, ...]:
-        """Every form of the secrets in use, longest first, for scrubbing server text: each
-        password and the base64 of ``user:password`` (a token, and a Basic header's value)
-        in UTF-8 and, where it fits, Latin-1."""
-        forms: set[str] = set()
-        for password in {self.password, *self.passwords.values()} - {None}:
-            assert password is not None
-            forms.add(password)
-            for codec in ("utf-8", "latin-1"):
-                try:
-                    raw = f"{self.username}:{password}".encode(codec)
-                except UnicodeEncodeError:
-                    continue
-                forms.add(base64.b64encode(raw).decode("ascii"))
-        return tuple(sorted(forms, key=len, reverse=True))
