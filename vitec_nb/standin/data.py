@@ -284,6 +284,35 @@ def build_dataset(
     n_lists = rng.integers(3, 9, size=n_off)
     list_ids = [s.decode() for s in hex_ids(rng, int(n_lists.sum()), b"NYL")]
     groups = _office_groups(rng, cids)
+    office_objs, list_names = _offices(rng, cids, per_office, n_lists, list_ids, groups)
+    cols = _contacts(rng, int(contacts), office_objs, n_lists, start_day, end_day)
+    return Dataset(
+        seed=seed,
+        customer_ids=cids,
+        offices=office_objs,
+        groups=groups,
+        agent_ids=agent_ids,
+        agent_names=names,
+        agent_titles=titles,
+        agent_archived=archived,
+        agent_public=public,
+        agent_office=np.repeat(np.arange(n_off), per_office),
+        list_ids=list_ids,
+        list_names=list_names,
+        list_office=np.repeat(np.arange(n_off), n_lists),
+        **cols,
+    )
+
+
+def _offices(
+    rng: np.random.Generator,
+    cids: list[str],
+    per_office: np.ndarray,
+    n_lists: np.ndarray,
+    list_ids: list[str],
+    groups: list[OfficeGroup],
+) -> tuple[list[Office], list[str]]:
+    """Each office with its users, lists, custom fields and groups; the lists' names."""
     list_names: list[str] = []
     office_objs: list[Office] = []
     starts = np.concatenate([[0], np.cumsum(per_office)])
@@ -303,23 +332,7 @@ def build_dataset(
                 groups=tuple(g.id for g in groups if cid in g.offices),
             )
         )
-    cols = _contacts(rng, int(contacts), office_objs, n_lists, start_day, end_day)
-    return Dataset(
-        seed=seed,
-        customer_ids=cids,
-        offices=office_objs,
-        groups=groups,
-        agent_ids=agent_ids,
-        agent_names=names,
-        agent_titles=titles,
-        agent_archived=archived,
-        agent_public=public,
-        agent_office=np.repeat(np.arange(n_off), per_office),
-        list_ids=list_ids,
-        list_names=list_names,
-        list_office=np.repeat(np.arange(n_off), n_lists),
-        **cols,
-    )
+    return office_objs, list_names
 
 
 def _contacts(
