@@ -221,7 +221,7 @@ def test_documentation_screenshots(browser: Any, tmp_path: Path) -> None:
     folder = Path(SCREENSHOTS or ".").resolve()
     folder.mkdir(parents=True, exist_ok=True)
     env = standin_env(None, tmp_path)
-    page = browser.new_page(viewport={"width": 1000, "height": 1700})
+    page = browser.new_page(viewport={"width": 1000, "height": 1700}, locale="en-GB")
     for url in voila(env, tmp_path):
         page.goto(url, timeout=FORM_TIMEOUT_MS)
         run = page.locator(".vnb-explorer button", has_text="Run").first
@@ -244,9 +244,11 @@ def lab_screenshot(browser: Any, env: dict[str, str], tmp_path: Path, out: Path)
     args = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}"]
     args += ["--ServerApp.ip=127.0.0.1", "--IdentityProvider.token=", "--ServerApp.password="]
     args += [f"--ServerApp.root_dir={EXPLORER_NOTEBOOK.parent}", "--LabApp.news_url=None"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:  # containers: JupyterLab refuses root
+        args.append("--allow-root")
     env = env | {"JUPYTER_CONFIG_DIR": str(tmp_path / "jupyter-config")}
     for _ in serve(args, env, tmp_path, f"127.0.0.1:{port}/lab"):
-        page = browser.new_page(viewport={"width": 1280, "height": 1500})
+        page = browser.new_page(viewport={"width": 1280, "height": 1500}, locale="en-GB")
         page.goto(f"http://127.0.0.1:{port}/lab/tree/{EXPLORER_NOTEBOOK.name}?reset")
         expect(page.locator(".jp-Notebook")).to_be_visible(timeout=FORM_TIMEOUT_MS)
         page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()

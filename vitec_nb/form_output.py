@@ -246,7 +246,8 @@ def summary_html(s: dict[str, Any], caption: Caption | None = None) -> str:
         else '<b style="color:#3c763d">live data</b>'
     )
     if caption is not None:
-        span = f"{caption.what}, {caption.range}" if caption.range else caption.what
+        what = caption.what.removeprefix("contacts ")
+        span = f"{what}, {caption.range}" if caption.range else what
         office = caption.office
         filters = "Filters: " + ("; ".join(caption.filters) if caption.filters else "none")
     else:

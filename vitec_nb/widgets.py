@@ -150,6 +150,7 @@ class ContactExplorer(FormLayout):
                 agents += _agent_options(self.client.agents(office, offline=offline))
             except VitecError as err:
                 problems.append(f"agents: {error_message(err)}")
+            self._load_office_name(office, offline)
             try:
                 frame = self.client.newsletter_lists(office, offline=offline)
                 lists += [(str(r.name), str(r.id)) for r in frame.itertuples()]
@@ -174,6 +175,18 @@ class ContactExplorer(FormLayout):
         finally:
             self._updating = False
         self._lookup_problems = problems
+
+    def _load_office_name(self, office: str, offline: bool) -> None:
+        """The office's name for captions ("M30012 Kontor Söder"), when Vitec gives one."""
+        if office in self._office_names:
+            return
+        try:
+            frame = self.client.offices(office, offline=offline)
+        except VitecError:
+            return  # captions show the id alone
+        names = frame.loc[frame["customer_id"].astype(str) == office, "name"].dropna()
+        if len(names):
+            self._office_names[office] = str(names.iloc[0])
 
     def _on_office(self, _change: dict[str, Any]) -> None:
         if not self._updating:
