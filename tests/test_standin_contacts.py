@@ -241,3 +241,10 @@ def test_empty_parameter_value_counts_as_not_given(standin, standin_session, off
 
 def test_out_of_range_lead_score_matches_nothing(standin, standin_session, cid):
     assert fetch(standin_session, standin, cid, LeadScore=9) == set()
+
+
+@pytest.mark.parametrize("score", [-1, 6])
+def test_a_lead_score_outside_0_to_5_matches_nothing_not_even_estates(
+    standin, standin_session, cid, score
+):
+    assert fetch(standin_session, standin, cid, LeadScore=score) == set()

@@ -47,7 +47,10 @@ def select(ds: Dataset, office: int, f: ContactFilters, dialect: Dialect | None 
         if mask is not None:
             masks.append(mask)
     if f.lead_score is not None and (f.lead_score != 0 or zero_is_value):
-        masks.append(ds.lead_score[lo:hi] == f.lead_score)  # estates hold -1: never match
+        if f.lead_score < 0:  # estates hold -1 for "none": no value matches them
+            empty = True
+        else:
+            masks.append(ds.lead_score[lo:hi] == f.lead_score)
     order = f.scheduled_order_type
     if order is not None and (order != 0 or zero_is_value):
         if 1 <= order <= 3:
@@ -67,7 +70,9 @@ def select(ds: Dataset, office: int, f: ContactFilters, dialect: Dialect | None 
     return _parts(ds, office, lo, mask, empty)
 
 
-def _custom_field(ds: Dataset, office: int, lo: int, hi: int, f: ContactFilters):
+def _custom_field(
+    ds: Dataset, office: int, lo: int, hi: int, f: ContactFilters
+) -> np.ndarray | None:
     """The mask of a custom field filter; None when nothing can match."""
     names = {CUSTOM_FIELDS[c][0].casefold(): c for c in ds.offices[office].field_codes}
     fcode = names.get((f.custom_field_name or "").casefold())

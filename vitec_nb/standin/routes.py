@@ -8,6 +8,7 @@ order, around authentication (401) and the office access check (403).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,18 +95,15 @@ def customer_id_param(route: str) -> str:
 
 
 def _ids(route: str, segments: list[str], params: dict[str, str]) -> list[str]:
+    """The contact ids of a details request, as given (empty parts dropped)."""
     if route == "typed" and len(segments) == 4:
         text = lookup(params, "contactIds") or ""
     else:
         text = segments[-1]
-    seen: dict[str, None] = {}
-    for part in text.split(","):
-        if part.strip():
-            seen.setdefault(part.strip().upper(), None)
-    return list(seen)
+    return [part.strip().upper() for part in text.split(",") if part.strip()]
 
 
-def validate(route: str, segments: list[str], params: dict[str, str]) -> dict[str, list[str]] | Any:
+def validate(route: str, segments: list[str], params: dict[str, str]) -> Any:
     """The route's values, or raise InvalidParameters with Web API's ModelState keys."""
     if route == "contacts":
         try:
@@ -121,7 +119,7 @@ def validate(route: str, segments: list[str], params: dict[str, str]) -> dict[st
                 {"contactIds": [f"At most {MAX_IDS} contact ids per request; {len(ids)} given."]}
             )
         kind = _TYPED[segments[3].lower()] if route == "typed" else None
-        return kind, ids
+        return kind, list(dict.fromkeys(ids))  # a repeated id is answered once
     if route == "list_contacts":
         return segments[4]
     if route == "search":
@@ -148,7 +146,7 @@ def _search_values(params: dict[str, str]) -> tuple[str, int]:
     return term, size
 
 
-def _stamp(dialect: Dialect):
+def _stamp(dialect: Dialect) -> Callable[[int], str]:
     return lambda ns: format_local(ns, dialect.changed_at_offset)
 
 

@@ -143,8 +143,10 @@ class StandIn(RequestHandling):
     def set_dialect(self, dialect: Dialect | str | None = None) -> Dialect:
         """Change the dialect while running (a `Dialect`, a preset name, or None for the
         documented one); returns it. Requests already being answered keep the old one."""
-        self._dialect = resolve_dialect(dialect)
-        return self._dialect
+        new = resolve_dialect(dialect)
+        self.dataset.rows("json", new.changed_at_offset)  # render before the first answer
+        self._dialect = new
+        return new
 
     @property
     def transfers(self) -> list[Transfer]:
