@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable
 from typing import Any
 
@@ -17,7 +18,9 @@ from vitec_nb.standin import StandIn
 def expected_ids(truth: pd.DataFrame, office: str | list[str], **f: Any) -> set[str]:
     """Ids the stand-in's ground truth says match the filters (the API's documented rules).
 
-    Naive dates mean Swedish local time, as the API documents (`to_stockholm`).
+    Naive dates mean Swedish local time, as the API documents (`to_stockholm`); a `*_to`
+    given as a date alone is that whole day (before the next midnight), one with a time is
+    that instant, included.
     """
     offices = [office] if isinstance(office, str) else office
     t = truth[truth["customer_id"].astype(str).isin(offices)]
@@ -26,29 +29,41 @@ def expected_ids(truth: pd.DataFrame, office: str | list[str], **f: Any) -> set[
     if "created_from" in f:
         t = t[t["created_at"] >= to_stockholm(f["created_from"])]
     if "created_to" in f:
-        t = t[t["created_at"] <= to_stockholm(f["created_to"])]
+        t = t[_until(t["created_at"], f["created_to"])]
     if "changed_from" in f:
         t = t[t["changed_at"] >= to_stockholm(f["changed_from"])]
     if "changed_to" in f:
-        t = t[t["changed_at"] <= to_stockholm(f["changed_to"])]
+        t = t[_until(t["changed_at"], f["changed_to"])]
     if "custom_field_name" in f:
         name, value = f["custom_field_name"], f.get("custom_field_value")
         keep = [name in d and (value is None or d[name] == value) for d in t["custom_fields"]]
         t = t[keep]
     if "lead_score" in f:
-        t = t[t["lead_score"] == f["lead_score"]]
+        t = t[(t["lead_score"] == f["lead_score"]).fillna(False).astype(bool)]
     if "scheduled_order_type" in f:
-        t = t[t["scheduled_order_type"] == f["scheduled_order_type"]]
+        t = t[[f["scheduled_order_type"] in types for types in t["scheduled_order_types"]]]
     if "newsletter_list_id" in f:
         t = t[[f["newsletter_list_id"] in ids for ids in t["newsletter_list_ids"]]]
     return set(t["id"].astype(str))
 
 
+def _until(when: pd.Series, bound: Any) -> pd.Series:
+    """`when` up to `bound`: a date alone is the whole day, a time is that instant (included)."""
+    text = str(bound)
+    if isinstance(bound, datetime.date) and not isinstance(bound, datetime.datetime):
+        text = bound.isoformat()
+    if len(text) == 10:  # date only
+        return when < to_stockholm(text) + pd.Timedelta(days=1)
+    return when <= to_stockholm(bound)
+
+
 def _sample(truth: pd.DataFrame, office: str) -> pd.Series:
-    """A contact of the office that has an agent, a list and a custom field."""
+    """A contact of the office that has an agent, a list, a custom field, a lead score and a
+    scheduled order type."""
     t = truth[truth["customer_id"].astype(str) == office]
     ok = t["agent_id"].notna() & t["newsletter_list_ids"].map(len).gt(0)
-    ok &= t["custom_fields"].map(len).gt(0)
+    ok &= t["custom_fields"].map(len).gt(0) & t["lead_score"].notna()
+    ok &= t["scheduled_order_types"].map(len).gt(0)
     return t[ok].iloc[len(t[ok]) // 2]
 
 
@@ -69,7 +84,7 @@ def filter_cases(s: StandIn) -> dict[str, dict[str, Any]]:
         "custom_field_name": {"custom_field_name": field},
         "custom_field_value": {"custom_field_name": field, "custom_field_value": value},
         "lead_score": {"lead_score": int(row["lead_score"])},
-        "scheduled_order_type": {"scheduled_order_type": int(row["scheduled_order_type"])},
+        "scheduled_order_type": {"scheduled_order_type": int(row["scheduled_order_types"][0])},
         "newsletter_list_id": {"newsletter_list_id": row["newsletter_list_ids"][0]},
         "everything_combined": {
             "agent_id": str(row["agent_id"]),

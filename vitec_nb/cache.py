@@ -36,8 +36,9 @@ import platformdirs
 import requests
 from requests_cache import CachedSession, create_key
 from requests_cache.backends import BaseCache, FileCache, RedisCache, SQLiteCache
-from requests_cache.backends.redis import RedisDict
 
+from vitec_nb.cache_redis import redis_backend, redis_location
+from vitec_nb.cache_serializer import RELEASE_ARROW_MEMORY_FROM, SERIALIZER, release_arrow_memory
 from vitec_nb.cache_sqlite import DEFAULT_LOCK_TIMEOUT, VitecSQLiteCache, stamp_is_fresh
 from vitec_nb.credentials import CredentialTagger
 from vitec_nb.errors import ConfigurationError
@@ -45,6 +46,7 @@ from vitec_nb.errors import ConfigurationError
 __all__ = [
     "PARSED_ATTR",
     "PARSED_MEMO",
+    "SERIALIZER",
     "ParsedMemo",
     "VitecSQLiteCache",
     "cache_description",
@@ -60,77 +62,6 @@ __all__ = [
     "take_damaged",
 ]
 
-# Bodies at least this large are zstd-compressed inside the JSON (see _json_serializer).
-COMPRESS_BODIES_FROM = 16 << 10
-# After parsing a body at least this large, pyarrow's scratch memory is handed back.
-RELEASE_ARROW_MEMORY_FROM = 1 << 20
-_ZSTD_PREFIX = "zstd:"
-
-
-def _pack_body(body: bytes) -> str | None:
-    """A body as JSON text: base64, or for a large body "zstd:<size>:" + base64(zstd(body))."""
-    import base64
-
-    import pyarrow as pa
-
-    if not body:
-        return None
-    if len(body) < COMPRESS_BODIES_FROM or not pa.Codec.is_available("zstd"):
-        return base64.b64encode(body).decode()
-    packed = pa.Codec("zstd", compression_level=1).compress(body, asbytes=True)
-    return f"{_ZSTD_PREFIX}{len(body)}:{base64.b64encode(packed).decode()}"
-
-
-def _unpack_body(text: str | None, _type: Any = None) -> bytes:
-    import base64
-
-    if not text:
-        return b""
-    if not text.startswith(_ZSTD_PREFIX):
-        return base64.b64decode(text)  # plain base64, as requests-cache's orjson serializer
-    import pyarrow as pa
-
-    colon = text.index(":", len(_ZSTD_PREFIX))
-    packed = base64.b64decode(text[colon + 1 :])
-    size = int(text[len(_ZSTD_PREFIX) : colon])
-    return pa.Codec("zstd").decompress(packed, decompressed_size=size, asbytes=True)
-
-
-def _release_arrow_memory() -> None:
-    """Hand pyarrow's freed scratch memory back to the OS.
-
-    Parsing a large answer leaves ~150 MB (at a million references) cached in pyarrow's
-    allocator; released before the body is serialized into the cache, that peak and the
-    serializer's copies do not stack.
-    """
-    import pyarrow as pa
-
-    pa.default_memory_pool().release_unused()
-
-
-def _json_serializer() -> Any:
-    """requests-cache's orjson serializer, with large bodies compressed before base64.
-
-    Still JSON, never pickle. Why compress: a million-reference answer is ~93 MB, and
-    base64 inside JSON makes three full-size copies while saving and again while loading,
-    which took fetching it through the cache past 800 MB; compressed (~20 MB) the copies
-    are small. From 16 KiB on, because compression (zstd level 1, ~4.6x on contact lists)
-    releases the GIL and base64 does not: a 770 kB answer costs 0.4 ms of GIL-held work
-    to store instead of 1.9 ms, and 0.7 ms to load instead of 6.7 ms (benchmark 5 in
-    docs/benchmarks.md). Bodies stored plain by requests-cache's own serializer still load.
-    """
-    import orjson
-    from requests_cache.serializers.pipeline import SerializerPipeline, Stage
-    from requests_cache.serializers.preconf import make_stage
-
-    stage = make_stage("cattr.preconf.orjson", b64=True)
-    stage.converter.register_unstructure_hook(bytes, _pack_body)
-    stage.converter.register_structure_hook(bytes, _unpack_body)
-    return SerializerPipeline([stage, Stage(orjson)], name="vitec_json", is_binary=True)
-
-
-SERIALIZER = _json_serializer()  # JSON via orjson: fast, never pickle
-REDIS_NAMESPACE = "vitec_nb"
 REDIS_SECRET_KEY = "vitec_nb:credential_secret"
 SECRET_BYTES = 32
 logger = logging.getLogger("vitec_nb")
@@ -173,7 +104,7 @@ def make_backend(cache: Any = None, *, lock_timeout: float = DEFAULT_LOCK_TIMEOU
     if cache is None:
         cache = default_cache_path()
     if isinstance(cache, str) and cache.startswith(("redis://", "rediss://", "unix://")):
-        return _redis_backend(cache)
+        return redis_backend(cache, SERIALIZER)
     if isinstance(cache, str | os.PathLike):
         path = sqlite_path(Path(cache))
         try:
@@ -201,54 +132,6 @@ def _unwritable(path: Path, exc: BaseException) -> str:
     )
 
 
-class _DamageAwareRedisDict(RedisDict):
-    """requests-cache's Redis table, where an entry that cannot be decoded is a miss.
-
-    The entry is deleted and its key remembered in `damaged` (the client warns, naming the
-    call), instead of cattrs' raw error on every read.
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.damaged: set[str] = set()
-
-    def deserialize(self, key: str, value: Any) -> Any:
-        try:
-            obj = self.serializer.loads(value) if self.serializer else value
-        except Exception as exc:  # cattrs, orjson, zstd, base64: whatever the damage
-            logger.warning("damaged cache entry %s dropped (%s)", key, type(exc).__name__)
-            self.damaged.add(key)
-            with contextlib.suppress(KeyError):
-                del self[key]
-            return None
-        with contextlib.suppress(AttributeError):
-            obj.cache_key = key
-        return obj
-
-
-def _redis_backend(url: str) -> RedisCache:
-    try:
-        import redis
-    except ImportError as exc:
-        raise ConfigurationError(
-            "cache: a redis:// URL needs the redis package (pip install 'vitec_nb[redis]')"
-        ) from exc
-    connection = redis.Redis.from_url(url)
-    try:
-        connection.ping()  # fail now, in words, rather than at the first query
-    except redis.RedisError as exc:
-        raise ConfigurationError(
-            f"cache: the Redis cache at {_redis_location(connection)} cannot be reached "
-            f"({type(exc).__name__}: {exc}). Start it, check the URL, or connect with a "
-            "local cache (cache=a file path)."
-        ) from None
-    backend = RedisCache(REDIS_NAMESPACE, connection=connection, serializer=SERIALIZER)
-    backend.responses = _DamageAwareRedisDict(
-        REDIS_NAMESPACE, connection=connection, serializer=SERIALIZER
-    )
-    return backend
-
-
 def has_damaged(session: CachedSession) -> bool:
     """Whether any entry was found damaged (and dropped) and not yet asked about."""
     return bool(getattr(session.cache.responses, "damaged", None))
@@ -272,21 +155,13 @@ def clear(session: CachedSession, *, expired_only: bool = False) -> None:
     PARSED_MEMO.forget(session)
 
 
-def _redis_location(connection: Any) -> str:
-    """redis://host:port/db of a connection, without any password."""
-    kw = connection.connection_pool.connection_kwargs
-    if kw.get("path"):
-        return f"unix://{kw['path']}"
-    return f"redis://{kw.get('host')}:{kw.get('port')}/{kw.get('db', 0)}"
-
-
 def cache_location(session: CachedSession) -> str:
     """Where the session's cache is, safe to show (no password); sends nothing to it."""
     backend = session.cache
     if isinstance(backend, VitecSQLiteCache | SQLiteCache):
         return str(backend.db_path)
     if isinstance(backend, RedisCache):
-        return _redis_location(backend.responses.connection)
+        return redis_location(backend.responses.connection)
     return type(backend).__name__
 
 
@@ -419,7 +294,7 @@ def make_filter_fn(validate: Validator | None) -> Callable[[requests.Response], 
                 parsed = exc
             setattr(response, PARSED_ATTR, parsed)
             if len(response.content) >= RELEASE_ARROW_MEMORY_FROM:
-                _release_arrow_memory()
+                release_arrow_memory()
         return not isinstance(parsed, Exception)
 
     return filter_fn
