@@ -142,6 +142,29 @@ def test_multi_valued_dimension_counts_a_contact_under_each_value():
     assert totals.sum() > len(facts_frame())  # more than the contacts: said in the docs
 
 
+def test_services_are_multi_valued_with_no_active_service_for_none():
+    facts = facts_frame().assign(scheduled_order_type=[(1, 3), (2,), (), ()])
+    counts = activity_counts(
+        facts, "created", ("scheduled_order_type",), "Q", "2025-01-01", "2025-04-01"
+    )
+    totals = counts.set_index("scheduled_order_type")["contacts"]
+    assert totals[1] == totals[2] == totals[3] == 1
+    assert totals["(no active service)"] == 2
+
+
+def test_an_exclusive_end_one_nanosecond_after_an_included_instant_is_kept_exact():
+    """A plan with an included end stops one nanosecond after it: periods and counts take
+    that instant as it is (no microsecond rounding)."""
+    last = t("2025-03-31")  # the fourth contact's change, to the nanosecond
+    end = last + pd.Timedelta(1, "ns")
+    assert list(period_index(t("2025-01-01"), end, "M")) == [
+        t("2025-01-01"), t("2025-02-01"), t("2025-03-01")
+    ]  # fmt: skip
+    included = activity_counts(facts_frame(), "changed", (), "M", "2025-01-01", end)
+    excluded = activity_counts(facts_frame(), "changed", (), "M", "2025-01-01", last)
+    assert (included["contacts"].sum(), excluded["contacts"].sum()) == (4, 3)
+
+
 def test_counts_leave_out_contacts_outside_the_range():
     counts = activity_counts(facts_frame(), "changed", (), "M", "2025-01-10", "2025-03-31")
     assert counts["contacts"].sum() == 2  # 2025-01-20 and 2025-03-02

@@ -7,11 +7,13 @@ import warnings
 import pandas as pd
 import pytest
 
+import vitec_nb
 from tests.plugins.breakdown import (
     NO_AGENT,
     NO_AGENT_OR_UNLISTED,
     NO_LEAD_SCORE,
     assert_counts_equal,
+    ignoring_proxy,
     naive_counts,
     result_counts,
     truth_counts,
@@ -72,9 +74,9 @@ def as_naive(got: pd.Series, by: str) -> pd.Series:
 
 @pytest.mark.parametrize("by", DIMENSIONS)
 def test_breakdown_is_exact_against_truth_and_a_naive_loop(
-    dialect_standin, make_breakdown_client, by
+    breakdown_dialect_standin, make_breakdown_client, by
 ):
-    s = dialect_standin
+    s = breakdown_dialect_standin
     office = s.customer_ids[0]
     result = breakdown(make_breakdown_client(s), office, by)
     assert result.is_complete and result.checks == []
@@ -88,9 +90,9 @@ def test_breakdown_is_exact_against_truth_and_a_naive_loop(
 
 
 def test_no_contact_of_a_non_public_agent_is_counted_as_no_agent(
-    dialect_standin, make_breakdown_client
+    breakdown_dialect_standin, make_breakdown_client
 ):
-    s = dialect_standin
+    s = breakdown_dialect_standin
     office = s.customer_ids[0]
     result = breakdown(make_breakdown_client(s), office, "agent")
     users = s.agents[s.agents["customer_id"] == office]
@@ -105,8 +107,10 @@ def test_no_contact_of_a_non_public_agent_is_counted_as_no_agent(
         assert set(labels[of_hidden]) == {NO_AGENT_OR_UNLISTED}
 
 
-def test_lead_score_zero_is_never_sent_under_any_dialect(dialect_standin, make_breakdown_client):
-    s = dialect_standin
+def test_lead_score_zero_is_never_sent_under_any_dialect(
+    breakdown_dialect_standin, make_breakdown_client
+):
+    s = breakdown_dialect_standin
     s.clear_requests()
     breakdown(make_breakdown_client(s), s.customer_ids[0], "lead_score")
     sent = [r.params for r in contact_requests(s)]
@@ -188,11 +192,11 @@ def test_an_end_with_a_time_is_that_instant_included(seed3_standin, make_breakdo
 
 
 def test_a_whole_day_end_includes_the_day_and_not_the_next_midnight(
-    dialect_standin, make_breakdown_client
+    breakdown_dialect_standin, make_breakdown_client
 ):
     """A date-only `created_to` is the whole day: sent as the next midnight (Vitec includes
     it) plus one end-check call for exactly that midnight, whose contacts are removed."""
-    s = dialect_standin
+    s = breakdown_dialect_standin
     truth = s.truth
     c = truth["created_at"]
     at_midnight = truth[(c == c.dt.normalize()) & (c > ts("2023-01-01"))]
@@ -213,8 +217,8 @@ def test_a_whole_day_end_includes_the_day_and_not_the_next_midnight(
     assert frame.attrs["query"].created_to == midnight
 
 
-def test_lead_score_zero_alone_is_derived_exactly(dialect_standin, make_breakdown_client):
-    s = dialect_standin
+def test_lead_score_zero_alone_is_derived_exactly(breakdown_dialect_standin, make_breakdown_client):
+    s = breakdown_dialect_standin
     office = s.customer_ids[1]
     client = make_breakdown_client(s)
     s.clear_requests()
@@ -231,3 +235,45 @@ def test_lead_score_zero_alone_is_derived_exactly(dialect_standin, make_breakdow
     assert sorted(frame["id"].astype(object)) == sorted(expected["id"].astype(object))
     assert "deceased_estate" not in set(frame["kind"].astype(object))
     assert all(r.params.get("LeadScore") != "0" for r in contact_requests(s))
+
+
+# -- plausibility checks: a server that does not behave as assumed ---------------------------
+
+
+def test_a_server_that_ignores_a_filter_value_is_named_in_plain_words(
+    seed3_standin, make_breakdown_client, tmp_path
+):
+    s = seed3_standin
+    office = s.customer_ids[0]
+    with ignoring_proxy(s, {"LeadScore": "3"}) as url:
+        client = vitec_nb.connect(
+            url, s.username, s.password, customer_ids=s.customer_ids, cache=tmp_path / "c.sqlite"
+        )
+        with pytest.warns(BreakdownWarning, match="whole base set"):
+            result = client.breakdown(
+                ContactQuery(office), by=("lead_score",), start=START, end=END, progress=False
+            )
+        client.close()
+    n = len(result.facts)
+    assert (
+        f"{office}: LeadScore=3 returned the whole base set ({n} contacts) while other values "
+        "have contacts too: the server may ignore this filter."
+    ) in result.checks
+    assert any(
+        "add up to" in c and f"more than the {n} of the base set" in c for c in result.checks
+    )
+    assert all(c in result.warnings for c in result.checks)
+
+
+def test_a_silently_capped_base_set_is_reported_not_hidden(make_standin, make_breakdown_client):
+    s = make_standin(seed=2, contacts=3000, offices=1, agents=4, dialect="capped")
+    cap = s.dialect.answer_cap
+    office = s.customer_ids[0]
+    assert (s.truth["customer_id"] == office).sum() > cap
+    with pytest.warns(BreakdownWarning, match="creation windows hold"):
+        result = make_breakdown_client(s).breakdown(
+            ContactQuery(office), by=(), period="Y", start="2022-01-01", end="2026-12-31",
+            progress=False,
+        )  # fmt: skip
+    assert len(result.facts) == cap
+    assert any("not in it" in c for c in result.checks)

@@ -4,15 +4,19 @@
   2 offices, 8 agents each, so a naive cell-by-cell loop stays quick).
 - `make_breakdown_client(standin)`: a client on a stand-in with a fresh SQLite cache in
   the test's tmp_path.
-- `dialect_standin`: one small stand-in per dialect of `vitec_nb.standin.DIALECTS`.
+- `breakdown_dialect_standin`: one small stand-in per dialect of `vitec_nb.standin.DIALECTS`.
 - `truth_counts(...)` and `naive_counts(...)`: the two independent oracles the planner is
   checked against — the stand-in's ground truth, and one plain HTTP request per cell.
 """
 
 from __future__ import annotations
 
+import contextlib
+import http.server
 import itertools
-from collections.abc import Callable, Iterator, Sequence
+import threading
+import urllib.parse
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +55,7 @@ def breakdown_standin(request: pytest.FixtureRequest) -> Iterator[StandIn]:
 
 
 @pytest.fixture(scope="session", params=list(DIALECTS), ids=lambda d: f"dialect-{d}")
-def dialect_standin(request: pytest.FixtureRequest) -> Iterator[StandIn]:
+def breakdown_dialect_standin(request: pytest.FixtureRequest) -> Iterator[StandIn]:
     """A small stand-in (seed 2: 3 000 contacts, 2 offices, 8 agents) in one dialect."""
     with StandIn(seed=2, contacts=3000, offices=2, agents=8, dialect=request.param) as s:
         yield s
@@ -206,3 +210,38 @@ def assert_counts_equal(got: pd.Series, expected: pd.Series) -> None:
     pd.testing.assert_series_equal(
         got, expected, check_names=False, check_index_type=False, check_dtype=False
     )
+
+
+@contextlib.contextmanager
+def ignoring_proxy(standin: StandIn, ignored: Mapping[str, str]) -> Iterator[str]:
+    """A server of the test's own on loopback in front of `standin` that ignores some
+    filter values (drops `name=value` from the query string), as a server that does not
+    filter on them would. Yields its base URL."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            url = urllib.parse.urlsplit(self.path)
+            pairs = urllib.parse.parse_qsl(url.query, keep_blank_values=True)
+            kept = [(k, v) for k, v in pairs if ignored.get(k) != v]
+            headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+            answer = requests.get(
+                f"{standin.url}{url.path}", params=kept, headers=headers, timeout=30
+            )
+            self.send_response(answer.status_code)
+            self.send_header("Content-Type", answer.headers.get("Content-Type", "text/plain"))
+            self.send_header("Content-Length", str(len(answer.content)))
+            self.end_headers()
+            self.wfile.write(answer.content)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
