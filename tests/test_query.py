@@ -156,6 +156,28 @@ def test_text_field_of_another_type_names_the_field_and_type(field: str, value: 
         ContactQuery("M1", **{field: value})
 
 
+@pytest.mark.parametrize("field", TEXT_FIELDS)
+@pytest.mark.parametrize("value", ["a\x00b", "a\nb", "a\u202eb", "a\u2028b", "\x7f"])
+def test_text_with_control_or_invisible_format_characters_is_rejected(
+    field: str, value: str
+) -> None:
+    with pytest.raises(InvalidQueryError, match=f"{field}: .*control character"):
+        ContactQuery("M1", **{field: value})
+
+
+def test_text_longer_than_the_limit_is_rejected_and_unicode_text_is_kept() -> None:
+    with pytest.raises(InvalidQueryError, match="agent_id: is 1001 characters long"):
+        ContactQuery("M1", agent_id="a" * 1001)
+    query = ContactQuery("M1", custom_field_name="Område", custom_field_value="Södermalm ✓")
+    assert query.to_params()["CustomFieldValue"] == "Södermalm ✓"
+
+
+@pytest.mark.parametrize("cid", ["M" + "1" * 40, "../M1", "M1/../M2", "M３"])
+def test_customer_id_too_long_or_with_a_path_is_rejected(cid: str) -> None:
+    with pytest.raises(InvalidQueryError, match=r"customer_id: .*is not a customer id"):
+        ContactQuery(cid)
+
+
 def test_agent_id_given_as_number_says_it_must_be_a_text_id() -> None:
     with pytest.raises(InvalidQueryError, match="agent_id: must be a text id"):
         ContactQuery("M1", agent_id=5)  # type: ignore[arg-type]
