@@ -20,7 +20,8 @@ from tests.plugins.breakdown import (
     ts,
 )
 from vitec_nb import ContactQuery, IncompleteBreakdownError, InvalidQueryError
-from vitec_nb.plan import BreakdownWarning
+from vitec_nb.plan import BreakdownWarning, breakdown_options, plan_breakdown, run_plan
+from vitec_nb.profile import ServerProfile
 
 START, END, STOP = "2025-01-01", "2025-12-31", "2026-01-01"  # the whole of 2025
 QUARTERS = [ts(d) for d in ("2025-01-01", "2025-04-01", "2025-07-01", "2025-10-01", STOP)]
@@ -277,3 +278,18 @@ def test_a_silently_capped_base_set_is_reported_not_hidden(make_standin, make_br
         )  # fmt: skip
     assert len(result.facts) == cap
     assert any("not in it" in c for c in result.checks)
+
+
+def test_answers_at_the_known_cap_are_named(make_standin, make_breakdown_client):
+    """With the cap in the server profile (what vitec-nb doctor learns), answers that reach
+    it are named as possibly cut."""
+    s = make_standin(seed=2, contacts=3000, offices=1, agents=4, dialect="capped")
+    query = ContactQuery(s.customer_ids[0])
+    opts, run = breakdown_options(
+        query, (), period="Y", start="2022-01-01", end="2026-12-31", progress=False
+    )
+    plan = plan_breakdown(query, {}, opts, ServerProfile(answer_cap=s.dialect.answer_cap))
+    with pytest.warns(BreakdownWarning):
+        result = run_plan(make_breakdown_client(s), plan, run)
+    (cap,) = [c for c in result.checks if "cut answers silently" in c]
+    assert f"{s.customer_ids[0]} base set" in cap

@@ -10,7 +10,7 @@ import numpy as np
 from vitec_nb.plan.values import DIMENSIONS, DimensionPlan, PlannedCall
 from vitec_nb.query import PARAMETERS
 
-__all__ = ["dimension_checks", "window_check"]
+__all__ = ["cap_checks", "dimension_checks", "window_check"]
 
 
 def _sent(call: PlannedCall, dimension: str) -> str:
@@ -68,4 +68,19 @@ def window_check(
         f"set{extra}; they should add up to it exactly (data changed during the run, or the "
         "server reads CreatedAtFrom/CreatedAtTo differently). Contacts in no window have an "
         "unknown period."
+    ]
+
+
+def cap_checks(office: str, sizes: Mapping[str, int], cap: int | None) -> list[str]:
+    """Answers as large as the size at which the server was seen to cut answers silently."""
+    if cap is None:
+        return []
+    cut = [label for label, size in sizes.items() if size >= cap]
+    if not cut:
+        return []
+    shown = "; ".join(cut[:5]) + (f"; and {len(cut) - 5} more" if len(cut) > 5 else "")
+    return [
+        f"{office}: {len(cut)} answers hold {cap} contacts or more, the size at which this "
+        f"server was seen to cut answers silently (vitec-nb doctor): {shown}. Their counts "
+        "may be short; a shorter range or a finer filter keeps answers under the cap."
     ]

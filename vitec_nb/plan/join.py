@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 
 from vitec_nb import activity
 from vitec_nb.activity import DATETIME_DTYPE
-from vitec_nb.plan.checks import dimension_checks, window_check
+from vitec_nb.plan.checks import cap_checks, dimension_checks, window_check
 from vitec_nb.plan.result import BreakdownResult, _Unknown
 from vitec_nb.plan.values import (
     _NOUNS,
@@ -165,6 +165,8 @@ def _join_office(
     codes = _Codes(mine, op.base.query, ids)
     facts = base[_FACT_BASE].reset_index(drop=True)
     keep = _kept(plan, op, codes, facts, failures, found)
+    sizes = {c.label: len(answers[c.query]) for c in op.all_calls() if c.query in answers}
+    found.checks.extend(cap_checks(op.office, sizes, plan.answer_cap))
     if plan.measure == "changed":
         facts["period"] = activity.floor_series(facts["changed_at"], plan.period)
     else:

@@ -293,4 +293,5 @@ def plan_breakdown(
         end_included=included,
         exclude_kinds=_excluded_kinds(query, profile),
         changed_stop=changed_stop if options.measure == "created" else None,
+        answer_cap=profile.answer_cap,
     )

@@ -224,6 +224,7 @@ class BreakdownPlan:
     end_included: bool = False
     exclude_kinds: tuple[str, ...] = ()
     changed_stop: pd.Timestamp | None = None  # an open changed_to of the query: changed_at < it
+    answer_cap: int | None = None  # the size at which this server cuts answers (the profile)
 
     @property
     def n_calls(self) -> int:
