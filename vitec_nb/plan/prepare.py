@@ -8,7 +8,7 @@ from typing import Any
 from vitec_nb.errors import IncompleteBreakdownError, InvalidQueryError, VitecError
 from vitec_nb.lookups import OfficeLookups
 from vitec_nb.plan.execution import run_plan
-from vitec_nb.plan.options import BreakdownOptions, breakdown_options
+from vitec_nb.plan.options import BreakdownOptions, breakdown_options, normalize_by
 from vitec_nb.plan.planning import plan_breakdown as plan_purely
 from vitec_nb.plan.result import BreakdownResult
 from vitec_nb.plan.values import (
@@ -101,7 +101,7 @@ def run_breakdown(
     """Plan and run a breakdown; given a plan, run it (only run options then)."""
     if isinstance(query, BreakdownPlan):
         plan_opts = [k for k in options if k in _PLAN_OPTIONS]
-        if plan_opts or (by != ("agent",) and tuple(by or ()) != query.by):
+        if plan_opts or (by != ("agent",) and normalize_by(by) != query.by):
             raise InvalidQueryError(
                 (plan_opts or ["by"])[0],
                 "cannot change a plan that is already made",
