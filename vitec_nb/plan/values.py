@@ -154,10 +154,6 @@ class DimensionPlan:
         """True when a contact may have several values at once (newsletter lists)."""
         return self.name in activity.MULTI_VALUED
 
-    @property
-    def single_valued_total(self) -> bool:
-        """True when each contact has at most one value, so answers cannot add up to more."""
-        return not self.multi_valued and self.name != "custom_field"
 
     @property
     def all_values(self) -> tuple[Any, ...]:
