@@ -297,8 +297,13 @@ CAMEL = {"message": "The request is invalid.", "modelState": {"leadScore": ["Mus
 
 @pytest.mark.parametrize(
     ("body", "field"),
-    [(orjson.dumps(WEBAPI), "LeadScore"), (orjson.dumps(CAMEL), "leadScore"), (b"", None)],
-    ids=["webapi", "camel", "empty"],
+    [
+        (orjson.dumps(WEBAPI), "LeadScore"),
+        (orjson.dumps(CAMEL), "leadScore"),
+        (b"The request is invalid.\nLeadScore: Must be 0-5\n", "LeadScore"),
+        (b"", None),
+    ],
+    ids=["webapi", "camel", "plain", "empty"],
 )
 def test_validation_errors_surface_message_and_field_errors(
     hostile, tmp_path: Path, body: bytes, field: str | None
@@ -339,3 +344,18 @@ def test_basic_header_forms_are_all_redacted() -> None:
     ):
         assert redact(f"x {form} y") == "x *** y"
     assert redact("nothing secret") == "nothing secret"
+
+
+@pytest.mark.parametrize("dialect", ["documented", "camel-errors", "plain-errors"])
+def test_the_stand_ins_error_shapes_all_surface_the_servers_message(
+    make_standin, tmp_path: Path, dialect: str
+) -> None:
+    s = make_standin(seed=1, contacts=50, offices=1, dialect=dialect)
+    client = vnb.connect(
+        base_url=s.url, username=s.username, password="wrong", cache=tmp_path / "c.sqlite"
+    )
+    with pytest.raises(vnb.AuthenticationError) as caught:
+        client.contacts(customer_id=s.customer_ids[0])
+    assert caught.value.server_message, dialect
+    assert caught.value.server_message in str(caught.value)
+    assert "{" not in caught.value.server_message  # the message, not the JSON around it

@@ -113,9 +113,12 @@ def _server_message(response: requests.Response) -> tuple[str | None, list[str]]
     """The server's message and, for validation errors, the per-field messages."""
     try:
         body = orjson.loads(response.content) if response.content else None
-    except orjson.JSONDecodeError:
-        text = response.text.strip()
-        return (text[:300] or None), []
+    except orjson.JSONDecodeError:  # plain text: the message, then "field: problem" lines
+        lines = [line.strip() for line in response.text.strip().splitlines() if line.strip()]
+        if not lines:
+            return None, []
+        fields = [line[:300] for line in lines[1:] if ":" in line]
+        return lines[0][:300], fields
     if not isinstance(body, dict):
         return (str(body)[:300] if body else None), []
     lowered = {str(k).lower(): v for k, v in body.items()}
