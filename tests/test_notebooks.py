@@ -170,3 +170,41 @@ def test_report_for_an_unknown_office_fails_with_a_sentence(
     assert "office" in message and "M39999" in message
     assert "Traceback" not in message
     assert not (tmp_path / "r.html").exists()
+
+
+@pytest.mark.notebook
+def test_demo_prints_one_line_with_the_notebooks_url(demo_env: Path, tmp_path: Path) -> None:
+    """`vitec-nb demo` prints the explorer notebook's URL (not the Launcher's) and serves it."""
+    import os
+    import subprocess
+    import sys
+
+    import requests
+
+    from tests.test_browser import free_port
+
+    port = free_port()
+    command = [str(Path(sys.executable).parent / "vitec-nb"), "demo", "--no-browser"]
+    proc = subprocess.Popen(
+        [*command, "--port", str(port)],
+        cwd=tmp_path,
+        env=dict(os.environ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()  # the first line, printed once JupyterLab serves
+        prefix = f"Contact explorer: http://127.0.0.1:{port}/lab/tree/explore_contacts.ipynb?token="
+        assert line.startswith(prefix), line
+        url = line.split()[2]
+        token = url.rsplit("=", 1)[1]
+        assert requests.get(url, timeout=30).status_code == 200
+        api = f"http://127.0.0.1:{port}/api/contents/explore_contacts.ipynb"
+        answer = requests.get(api, params={"content": 0, "token": token}, timeout=30)
+        assert answer.json()["type"] == "notebook"
+    finally:
+        proc.terminate()  # SIGTERM stops JupyterLab too
+        assert proc.wait(timeout=60) is not None
+    assert proc.stdout.read().strip() == ""  # one line: the server's log went to its file
