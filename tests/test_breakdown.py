@@ -10,7 +10,6 @@ import pytest
 
 from tests.plugins.breakdown import (
     NO_AGENT,
-    NO_AGENT_OR_UNLISTED,
     NO_LEAD_SCORE,
     assert_counts_equal,
     month_edges,
@@ -225,6 +224,25 @@ def test_newsletter_list_counts_equal_ground_truth(seed3_standin, make_breakdown
     assert totals["(no list)"] == (truth["newsletter_list_ids"].map(len) == 0).sum()
 
 
+def test_a_service_fixed_by_the_query_still_shows_each_contact_s_other_services(
+    seed3_standin, make_breakdown_client
+):
+    s = seed3_standin
+    office = s.customer_ids[1]
+    query = ContactQuery(office, scheduled_order_type="FinalPricesInArea")
+    result = run(make_breakdown_client(s), query, by=("scheduled_order_type",))
+    truth = s.truth[
+        (s.truth["customer_id"] == office)
+        & s.truth["created_at"].between(ts(START), ts(END_TS), inclusive="left")
+    ]
+    holders = truth[truth["scheduled_order_types"].map(lambda v: 2 in v)]
+    assert len(result.facts) == len(holders) > 0
+    totals = result.counts.groupby("scheduled_order_type", observed=True)["contacts"].sum()
+    for service in (1, 2, 3):
+        held = holders["scheduled_order_types"].map(lambda v, x=service: x in v).sum()
+        assert totals.get(service, 0) == held
+
+
 def test_quarterly_regrouping_of_monthly_facts_equals_ground_truth(
     seed3_standin, make_breakdown_client
 ):
@@ -407,7 +425,9 @@ def test_windows_that_do_not_add_up_to_the_base_set_are_reported_with_numbers(
     plan = plan_breakdown(client, ContactQuery(office), (), start=START, end=END)
     client.contacts(plan.offices[0].base.query)  # the base set arrives first
     truth = s.truth
-    moved = truth[truth["created_at"].between(ts(START), ts(END_TS), inclusive="left")]["id"].iloc[0]
+    moved = truth[truth["created_at"].between(ts(START), ts(END_TS), inclusive="left")]["id"].iloc[
+        0
+    ]
     # the contact's creation time is corrected in the CRM to before the range
     ds = s.dataset
     ds.created_ns[np.flatnonzero(ds.ids == moved.encode())[0]] = ts("2020-01-01").value

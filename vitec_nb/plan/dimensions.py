@@ -76,10 +76,13 @@ def _list_dimension(
 ) -> DimensionPlan:
     given = values_for(opts.newsletter_list_ids, office)
     names = _names(lookups.newsletter_lists, "id")
-    if query.newsletter_list_id is not None:
-        return DimensionPlan(
-            "newsletter_list", office, (), names, NO_LIST, fixed=query.newsletter_list_id
-        )
+    fixed = query.newsletter_list_id
+    if fixed is not None:
+        # every contact is on the query's list; its other lists are still asked (multi-valued)
+        if given is None and lookups.newsletter_lists is not None:
+            given = tuple(map(str, lookups.newsletter_lists["id"]))
+        others = tuple(v for v in given or () if v != fixed)
+        return DimensionPlan("newsletter_list", office, others, names, NO_LIST, fixed=fixed)
     if given is None:
         if lookups.newsletter_lists is None:
             raise InvalidQueryError(
@@ -124,11 +127,12 @@ def _service_dimension(office: str, query: ContactQuery, opts: BreakdownOptions)
     name = "scheduled_order_type"
     given = values_for(opts.scheduled_order_types, office)
     values = DEFAULT_SERVICES if given is None else given
-    if query.scheduled_order_type is not None:
-        values = (query.scheduled_order_type,)
-    labels = {v: vocab.service_label(v) for v in values}
-    if query.scheduled_order_type is not None:
-        return DimensionPlan(name, office, (), labels, NO_SERVICE, fixed=query.scheduled_order_type)
+    fixed = query.scheduled_order_type
+    labels = {v: vocab.service_label(v) for v in (*values, *((fixed,) if fixed else ()))}
+    if fixed is not None:
+        # every contact holds the query's service; its other services are still asked
+        others = tuple(v for v in values if v != fixed)
+        return DimensionPlan(name, office, others, labels, NO_SERVICE, fixed=fixed)
     return DimensionPlan(name, office, tuple(values), labels, NO_SERVICE)
 
 

@@ -289,9 +289,7 @@ def _join_dimension(
     """
     n = codes.n
     cats = list(dict.fromkeys([*(categories or []), CONFLICT])) if not dim.multi_valued else []
-    if dim.fixed is not None:
-        if dim.multi_valued:
-            return _objects([(dim.fixed,)])[np.zeros(n, dtype=np.int64)], [], [], []
+    if dim.fixed is not None and not dim.multi_valued:
         codes_ = np.full(n, cats.index(dim.fixed))
         return pd.Categorical.from_codes(codes_, categories=cats), [], [], []
     calls = [c for c in op.dimension_calls if c.dimension == dim.name]
@@ -310,11 +308,16 @@ def _join_dimension(
         if members is not None:
             members[pos, i] = True
     notes = []
-    if outside:
+    # with a value fixed by the query the others are asked without it (one value per
+    # filter), so their answers reach beyond the base set: expected, not a change
+    if outside and dim.fixed is None:
         notes.append(
             f"{outside} answers for {_NOUNS[dim.name][1]} in {op.office} name contacts that "
             f"are not in its base set (data changed during the run?); they are left out."
         )
+    if members is not None and dim.fixed is not None:  # the query's value: every contact
+        members = np.column_stack([np.ones(n, dtype=bool), members])
+        calls = [PlannedCall(op.office, dim.name, dim.fixed, op.base.query, op.base.label), *calls]
     if members is not None:
         unknowns = [
             _Unknown(

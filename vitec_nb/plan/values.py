@@ -154,12 +154,11 @@ class DimensionPlan:
         """True when a contact may have several values at once (newsletter lists)."""
         return self.name in activity.MULTI_VALUED
 
-
     @property
     def all_values(self) -> tuple[Any, ...]:
         """Every value a contact can end up with in the counts, in display order."""
-        if self.fixed is not None:
-            return (self.fixed,)
+        if self.fixed is not None:  # every contact has it (and maybe others: multi-valued)
+            return (self.fixed, *self.values) if self.multi_valued else (self.fixed,)
         vals = list(self.values)
         if self.inferred is not None:
             vals = sorted([*vals, self.inferred]) if self.name == "lead_score" else vals
@@ -286,8 +285,10 @@ class BreakdownPlan:
         for dim in office.dimensions:
             n = kinds.count(dim.name)
             one, many = _NOUNS[dim.name]
-            if dim.fixed is not None:
+            if dim.fixed is not None and not n:
                 parts.append(f"0 {many} (fixed by the query)")
+            elif dim.fixed is not None:
+                parts.append(f"{n} other {one if n == 1 else many} (one fixed by the query)")
             else:
                 parts.append(f"{n} {one if n == 1 else many}")
         return " + ".join(parts)
