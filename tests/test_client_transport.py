@@ -76,6 +76,20 @@ def test_a_redirect_is_an_error_naming_the_location_and_is_never_followed(
     assert leaks(str(error), repr(error)) == []
 
 
+def test_no_request_of_the_clients_session_ever_follows_a_redirect(
+    hostile, tmp_path: Path
+) -> None:
+    """Defence in depth: also a request sent without allow_redirects=False is not followed."""
+    import requests
+
+    elsewhere = hostile(always(Reply(body=EMPTY_CONTACTS)))
+    api = hostile(always(Reply(302, b"", {"Location": f"{elsewhere.url}/x"})))
+    client = connect(api, tmp_path)
+    with pytest.raises(requests.TooManyRedirects):
+        client.session.get(f"{api.url}/anything")
+    assert elsewhere.arrivals == []
+
+
 @pytest.mark.parametrize("status", [301, 303, 307, 308])
 def test_every_3xx_is_refused(hostile, tmp_path: Path, status: int) -> None:
     api = hostile(always(Reply(status, b"", {"Location": "/elsewhere"})))
@@ -344,6 +358,8 @@ def test_basic_header_forms_are_all_redacted() -> None:
     ):
         assert redact(f"x {form} y") == "x *** y"
     assert redact("nothing secret") == "nothing secret"
+    short = Redactor("u", ["p"])  # a short password is removed where it stands alone
+    assert short("http://host/p?x=p") == "http://host/***?x=***"
 
 
 @pytest.mark.parametrize("dialect", ["documented", "camel-errors", "plain-errors"])

@@ -189,6 +189,9 @@ class VitecClient:
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.session.headers["User-Agent"] = "vitec_nb"
+        # No request of this session ever follows a redirect, whoever sends it: a 3xx is
+        # the API's error to report (RedirectError), and another host's body is no answer.
+        self.session.max_redirects = 0
         # Proxies and CA bundle from the environment, resolved once for the base URL (every
         # request goes there): left to requests, each request scans the whole environment
         # again, ~0.15 ms under the GIL (docs/benchmarks.md, benchmark 5). Auth is always
@@ -777,6 +780,12 @@ class VitecClient:
                 f"Could not reach Vitec Connect at {self.base_url} ({what}): {_reason(exc)}. "
                 "Check the network and the base URL; cached answers still work with "
                 "offline=True."
+            )
+        if isinstance(exc, requests.TooManyRedirects) and exc.response is not None:
+            location = exc.response.headers.get("Location") or ""
+            return RedirectError(
+                status=exc.response.status_code,
+                location=self._redact(_public_url(location)) or None,
             )
         return TransportError(f"The request for {what} failed: {_reason(exc)}.")
 

@@ -25,6 +25,7 @@ server text passes through a `Redactor` of the credentials in use before it is q
 from __future__ import annotations
 
 import base64
+import re
 import urllib.parse
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -230,6 +231,7 @@ class Redactor:
     """
 
     MASK = "***"
+    SHORT = 6  # forms shorter than this are matched as whole words only
 
     def __init__(self, username: str, passwords: Iterable[str]) -> None:
         forms: set[str] = set()
@@ -249,7 +251,14 @@ class Redactor:
                         base64.urlsafe_b64encode(raw).decode(),
                     }
                     forms.add(base64.b64encode(raw).decode().rstrip("="))
-        self._forms = sorted((f for f in forms if f), key=len, reverse=True)
+        ordered = sorted((f for f in forms if f), key=len, reverse=True)
+        self._forms = [f for f in ordered if len(f) >= self.SHORT]
+        # A short form is removed only where it stands alone, so "http" survives "p".
+        self._short = [
+            re.compile(rf"(?<![A-Za-z0-9]){re.escape(f)}(?![A-Za-z0-9])")
+            for f in ordered
+            if len(f) < self.SHORT
+        ]
 
     def __repr__(self) -> str:
         return f"Redactor({len(self._forms)} forms)"
@@ -260,6 +269,8 @@ class Redactor:
         for form in self._forms:
             if form in text:
                 text = text.replace(form, self.MASK)
+        for pattern in self._short:
+            text = pattern.sub(self.MASK, text)
         return text
 
 
