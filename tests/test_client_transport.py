@@ -76,9 +76,7 @@ def test_a_redirect_is_an_error_naming_the_location_and_is_never_followed(
     assert leaks(str(error), repr(error)) == []
 
 
-def test_no_request_of_the_clients_session_ever_follows_a_redirect(
-    hostile, tmp_path: Path
-) -> None:
+def test_no_request_of_the_clients_session_ever_follows_a_redirect(hostile, tmp_path: Path) -> None:
     """Defence in depth: also a request sent without allow_redirects=False is not followed."""
     import requests
 
