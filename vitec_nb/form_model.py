@@ -56,11 +56,6 @@ def _agent_options(agents: pd.DataFrame) -> list[tuple[str, Any]]:
     return options
 
 
-def _labels(control: Any) -> dict[Any, str]:
-    """A drop-down's choices as value -> label, "(any)" left out."""
-    return {value: label for label, value in control.options if value != ANY_VALUE}
-
-
 def _contact_fields(fields: pd.DataFrame) -> pd.DataFrame:
     """Custom fields that can match a contact: valid for Person or Company (when known)."""
     if "valid_for" not in fields.columns:

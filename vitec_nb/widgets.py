@@ -10,14 +10,15 @@ sent, and how many calls a run will make. Runs happen synchronously in the kerne
 widget updates (the progress bar) still reach the browser while the handler runs, and it
 behaves the same in JupyterLab, Voila and nbclient. See docs/form.md.
 
-The form's messages live in `form_messages.py`; what a run shows and writes (chart PNG,
-summary, first rows, CSV/Excel export) in `form_output.py`. The names other code imports
-from here (`FIELD_LABELS`, `error_message`, `stars`, `figure_image`) are re-exported.
+The form is four modules besides this one: its layout (`form_layout.py`), its rules
+without widgets (`form_model.py`), what a run shows and writes (`form_runs.py`: the run
+record, out-of-date note, export; `form_output.py`: chart PNG, summary, first rows, export
+files) and its words (`form_messages.py`). The names other code imports from here
+(`FIELD_LABELS`, `error_message`, `stars`, `figure_image`) are re-exported.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import html
 import logging
 from pathlib import Path
@@ -26,7 +27,6 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from vitec_nb import captions
 from vitec_nb.errors import InvalidQueryError, VitecError
 from vitec_nb.form_layout import (
     ANY,
@@ -47,18 +47,12 @@ from vitec_nb.form_model import (
     _chosen,
     _combine,
     _contact_fields,
-    _labels,
 )
 from vitec_nb.form_output import (
     RunRecord,
-    _table,
-    download_link,
-    export_contacts,
-    make_caption,
-    summarize,
-    summary_html,
 )
 from vitec_nb.form_output import figure_image as figure_image
+from vitec_nb.form_runs import STALE_TEXT, FormRuns
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -79,11 +73,10 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-STALE_TEXT = "Out of date: Run to update"
 PROGRESS_INTERVAL = 0.1  # seconds between progress bar updates (the last is always shown)
 
 
-class ContactExplorer(FormLayout):
+class ContactExplorer(FormRuns, FormLayout):
     """The contact form: filters, chart options, Run/Refresh/Offline, export, results.
 
     Args:
@@ -262,30 +255,6 @@ class ContactExplorer(FormLayout):
         if not self._updating and not self._busy:
             self._validate()
 
-    def _controls(self) -> tuple[Any, ...]:
-        """The state of every input control: a run is current while this is unchanged."""
-        return tuple(control.value for control in self._inputs)
-
-    @property
-    def is_out_of_date(self) -> bool:
-        """True when a run is shown and the controls no longer describe it."""
-        return self.record is not None and self.record.controls != self._controls()
-
-    def _show_staleness(self) -> None:
-        if not self.is_out_of_date:
-            self.stale.value = ""
-            return
-        assert self.record is not None
-        shown = html.escape(
-            f"run {self.record.number}: {self.record.caption.what}, "
-            f"office {self.record.caption.office}, {self.record.caption.range}"
-        )
-        self.stale.value = (
-            '<div class="vnb-out-of-date" style="background:#fcf8e3;border:1px solid #f0ad4e;'
-            'color:#8a6d3b;padding:4px 8px;font-weight:600">'
-            f"⚠ {STALE_TEXT} — the chart, rows and exports below still show {shown}</div>"
-        )
-
     def _validate(self) -> bool:
         """Rebuild query and plan (pure); show what is wrong or what a run will cost."""
         self.query = self.plan = None
@@ -394,114 +363,3 @@ class ContactExplorer(FormLayout):
             f"Done: {s.get('total', 0)} contacts; {s.get('calls', 0)} calls made, "
             f"{s.get('cached', 0)} answered from the cache."
         )
-
-    def _show(self, result: Any) -> None:
-        """Summary, chart and first rows of a finished run, all drawn from its record."""
-        import matplotlib.pyplot as plt
-        from IPython.display import display
-
-        record = self._record(result)
-        caption = record.caption
-        fig = result.plot(  # first: if the chart fails, nothing half-shown remains
-            where=caption.office,
-            when=caption.range,
-            subtitle=caption.subtitle,
-            language=self.language,
-        )
-        summary = summarize(result, self.client, record.office)
-        self.record = record
-        self.last_result, self.last_frame, self.last_summary = result, result.facts, summary
-        self.summary.value = summary_html(summary, caption)
-        image = figure_image(fig)
-        self.last_png = image.data  # the PNG bytes shown (what a front end receives)
-        with self.chart_output:
-            self.chart_output.clear_output(wait=True)
-            display(image)
-        plt.close(fig)  # a no-op for charts' Figure(); stops pyplot figures piling up
-        self.last_figure = fig
-        self.figures_shown += 1
-        with self.table_output:
-            self.table_output.clear_output(wait=True)
-            display(_table(result.facts, record.names, self.language))
-        self._show_staleness()
-
-    def _record(self, result: Any) -> RunRecord:
-        """The record of a finished run: its query, plan, result, names and caption."""
-        self._runs += 1
-        names: dict[str, dict[Any, str]] = {k: dict(v) for k, v in result.names.items()}
-        for dim, control in (("agent", self.agent), ("newsletter_list", self.newsletter_list)):
-            names.setdefault(dim, {}).update(_labels(control))
-        names["custom_field"] = _labels(self.custom_field)
-        caption = make_caption(
-            result,
-            names=names,
-            ranges={pair: self._written(pair) for pair in ("created", "changed")},
-            office_names=self._office_names,
-            language=self.language,
-            demo=bool(getattr(result, "demo", False) or getattr(self.client, "is_demo", False)),
-        )
-        return RunRecord(
-            self._runs,
-            result.plan.query,
-            result.plan,
-            result,
-            caption,
-            self._controls(),
-            names,
-            self.language,
-        )
-
-    def _written(self, pair: str) -> tuple[Any, Any]:
-        """A pair of date controls as the analyst gave them (a date, or date and time)."""
-        ends = []
-        for side in ("from", "to"):
-            day = getattr(self, f"{pair}_{side}").value
-            time = getattr(self, f"{pair}_{side}_time").value
-            ends.append(dt.datetime.combine(day, time) if day and time else day)
-        return ends[0], ends[1]
-
-    def _context_text(self) -> str:
-        """What the controls ask for, for messages: office and the range as written."""
-        measure = self.measure.value
-        first, last = self._written(measure)
-        when = captions.range_text(first, last, self.language)
-        office = self.office.value or "?"
-        return f"office {office}, contacts {measure}" + (f" {when}" if when else "")
-
-    # ---------------------------------------------------------------- export
-    def export(self, fmt: str = "csv") -> Path | None:
-        """Write the shown run's contacts (CSV or Excel) to the export folder and link it.
-
-        The file holds the run the form shows, named and headed by that run (office, run
-        number, fetch time; filters and range in its header lines), even when the controls
-        have changed since. Small files are also offered as a download link carrying the
-        data itself, which works in JupyterLab and in Voila alike (no /files/ route).
-        """
-        record = self.record
-        if record is None:
-            self._set_status("Run first: there is nothing to export yet.", "error")
-            return None
-        if fmt not in ("csv", "xlsx"):
-            raise InvalidQueryError("format", f"unknown export format {fmt!r}", "csv, xlsx")
-        target = Path(self.export_folder.value) / f"{record.file_stem()}.{fmt}"
-        try:
-            path = export_contacts(
-                record.result.facts,
-                target,
-                caption=record.caption,
-                csv_style=self.csv_style.value,
-                names=record.names,
-                language=self.language,
-            )
-        except OSError as err:
-            self.last_error = f"Could not write the export: {err}"
-            self._set_status(self.last_error, "error")
-            return None
-        self.last_export = path
-        self.export_link.value = download_link(path)
-        text = f"Exported run {record.number} ({len(record.result.facts)} rows, office "
-        text += f"{record.caption.office}, {record.caption.range}) to {path}"
-        if self.is_out_of_date:
-            text += "\nThe controls have changed since that run: Run to export what they show."
-        self._set_status(text, "ok")
-        return path
