@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from vitec_nb import vocab
 from vitec_nb.errors import InvalidQueryError
 
 __all__ = [
@@ -37,7 +38,7 @@ __all__ = [
     "wide",
 ]
 
-TIMEZONE = "Europe/Stockholm"
+TIMEZONE = vocab.TIMEZONE
 DATETIME_DTYPE = f"datetime64[ns, {TIMEZONE}]"
 
 # period code -> (pandas Period frequency on local wall-clock time, noun used in titles)

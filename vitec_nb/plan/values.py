@@ -31,8 +31,8 @@ NO_AGENT_OR_UNLISTED = "(no agent or an unlisted user)"
 OTHER = "(other)"
 NO_SCORE = "(none)"
 NO_LEAD_SCORE = "(no lead score)"
-NO_LIST = "(no list)"
-NO_SERVICE = "(no active service)"
+NO_LIST = activity.NO_VALUE_LABELS["newsletter_list"]  # one word for the planner and counts
+NO_SERVICE = activity.NO_VALUE_LABELS["scheduled_order_type"]
 CONFLICT = "(conflict)"
 SPECIAL_LABELS = (CONFLICT, NO_LEAD_SCORE, NO_SCORE, OTHER, NO_AGENT, NO_AGENT_OR_UNLISTED)
 # the lead scores asked: 0 is never asked (it may mean "no filter"); it is derived
