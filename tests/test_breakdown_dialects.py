@@ -293,3 +293,26 @@ def test_answers_at_the_known_cap_are_named(make_standin, make_breakdown_client)
         result = run_plan(make_breakdown_client(s), plan, run)
     (cap,) = [c for c in result.checks if "cut answers silently" in c]
     assert f"{s.customer_ids[0]} base set" in cap
+
+
+def test_infer_last_saves_the_five_star_call_only_on_a_server_known_to_be_total(
+    make_standin, make_breakdown_client
+):
+    """With a profile saying LeadScore=0 filters and 0-5 is total, 0-4 are asked and 5 is
+    derived; the counts equal the truth all the same."""
+    s = make_standin(seed=2, contacts=2000, offices=1, agents=4, dialect="zero-is-filter")
+    office = s.customer_ids[0]
+    query = ContactQuery(office)
+    opts, run = breakdown_options(
+        query, ("lead_score",), infer_last=True, start=START, end=END, progress=False
+    )
+    total = ServerProfile(zero_filters=True, lead_scores_total=True)
+    plan = plan_breakdown(query, {}, opts, total)
+    asked = {c.value for c in plan.calls if c.dimension == "lead_score"}
+    assert asked == {0, 1, 2, 3, 4}
+    assert {
+        c.value for c in plan_breakdown(query, {}, opts).calls if c.dimension == "lead_score"
+    } == {1, 2, 3, 4, 5}
+    result = run_plan(make_breakdown_client(s), plan, run)
+    expected = truth_counts(s.truth, [office], ts(START), ts(STOP), "lead_score", period="Q")
+    assert_counts_equal(result_counts(result.activity(period="Q"), by="lead_score"), expected)

@@ -39,6 +39,8 @@ class ServerProfile:
             of another shape).
         answer_cap: the size at which answers seemed to be cut silently, if ever.
         checked_at: ISO time of the doctor run that learnt this (None: defaults).
+        lead_scores_total: every person and company has a lead score of 0-5 (True), so
+            with `zero_filters` the planner's `infer_last` may ask 0-4 and derive 5.
     """
 
     all_users: bool | None = None
@@ -48,6 +50,7 @@ class ServerProfile:
     error_shape: str | None = None
     answer_cap: int | None = None
     checked_at: str | None = None
+    lead_scores_total: bool | None = None
 
 
 # --- the store: one small JSON file beside the cache, keyed by base URL ----------------------
@@ -63,6 +66,7 @@ _FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "error_shape": (str,),
     "answer_cap": (int,),
     "checked_at": (str,),
+    "lead_scores_total": (bool,),
 }
 
 

@@ -106,7 +106,7 @@ def _lead_score_dimension(
     name = "lead_score"
     if query.lead_score is not None:
         return DimensionPlan(name, office, (), {}, NO_LEAD_SCORE, fixed=query.lead_score)
-    total = profile.zero_filters is True and getattr(profile, "lead_scores_total", None) is True
+    total = profile.zero_filters is True and profile.lead_scores_total is True
     if opts.infer_last and total:
         return DimensionPlan(
             name, office, (0, 1, 2, 3, 4), {}, NO_LEAD_SCORE, inferred=5, unscored=NO_LEAD_SCORE
