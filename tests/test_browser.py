@@ -39,6 +39,7 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    "--lang=en-GB",  # date inputs as day/month/year
 ]
 SCREENSHOTS = os.environ.get("VITEC_NB_SCREENSHOTS")  # a folder: write the docs' pictures
 STARTUP_TIMEOUT = 60  # seconds for Voila to say it is listening
@@ -246,18 +247,29 @@ def lab_screenshot(browser: Any, env: dict[str, str], tmp_path: Path, out: Path)
     args += [f"--ServerApp.root_dir={EXPLORER_NOTEBOOK.parent}", "--LabApp.news_url=None"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:  # containers: JupyterLab refuses root
         args.append("--allow-root")
-    env = env | {"JUPYTER_CONFIG_DIR": str(tmp_path / "jupyter-config")}
+    settings = tmp_path / "lab-settings" / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True)
+    (settings / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
+    env = env | {
+        "JUPYTER_CONFIG_DIR": str(tmp_path / "jupyter-config"),
+        "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "lab-settings"),
+    }
     for _ in serve(args, env, tmp_path, f"127.0.0.1:{port}/lab"):
-        page = browser.new_page(viewport={"width": 1280, "height": 1500}, locale="en-GB")
+        page = browser.new_page(viewport={"width": 1280, "height": 1450}, locale="en-GB")
         page.goto(f"http://127.0.0.1:{port}/lab/tree/{EXPLORER_NOTEBOOK.name}?reset")
         expect(page.locator(".jp-Notebook")).to_be_visible(timeout=FORM_TIMEOUT_MS)
-        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-        page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+        idle = page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']")
+        expect(idle).to_have_count(1, timeout=FORM_TIMEOUT_MS)  # the kernel is ready
+        page.locator("[data-command='notebook:restart-run-all']").first.click()
+        page.locator(".jp-Dialog-button.jp-mod-accept").click()  # "Restart" and run all
         run = page.locator(".vnb-explorer button", has_text="Run").first
         expect(run).to_be_enabled(timeout=FORM_TIMEOUT_MS)
+        page.locator(".vnb-split button", has_text="lead score").click()
+        expect(page.locator(".vnb-status")).to_contain_text("Will make")
         run.click()
         expect(page.locator(".vnb-status")).to_contain_text("Done", timeout=FORM_TIMEOUT_MS)
-        page.locator(".vnb-explorer").scroll_into_view_if_needed()
+        expect(page.locator(".vnb-explorer .widget-output img").first).to_be_visible()
+        page.locator(".vnb-explorer").evaluate("e => e.scrollIntoView({block: 'start'})")
         page.screenshot(path=str(out))
 
 

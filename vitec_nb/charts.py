@@ -327,6 +327,43 @@ def _is_special(value: Any) -> bool:
 # -------------------------------------------------------------------------------------- charts
 
 
+def _draw_by(
+    ax: Axes,
+    table: pd.DataFrame,
+    names: Mapping[Any, str],
+    top: int | None,
+    cmap: str | None,
+    dim_words: str,
+) -> list[Any]:
+    """Stacked segments per value: the `top` by volume, "others", special values last."""
+    table = table.loc[:, (table.fillna(0).sum() > 0) | table.isna().any()]
+    regular = [c for c in table.columns if not _is_special(c)]
+    special = [c for c in table.columns if _is_special(c)]
+    # An "others" group of one would hide a name for nothing: show it instead.
+    if top is not None and len(regular) > top + 1:
+        volume = table[regular].sum().sort_values(ascending=False, kind="stable")
+        keep, rest = list(volume.index[:top]), list(volume.index[top:])
+        others = table[rest].sum(axis=1, min_count=1).mask(table[rest].isna().any(axis=1))
+        label = f"others ({len(rest)} {dim_words}s)"
+        table = pd.concat([table[keep], others.rename(label), table[special]], axis=1)
+        regular, extra = keep, [label]
+    else:
+        table = table[regular + special]  # the order colours and hatches assume
+        extra = []
+    taken: set[str] = set()
+    labels = [_display_name(v, names, taken) for v in regular] + extra + special
+    if cmap:
+        palette = colormaps[cmap](np.linspace(0.15, 0.95, max(len(regular), 1)))
+    else:
+        palette = _qualitative(len(regular))
+    colors = [*palette[: len(regular)], *[OTHERS_COLOR] * len(extra)]
+    colors += [SPECIAL_COLOR] * len(special)
+    hatches = [None] * (len(regular) + len(extra)) + [SPECIAL_HATCH] * len(special)
+    handles = _draw_stack(ax, table, labels, colors, hatches)
+    _legend(ax, dim_words.capitalize(), handles[::-1])
+    return handles
+
+
 def stacked(
     counts: pd.DataFrame,
     dimension: str | None = None,
@@ -366,31 +403,7 @@ def stacked(
         handles = None
     else:
         names = names if names is not None else _names(info, dimension, table.columns)
-        table = table.loc[:, (table.fillna(0).sum() > 0) | table.isna().any()]
-        regular = [c for c in table.columns if not _is_special(c)]
-        special = [c for c in table.columns if _is_special(c)]
-        # An "others" group of one would hide a name for nothing: show it instead.
-        if top is not None and len(regular) > top + 1:
-            volume = table[regular].sum().sort_values(ascending=False, kind="stable")
-            keep, rest = list(volume.index[:top]), list(volume.index[top:])
-            others = table[rest].sum(axis=1, min_count=1).mask(table[rest].isna().any(axis=1))
-            label = f"others ({len(rest)} {dim_words}s)"
-            table = pd.concat([table[keep], others.rename(label), table[special]], axis=1)
-            regular, extra = keep, [label]
-        else:
-            table = table[regular + special]  # the order colours and hatches assume
-            extra = []
-        taken: set[str] = set()
-        labels = [_display_name(v, names, taken) for v in regular] + extra + special
-        if cmap:
-            palette = colormaps[cmap](np.linspace(0.15, 0.95, max(len(regular), 1)))
-        else:
-            palette = _qualitative(len(regular))
-        colors = [*palette[: len(regular)], *[OTHERS_COLOR] * len(extra)]
-        colors += [SPECIAL_COLOR] * len(special)
-        hatches = [None] * (len(regular) + len(extra)) + [SPECIAL_HATCH] * len(special)
-        handles = _draw_stack(ax, table, labels, colors, hatches)
-        _legend(ax, dim_words.capitalize(), handles[::-1])
+        handles = _draw_by(ax, table, names, top, cmap, dim_words)
     _period_axis(ax, periods, code, info)
     _count_axis(ax, info["measure"])
     if handles is None and table.isna().to_numpy().any():

@@ -284,38 +284,18 @@ class FormLayout:
             self.period,
         ]
 
-    def _arrange(self) -> None:
+    def _filters_section(self) -> w.VBox:
         col = w.Layout(width="380px")
-        wrap = w.Layout(flex_flow="row wrap")  # two columns from 800 px, one below
-        filters = _section(
-            "Filters",
-            w.HBox(
-                layout=wrap,
-                children=[
-                    w.VBox(
-                        [
-                            self.office,
-                            self._created_from_box,
-                            self._changed_from_box,
-                            self.lead_score,
-                            self.newsletter_list,
-                        ],
-                        layout=col,
-                    ),
-                    w.VBox(
-                        [
-                            self.agent,
-                            self._created_to_box,
-                            self._changed_to_box,
-                            self.scheduled_order_type,
-                            self.custom_field,
-                            self.custom_value,
-                        ],
-                        layout=col,
-                    ),
-                ],
-            ),
-        )
+        left = [self.office, self._created_from_box, self._changed_from_box]
+        left += [self.lead_score, self.newsletter_list]
+        right = [self.agent, self._created_to_box, self._changed_to_box]
+        right += [self.scheduled_order_type, self.custom_field, self.custom_value]
+        columns = [w.VBox(left, layout=col), w.VBox(right, layout=col)]
+        # two columns from about 800 px, one below
+        return _section("Filters", w.HBox(columns, layout=w.Layout(flex_flow="row wrap")))
+
+    def _arrange(self) -> None:
+        filters = self._filters_section()
         chart = _section(
             "Chart",
             w.HBox([_label(FIELD_LABELS["by"]), self.split]),
