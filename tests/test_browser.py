@@ -235,6 +235,25 @@ def test_documentation_screenshots(browser: Any, tmp_path: Path) -> None:
         page.locator(".vnb-explorer").screenshot(path=str(folder / "explorer.png"))
     lab_screenshot(browser, env, tmp_path, folder / "explorer-jupyterlab.png")
     report_screenshot(browser, env, tmp_path, folder / "report.png")
+    chart_pictures(tmp_path, folder)
+
+
+def chart_pictures(tmp_path: Path, folder: Path) -> None:
+    """The README's charts: the demo's breakdown by agent and by lead score, 2025."""
+    import vitec_nb
+    from vitec_nb.form_output import png_bytes
+
+    client = vitec_nb.connect(demo=True, cache=tmp_path / "charts.sqlite")
+    try:
+        query = vitec_nb.ContactQuery(client.customer_ids[0])
+        result = client.breakdown(
+            query, ("agent", "lead_score"), start="2025-01-01", end="2025-12-31", progress=False
+        )
+        for kind in ("agent", "lead_score"):
+            fig = result.plot(kind, query=query)
+            (folder / f"by_{kind}.png").write_bytes(png_bytes(fig))
+    finally:
+        client.close()
 
 
 def lab_screenshot(browser: Any, env: dict[str, str], tmp_path: Path, out: Path) -> None:
