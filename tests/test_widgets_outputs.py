@@ -263,3 +263,21 @@ def test_the_cli_writes_the_same_export_for_swedish_excel(
     ]
     assert set(frame["id"]) == set(want["id"].astype(str))
     assert list(frame.columns[:4]) == ["kind", "id", "customer_id", "changed_at"]
+
+
+def test_measuring_changes_shows_its_own_range_and_the_created_dates_as_a_filter(
+    explorer: ContactExplorer,
+) -> None:
+    from vitec_nb.form_layout import default_range
+
+    assert explorer.changed_from.value is None and explorer.changed_to.value is None
+    explorer.measure.value = "changed"
+    first, last = default_range()
+    assert (explorer.changed_from.value, explorer.changed_to.value) == (first, last)
+    created = (explorer.created_from.value, explorer.created_to.value)
+    explorer.run_button.click()
+    assert explorer.last_error is None, explorer.last_error
+    caption = explorer.record.caption
+    assert caption.measure == "changed" and caption.range == captions.range_text(first, last)
+    assert f"created {captions.range_text(*created)} also applies" in caption.filters
+    assert "last changed per month" in explorer.last_figure.get_suptitle()
