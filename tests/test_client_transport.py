@@ -154,6 +154,23 @@ def test_a_base_url_with_user_info_never_reaches_repr_describe_attrs_errors_or_c
     assert find_secrets(files_under(tmp_path / "cache"), FORMS) == []
 
 
+def test_a_damaged_body_echoing_the_header_never_leaks_through_the_parse_error(
+    hostile, tmp_path: Path
+) -> None:
+    def handler(arrival: Arrival, _n: int) -> Reply:
+        auth = arrival.headers.get("Authorization", "").encode()
+        return Reply(body=b'{"persons": [{"id": "' + auth + b'", "pw": "' + PASSWORD.encode())
+
+    api = hostile(handler)
+    client = connect(api, tmp_path, max_retries=1)
+    with pytest.raises(vnb.MalformedResponseError) as caught:
+        client.contacts(customer_id=OFFICE)
+    assert len(api.arrivals) == 2  # asked again within the retry budget
+    assert leaks(str(caught.value)) == []
+    assert "Near there" not in str(caught.value)  # a cut excerpt could hold part of one
+    assert "no excerpt: the answer quoted credentials" in str(caught.value)
+
+
 # --- Retry-After and the 429 gate -----------------------------------------------------
 
 

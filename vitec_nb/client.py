@@ -421,6 +421,7 @@ class VitecClient:
                 return hit[0], dict(hit[1], from_cache=True, stale=False)
         attempts = self.settings.max_retries + 1
         for attempt in range(1, attempts + 1):
+            response = None
             try:
                 response = self._get(
                     path, params, cid, fmt, refresh=refresh, offline=offline, what=what
@@ -431,9 +432,9 @@ class VitecClient:
                 if isinstance(parsed, Exception):
                     raise parsed
                 break
-            except MalformedResponseError:
+            except MalformedResponseError as exc:
                 if attempt == attempts or offline:
-                    raise
+                    raise self._malformed(exc, response) from None
                 logger.warning(
                     "malformed answer for %s; asking again (%d of %d)", what, attempt, attempts - 1
                 )
@@ -739,6 +740,17 @@ class VitecClient:
         if status != 200:
             self._raise_for_status(response, cid, what)
         return response
+
+    def _malformed(
+        self, exc: MalformedResponseError, response: requests.Response | None
+    ) -> MalformedResponseError:
+        """`exc` without secrets: its text may quote the body, which may echo credentials
+        (then no excerpt at all: a cut excerpt could hold part of an encoded secret)."""
+        text = str(self._redact(str(exc)))
+        body = response.content if response is not None else b""
+        if body and self._redact.finds(body.decode("utf-8", "replace")):
+            text = text.split(" Near there:")[0] + " (no excerpt: the answer quoted credentials)"
+        return MalformedResponseError(text)
 
     def _damaged(self, path: str, params: Mapping[str, str], cid: str, fmt: str, what: str) -> bool:
         """Whether this request's cache entry was just found damaged (then dropped): warns."""

@@ -263,6 +263,10 @@ class Redactor:
     def __repr__(self) -> str:
         return f"Redactor({len(self._forms)} forms)"
 
+    def finds(self, text: str) -> bool:
+        """Whether `text` holds any form of the secrets."""
+        return any(f in text for f in self._forms) or any(p.search(text) for p in self._short)
+
     def __call__(self, text: str | None) -> str | None:
         if not text:
             return text
