@@ -109,18 +109,27 @@ def _json_body(response: requests.Response) -> Any:
         ) from None
 
 
-def _server_message(response: requests.Response) -> tuple[str | None, list[str]]:
-    """The server's message and, for validation errors, the per-field messages."""
+def _server_message(
+    response: requests.Response, redact: Callable[[str], str | None] = lambda t: t
+) -> tuple[str | None, list[str]]:
+    """The server's message and, for validation errors, the per-field messages.
+
+    `redact` runs on every text before it is cut to length, so no secret survives in part.
+    """
+
+    def clean(text: Any) -> str:
+        return str(redact(str(text)) or "")[:300]
+
     try:
         body = orjson.loads(response.content) if response.content else None
     except orjson.JSONDecodeError:  # plain text: the message, then "field: problem" lines
-        lines = [line.strip() for line in response.text.strip().splitlines() if line.strip()]
+        text = str(redact(response.text) or "")
+        lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
         if not lines:
             return None, []
-        fields = [line[:300] for line in lines[1:] if ":" in line]
-        return lines[0][:300], fields
+        return clean(lines[0]), [clean(line) for line in lines[1:] if ":" in line]
     if not isinstance(body, dict):
-        return (str(body)[:300] if body else None), []
+        return (clean(body) if body else None), []
     lowered = {str(k).lower(): v for k, v in body.items()}
     message = lowered.get("message") or lowered.get("title") or lowered.get("error")
     messages: list[str] = []
@@ -139,7 +148,7 @@ def _server_message(response: requests.Response) -> tuple[str | None, list[str]]
                     messages.append(f"{field}: {text}" if field else str(text))
                 else:
                     messages.append(str(item))
-    return (str(message) if message is not None else None), messages
+    return (clean(message) if message is not None else None), [clean(m) for m in messages]
 
 
 # --- the client -----------------------------------------------------------------------------
@@ -813,9 +822,7 @@ class VitecClient:
 
     def _raise_for_status(self, response: requests.Response, cid: str, what: str) -> None:
         status = response.status_code
-        message, messages = _server_message(response)
-        message = self._redact(message)
-        messages = [str(self._redact(m)) for m in messages]
+        message, messages = _server_message(response, self._redact)
         cls = error_for_status(status)
         url = response.url.split("?", 1)[0] if response.url else None
         kwargs: dict[str, Any] = {
