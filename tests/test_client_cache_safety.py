@@ -178,6 +178,37 @@ def test_a_lock_held_by_another_process_is_waited_for_a_bounded_time(
     print(f"held lock: gave up after {waited:.2f} s (cache_lock_timeout=0.5)")
 
 
+def test_a_lock_taken_after_connect_makes_the_store_fail_in_bounded_time(
+    server: StandIn, tmp_path: Path
+) -> None:
+    path = tmp_path / "later.sqlite"
+    client = vnb.connect(
+        base_url=server.url,
+        username=server.username,
+        password=server.password,
+        cache=path,
+        cache_lock_timeout=0.3,
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        started = time.monotonic()
+        with pytest.raises(vnb.ConfigurationError, match=f"{path}.*held by process {holder.pid}"):
+            client.contacts(customer_id=server.customer_ids[0], lead_score=1)
+        assert time.monotonic() - started < 1.5
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.close()
+        holder.wait(10)
+    client.contacts(customer_id=server.customer_ids[0], lead_score=1)  # released: works again
+    assert client.is_cached(customer_id=server.customer_ids[0], lead_score=1)
+
+
 def test_the_default_lock_wait_is_small() -> None:
     from vitec_nb.cache_sqlite import DEFAULT_LOCK_TIMEOUT
 
