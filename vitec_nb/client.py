@@ -432,7 +432,7 @@ class VitecClient:
         for attempt in range(1, attempts + 1):
             response = None
             try:
-                response = self._get(
+                response, stale = self._get(
                     path, params, cid, fmt, refresh=refresh, offline=offline, what=what
                 )
                 parsed = getattr(response, cache_mod.PARSED_ATTR, None)
@@ -448,7 +448,7 @@ class VitecClient:
                     "malformed answer for %s; asking again (%d of %d)", what, attempt, attempts - 1
                 )
                 refresh = True
-        info = _response_info(response)
+        info = _response_info(response, stale)
         key = getattr(response, "cache_key", None)
         if self._memo is not None and key and not info["stale"]:
             # The stamp as the cache stored it: the response's own `expires` can round to
@@ -696,8 +696,8 @@ class VitecClient:
         refresh: bool,
         offline: bool,
         what: str,
-    ) -> requests.Response:
-        """One cached GET; every failure becomes a VitecError naming the office.
+    ) -> tuple[requests.Response, bool]:
+        """One cached GET and whether it is a stale answer; failures become VitecErrors.
 
         When the server fails (5xx or 429 after the retries, no connection, a timeout) or
         offline mode misses, an expired cached answer is returned instead, marked stale.
@@ -741,14 +741,14 @@ class VitecClient:
             stale = self._stale_entry(path, params, cid, fmt)
             if stale is not None:
                 _log_request(path, params, f"{status}->stale", True, started)
-                return stale
+                return stale, True
         _log_request(path, params, status, cached, started)
         if failure is not None:
             raise failure
         assert response is not None
         if status != 200:
             self._raise_for_status(response, cid, what)
-        return response
+        return response, False
 
     def _malformed(
         self, exc: MalformedResponseError, response: requests.Response | None
@@ -817,7 +817,6 @@ class VitecClient:
         entry = self.session.cache.get_response(self._cache_key(path, params, cid, fmt))
         if entry is None or entry.status_code != 200:
             return None
-        entry.vitec_stale = True  # type: ignore[attr-defined]
         return entry
 
     def _raise_for_status(self, response: requests.Response, cid: str, what: str) -> None:
@@ -953,7 +952,7 @@ def _log_request(
     logger.info("GET %s %s cached=%s %.0f ms", target, status, cached, elapsed)
 
 
-def _response_info(response: requests.Response) -> dict[str, Any]:
+def _response_info(response: requests.Response, stale: bool = False) -> dict[str, Any]:
     from_cache = bool(getattr(response, "from_cache", False))
     created = getattr(response, "created_at", None)
     fetched = pd.Timestamp(created) if created is not None else pd.Timestamp.now(tz="UTC")
@@ -962,10 +961,7 @@ def _response_info(response: requests.Response) -> dict[str, Any]:
     return {
         "fetched_at": fetched.tz_convert(TIMEZONE),
         "from_cache": from_cache,
-        "stale": bool(
-            getattr(response, "vitec_stale", False)
-            or (from_cache and getattr(response, "is_expired", False))
-        ),
+        "stale": bool(stale or (from_cache and getattr(response, "is_expired", False))),
     }
 
 
