@@ -312,17 +312,24 @@ def _table(
 
     head = frame.head(TABLE_ROWS)
     head.attrs = {}  # pandas deep-copies attrs on every column access
-    names = dict(names or {})
-    if "agent" in head.columns and "agent_name" not in head.columns:
-        names.setdefault("agent", {})
-    shown = export_columns(head, names, local_times=True, language=language)
-    columns = [c for c in shown.columns if c not in HIDDEN_IN_TABLE or f"{c}_name" not in shown]
+    names = names or {}
+    kind_words = KIND_LABELS.get(language, KIND_LABELS["en"])
+    cells: dict[str, list[str]] = {}
+    for col in head.columns:
+        values = head[col].tolist()
+        if col in HIDDEN_IN_TABLE and (col in names or f"{col}_name" in head.columns):
+            if f"{col}_name" not in head.columns:  # shown by name in place of the id
+                known = names.get(col, {})
+                cells[f"{col}_name"] = [_cell(_names_of(v, known)) for v in values]
+            continue
+        if col == "kind":
+            values = [kind_words.get(v, v) for v in values]
+        cells[col] = [_cell(v, dates_only=col.endswith("period")) for v in values]
     header = "".join(
-        f"<th>{html.escape(COLUMN_LABELS.get(c, c.replace('_', ' ')))}</th>" for c in columns
+        f"<th>{html.escape(COLUMN_LABELS.get(c, c.replace('_', ' ')))}</th>" for c in cells
     )
-    cells = {c: ["" if pd.isna(v) else html.escape(str(v)) for v in shown[c]] for c in columns}
     rows = "".join(
-        "<tr>" + "".join(f"<td>{cells[c][i]}</td>" for c in columns) + "</tr>"
+        "<tr>" + "".join(f"<td>{column[i]}</td>" for column in cells.values()) + "</tr>"
         for i in range(len(head))
     )
     return HTML(
@@ -368,6 +375,18 @@ def export_columns(
         if known and f"{col}_name" not in frame.columns:
             out[f"{col}_name"] = frame[col].map(lambda v, k=known: _names_of(v, k))
     return pd.DataFrame(out, index=frame.index)
+
+
+def _cell(value: Any, *, dates_only: bool = False) -> str:
+    """One table cell as escaped text: local times on one line, tuples joined, blanks."""
+    if isinstance(value, tuple):
+        return html.escape(", ".join(map(str, value)))
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    if isinstance(value, pd.Timestamp):
+        local = value.tz_convert(TIMEZONE) if value.tzinfo is not None else value
+        return local.strftime("%Y-%m-%d" if dates_only else "%Y-%m-%d %H:%M:%S")
+    return html.escape(str(value))
 
 
 def _names_of(value: Any, names: Mapping[Any, str]) -> Any:
