@@ -57,6 +57,7 @@ __all__ = [
     "has_damaged",
     "make_backend",
     "make_session",
+    "parsed_of",
     "sqlite_path",
     "stored_expiry",
     "take_damaged",
@@ -65,8 +66,8 @@ __all__ = [
 REDIS_SECRET_KEY = "vitec_nb:credential_secret"
 SECRET_BYTES = 32
 logger = logging.getLogger("vitec_nb")
-# The validated parse of a fresh answer rides on the response object under this attribute,
-# so the client does not parse the same body twice.
+# The validated parse of a fresh answer rides on the response object under this attribute
+# (read it with `parsed_of`), so the client does not parse the same body twice.
 PARSED_ATTR = "vitec_parsed"
 
 Validator = Callable[[requests.Response], Any]
@@ -274,11 +275,18 @@ def make_key_fn(tagger: CredentialTagger) -> Callable[..., str]:
     return key_fn
 
 
+def parsed_of(response: requests.Response) -> Any:
+    """What `validate` made of a fresh answer (a value or the exception); None if not parsed."""
+    return getattr(response, PARSED_ATTR, None)
+
+
 def make_filter_fn(validate: Validator | None) -> Callable[[requests.Response], bool]:
     """A filter that stores a 200 answer only if `validate` accepts its body.
 
-    The parse result (or the exception) is kept on the response under PARSED_ATTR. Cached
-    answers were validated before they were stored and pass without a second parse.
+    The parse result (or the exception) is kept on the response for the client
+    (`parsed_of(response)`; requests-cache's attrs responses are unhashable, so no weak
+    map can hold it). Cached answers were validated before they were stored and pass
+    without a second parse.
     """
 
     def filter_fn(response: requests.Response) -> bool:
@@ -286,7 +294,7 @@ def make_filter_fn(validate: Validator | None) -> Callable[[requests.Response], 
             return True
         if getattr(response, "from_cache", False):
             return True
-        parsed = getattr(response, PARSED_ATTR, None)
+        parsed = parsed_of(response)
         if parsed is None:
             try:
                 parsed = validate(response)

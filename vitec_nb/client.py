@@ -435,7 +435,7 @@ class VitecClient:
                 response, stale = self._get(
                     path, params, cid, fmt, refresh=refresh, offline=offline, what=what
                 )
-                parsed = getattr(response, cache_mod.PARSED_ATTR, None)
+                parsed = cache_mod.parsed_of(response)
                 if parsed is None:  # a cached answer: validated before it was stored
                     parsed = parse(response)
                 if isinstance(parsed, Exception):
