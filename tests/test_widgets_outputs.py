@@ -281,3 +281,20 @@ def test_measuring_changes_shows_its_own_range_and_the_created_dates_as_a_filter
     assert caption.measure == "changed" and caption.range == captions.range_text(first, last)
     assert f"created {captions.range_text(*created)} also applies" in caption.filters
     assert "last changed per month" in explorer.last_figure.get_suptitle()
+
+
+def test_the_analyst_chooses_how_many_agents_the_chart_names(
+    explorer: ContactExplorer, form_standin: Any
+) -> None:
+    explorer.split.value = ("agent",)
+    explorer.top_agents.value = 3
+    run_months(explorer, 6)
+    legend = [t.get_text() for t in explorer.last_figure.axes[0].get_legend().get_texts()]
+    named = [t for t in legend if not t.startswith(("(", "others (", "unknown"))]
+    assert len(named) == 3 and any(t.startswith("others (") for t in legend)
+    agents = form_standin.agents
+    archived = set(agents.loc[agents["archived"].astype(bool), "name"])
+    for label in named:  # archived agents are marked as in the drop-down
+        assert label.removesuffix(" (archived)") not in archived or label.endswith("(archived)")
+    explorer.top_agents.value = 5
+    assert explorer.is_out_of_date

@@ -46,6 +46,7 @@ PERIODS: list[tuple[str, str]] = [
 LABEL_WIDTH = "120px"
 CONTROL_WIDTH = "360px"
 _STYLE = {"description_width": LABEL_WIDTH}
+TOP_AGENTS = 8  # agents a chart split by agent names; the rest are "others" (adjustable)
 
 
 def _label(text: str, width: str = LABEL_WIDTH) -> w.HTML:
@@ -201,6 +202,15 @@ class FormLayout:
             ],
             style={"button_width": "70px"},
         )
+        self.top_agents = w.BoundedIntText(
+            value=TOP_AGENTS,
+            min=1,
+            max=60,
+            description="top",
+            tooltip="Split by agent: the busiest agents shown by name; the rest summed as others",
+            style={"description_width": "30px"},
+            layout=w.Layout(width="110px"),
+        )
 
     def _build_actions(self) -> None:
         self.run_button = w.Button(
@@ -282,6 +292,7 @@ class FormLayout:
             self.split,
             self.measure,
             self.period,
+            self.top_agents,
         ]
 
     def _filters_section(self) -> w.VBox:
@@ -298,7 +309,7 @@ class FormLayout:
         filters = self._filters_section()
         chart = _section(
             "Chart",
-            w.HBox([_label(FIELD_LABELS["by"]), self.split]),
+            w.HBox([_label(FIELD_LABELS["by"]), self.split, self.top_agents]),
             w.HBox(
                 [
                     _label(FIELD_LABELS["measure"]),

@@ -69,11 +69,15 @@ class FormRuns:
 
         record = self._record(result)
         caption = record.caption
+        chart: dict[str, Any] = {}
+        if result.plan.by[:1] == ("agent",):  # the analyst's top N; archived ones marked
+            chart = {"top": int(self.top_agents.value), "names": record.names["agent"]}
         fig = result.plot(  # first: if the chart fails, nothing half-shown remains
             where=caption.office,
             when=caption.range,
             subtitle=caption.subtitle,
             language=self.language,
+            **chart,
         )
         summary = summarize(result, self.client, record.office)
         self.record = record
