@@ -190,6 +190,15 @@ def test_a_redis_unix_socket_is_described_as_one(standin, unix_redis) -> None:
     assert "None" not in client.describe()
 
 
+def test_cache_info_names_a_redis_unix_socket(unix_redis, capsys) -> None:
+    from vitec_nb.cli import main
+
+    assert main(["cache", "info", "--cache", f"unix://{unix_redis}"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"unix://{unix_redis}: ")
+    assert "None" not in out
+
+
 def test_a_damaged_redis_entry_is_a_miss_fetched_again(standin, redis_server, redis_url) -> None:
     client = vnb.connect(
         base_url=standin.url, username=standin.username, password=standin.password,
