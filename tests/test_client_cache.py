@@ -356,7 +356,7 @@ def test_rejected_credential_gets_no_stale_answer(
 def test_cleared_cache_is_noticed_by_a_repeat_query(standin: StandIn, client: VitecClient) -> None:
     office = standin.customer_ids[0]
     client.contacts(customer_id=office, lead_score=5)
-    client.session.cache.clear()
+    client.clear_cache()
     with pytest.raises(vnb.NotCachedError):
         client.contacts(customer_id=office, lead_score=5, offline=True)
 
