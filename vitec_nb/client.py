@@ -704,29 +704,7 @@ class VitecClient:
         Never for 4xx: a rejected credential gets no stale data.
         """
         started = time.perf_counter()
-        failure: VitecError | None = None
-        response: requests.Response | None = None
-        try:
-            response = self.session.get(
-                f"{self.base_url}/{path}",
-                params=dict(params),
-                headers={"Accept": FORMATS[fmt]},
-                auth=self.credentials.basic_auth_for(cid),
-                timeout=self.settings.timeout,
-                allow_redirects=False,  # a 3xx is an error (RedirectError), never followed
-                only_if_cached=offline,
-                force_refresh=refresh,
-            )
-        except requests.RequestException as exc:
-            failure = self._transport_error(exc, what)
-        except UnicodeError:  # requests reading a header (e.g. a Location) that is not UTF-8
-            failure = TransportError(f"The answer for {what} has unreadable headers.")
-        except cache_mod.CACHE_ERRORS as exc:  # the cache's store failed, not the server
-            raise TransportError(
-                f"The answer cache at {cache_mod.cache_location(self.session)} failed "
-                f"({what}): {type(exc).__name__}: {exc}. Check that it is running and "
-                "reachable, or connect with another cache (cache=...)."
-            ) from None
+        response, failure = self._send(path, params, cid, fmt, refresh, offline, what)
         status: Any = "error" if response is None else response.status_code
         cached = bool(getattr(response, "from_cache", False))
         damaged = self._damaged(path, params, cid, fmt, what)
@@ -749,6 +727,40 @@ class VitecClient:
         if status != 200:
             self._raise_for_status(response, cid, what)
         return response, False
+
+    def _send(
+        self,
+        path: str,
+        params: Mapping[str, str],
+        cid: str,
+        fmt: str,
+        refresh: bool,
+        offline: bool,
+        what: str,
+    ) -> tuple[requests.Response | None, VitecError | None]:
+        """The session's answer (cache, retries, deadline), or the VitecError instead."""
+        try:
+            response = self.session.get(
+                f"{self.base_url}/{path}",
+                params=dict(params),
+                headers={"Accept": FORMATS[fmt]},
+                auth=self.credentials.basic_auth_for(cid),
+                timeout=self.settings.timeout,
+                allow_redirects=False,  # a 3xx is an error (RedirectError), never followed
+                only_if_cached=offline,
+                force_refresh=refresh,
+            )
+        except requests.RequestException as exc:
+            return None, self._transport_error(exc, what)
+        except UnicodeError:  # requests reading a header (e.g. a Location) that is not UTF-8
+            return None, TransportError(f"The answer for {what} has unreadable headers.")
+        except cache_mod.CACHE_ERRORS as exc:  # the cache's store failed, not the server
+            raise TransportError(
+                f"The answer cache at {cache_mod.cache_location(self.session)} failed "
+                f"({what}): {type(exc).__name__}: {exc}. Check that it is running and "
+                "reachable, or connect with another cache (cache=...)."
+            ) from None
+        return response, None
 
     def _malformed(
         self, exc: MalformedResponseError, response: requests.Response | None
