@@ -292,7 +292,7 @@ def test_a_dribbled_body_is_cut_off_at_the_deadline(hostile, tmp_path: Path) -> 
     with pytest.raises(vnb.RequestTimeoutError, match=r"deadline of 1 s.*contacts") as caught:
         client.contacts(customer_id=OFFICE)
     took = time.monotonic() - api.arrivals[0].at  # from the request reaching the server
-    assert 0.9 <= took < 1.3, took
+    assert 0.9 <= took < 1.5, took
     print(f"dribbled body: stopped after {took:.2f} s (deadline 1 s, read timeout 5 s)")
     assert "connect()" in str(caught.value)
     assert len(client.session.cache.responses) == 0
