@@ -1,7 +1,13 @@
-"""Charts from real breakdowns: each figure is rendered to PNG (artifacts/charts/) and checked."""
+"""Charts from real breakdowns: each figure is rendered to PNG and checked.
+
+The PNGs go to a temporary folder, or to $VITEC_NB_ARTIFACTS/charts when set (to look at
+them); nothing is written into the repository.
+"""
 
 from __future__ import annotations
 
+import os
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -12,7 +18,7 @@ from matplotlib.figure import Figure
 from vitec_nb import ContactQuery, charts
 from vitec_nb.plan import plan_breakdown, run_breakdown
 
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "charts"
+ARTIFACTS = Path(os.environ.get("VITEC_NB_ARTIFACTS") or tempfile.gettempdir()) / "charts"
 START, END = "2025-01-01", "2025-12-31"  # both days included
 
 
