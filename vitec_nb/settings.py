@@ -315,7 +315,7 @@ class _Resolver:
             if source != "argument":  # passwords= wins over the environment
                 self._office(cid, value, name, token=prefix == _ENV_TOKEN_PREFIX)
 
-    def keyring(self, offices: tuple[str, ...] | None) -> None:
+    def keyring(self, offices: tuple[str, ...] | None) -> None:  # noqa: C901 (known debt)
         kr = self.kr
         if self.user is None and not self.token_users:
             stored = kr(KEYRING_SERVICE, KEYRING_USERNAME)

@@ -12,7 +12,9 @@ from vitec_nb.standin.vocab import CUSTOM_FIELDS
 Parts = list[np.ndarray | slice]
 
 
-def select(ds: Dataset, office: int, f: ContactFilters, dialect: Dialect | None = None) -> Parts:
+def select(  # noqa: C901, PLR0912 (one branch per filter, as the API lists them)
+    ds: Dataset, office: int, f: ContactFilters, dialect: Dialect | None = None
+) -> Parts:
     """Rows of the office's contacts matching filters `f`, one index array per kind.
 
     Without filters each kind is a `slice` (a contiguous block: no copy of indexes).
