@@ -8,7 +8,7 @@ import pandas as pd
 
 from vitec_nb import vocab
 from vitec_nb.errors import InvalidQueryError
-from vitec_nb.lookups import OfficeLookups
+from vitec_nb.lookups import OfficeLookups, office_label
 from vitec_nb.plan.options import BreakdownOptions, values_for
 from vitec_nb.plan.values import (
     ASKED_LEAD_SCORES,
@@ -164,6 +164,15 @@ def _custom_field_dimension(
     return DimensionPlan(name, office, tuple(given), {}, OTHER)
 
 
+def _office_dimension(office: str, lookups: OfficeLookups) -> DimensionPlan:
+    """The office: free, every answer carries its customerId; fixed per office (no call).
+
+    Its display name is the office's name from `Office/GetOffice`: "Södermalm (M30011)".
+    """
+    names = {office: office_label(office, lookups.office_name)}
+    return DimensionPlan("office", office, (), names, OTHER, fixed=office)
+
+
 def plan_dimension(
     name: str,
     office: str,
@@ -181,4 +190,6 @@ def plan_dimension(
         return _lead_score_dimension(office, query, opts, profile)
     if name == "scheduled_order_type":
         return _service_dimension(office, query, opts)
+    if name == "office":
+        return _office_dimension(office, lookups)
     return _custom_field_dimension(office, query, opts)

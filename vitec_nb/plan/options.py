@@ -24,7 +24,13 @@ from vitec_nb.plan.values import (
 )
 from vitec_nb.query import ContactQuery
 
-__all__ = ["BreakdownOptions", "breakdown_options", "run_option", "service_number"]
+__all__ = [
+    "BreakdownOptions",
+    "breakdown_options",
+    "office_group_option",
+    "run_option",
+    "service_number",
+]
 
 _BOOL = "True or False"
 
@@ -53,6 +59,7 @@ class BreakdownOptions:
     include_archived: bool = True
     now: Any = None
     max_calls: int = DEFAULT_MAX_CALLS
+    office_group: str | None = None  # a group's name or id, resolved before planning
 
 
 def breakdown_options(
@@ -105,7 +112,18 @@ def _plan_options(query: ContactQuery, by: tuple[str, ...], kw: dict[str, Any]) 
         include_archived=_flag(kw.get("include_archived", True), "include_archived"),
         now=_date(kw.get("now"), "now"),
         max_calls=_max_calls(kw.get("max_calls", DEFAULT_MAX_CALLS)),
+        office_group=office_group_option(kw.get("office_group")),
     )
+
+
+def office_group_option(value: Any) -> str | None:
+    """An office group as given: its name or id (text), checked before any request."""
+    allowed = "an office group's name or id from client.office_groups()"
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidQueryError("office_group", f"{value!r} is not a group name or id", allowed)
+    return _printable(value.strip(), "office_group", allowed)
 
 
 def normalize_by(by: str | Iterable[str] | None) -> tuple[str, ...]:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from vitec_nb.answers import run_concurrently
 from vitec_nb.errors import IncompleteBreakdownError, InvalidQueryError, VitecError
-from vitec_nb.lookups import OfficeLookups
+from vitec_nb.lookups import OfficeLookups, fetch_office_name
 from vitec_nb.plan.execution import run_plan
 from vitec_nb.plan.options import BreakdownOptions, breakdown_options, normalize_by
 from vitec_nb.plan.planning import plan_breakdown as plan_purely
@@ -22,7 +24,14 @@ from vitec_nb.plan.values import (
 from vitec_nb.profile import ServerProfile
 from vitec_nb.query import ContactQuery
 
-__all__ = ["fetch_lookups", "plan_breakdown", "prepare", "profile_of", "run_breakdown"]
+__all__ = [
+    "fetch_lookups",
+    "plan_breakdown",
+    "prepare",
+    "profile_of",
+    "resolve_office_group",
+    "run_breakdown",
+]
 
 # what each dimension needs to know about an office: (lookup, client method, words)
 _NEEDS = {
@@ -44,30 +53,79 @@ def profile_of(client: Any) -> ServerProfile:
 def fetch_lookups(
     client: Any, query: ContactQuery, options: BreakdownOptions, run: RunOptions
 ) -> dict[str, OfficeLookups]:
-    """The lookups the dimensions need, per office (cached calls). A failed lookup raises
+    """The lookups the dimensions need, per office (cached calls), the offices concurrently
+    under the client's one `concurrency` limit. A failed lookup raises
     `IncompleteBreakdownError` naming it; no contact call has been made then."""
-    out: dict[str, OfficeLookups] = {}
-    for office in query.customer_ids:
-        found: dict[str, Any] = {}
-        for name in options.by:
-            if name not in _NEEDS:
-                continue
-            field, method, words = _NEEDS[name]
-            try:
-                found[field] = getattr(client, method)(
-                    office, refresh=run.refresh, offline=run.offline
-                )
-            except VitecError as exc:
-                raise _lookup_failed(query, office, name, words, exc) from exc
-        agents = found.get("agents")
-        complete = bool(agents.attrs.get("agents_complete", False)) if agents is not None else False
-        out[office] = OfficeLookups(
-            office,
-            agents=agents,
-            agents_complete=complete,
-            newsletter_lists=found.get("newsletter_lists"),
+    offices = query.customer_ids
+    tasks = [lambda o=o: _office_lookups(client, query, o, options, run) for o in offices]
+    if len(tasks) > 1 and hasattr(client, "settings"):
+        found = run_concurrently(client, tasks)
+    else:
+        found = [task() for task in tasks]
+    return dict(zip(offices, found, strict=True))
+
+
+def _office_lookups(
+    client: Any, query: ContactQuery, office: str, options: BreakdownOptions, run: RunOptions
+) -> OfficeLookups:
+    """One office's lookups: those its dimensions need, and its name when split by office."""
+    found: dict[str, Any] = {}
+    for name in options.by:
+        if name not in _NEEDS:
+            continue
+        field, method, words = _NEEDS[name]
+        try:
+            found[field] = getattr(client, method)(office, refresh=run.refresh, offline=run.offline)
+        except VitecError as exc:
+            raise _lookup_failed(query, office, name, words, exc) from exc
+    agents = found.get("agents")
+    complete = bool(agents.attrs.get("agents_complete", False)) if agents is not None else False
+    name = None
+    if "office" in options.by:  # a name is never worth failing: None gives the id alone
+        name = fetch_office_name(client, office, refresh=run.refresh, offline=run.offline)
+    return OfficeLookups(
+        office,
+        agents=agents,
+        agents_complete=complete,
+        newsletter_lists=found.get("newsletter_lists"),
+        office_name=name,
+    )
+
+
+def resolve_office_group(
+    client: Any, query: ContactQuery, group: str, run: RunOptions
+) -> tuple[ContactQuery, str]:
+    """The query over the offices of `group` (a name or id from `client.office_groups()`),
+    and the group in words, "Stockholm (GRP12…)". Unknown names list the groups."""
+    try:
+        groups = client.office_groups(refresh=run.refresh, offline=run.offline)
+    except VitecError as exc:
+        words = "office groups lookup (CRM/Officegroups/{customerId})"
+        raise _lookup_failed(query, query.customer_ids[0], "office_group", words, exc) from exc
+    rows = list(
+        zip(map(str, groups["id"]), map(str, groups["name"]), groups["offices"], strict=True)
+    )
+    wanted = group.casefold()
+    matches = [r for r in rows if r[0].casefold() == wanted]
+    matches = matches or [r for r in rows if r[1].strip().casefold() == wanted]
+    listed = ", ".join(f"{n!r} ({g})" for g, n, _ in rows) or "none: no office groups are defined"
+    if not matches:
+        raise InvalidQueryError("office_group", f"{group!r} is not an office group", listed)
+    if len(matches) > 1:
+        ids = ", ".join(g for g, _, _ in matches)
+        raise InvalidQueryError("office_group", f"{group!r} names {len(matches)} groups", ids)
+    gid, name, offices = matches[0]
+    offices = tuple(offices)
+    configured = tuple(getattr(client, "customer_ids", ()) or ())
+    unknown = [o for o in offices if configured and o not in configured]
+    if not offices or unknown:
+        what = f"holds offices this client is not set up for: {', '.join(unknown)}"
+        raise InvalidQueryError(
+            "office_group",
+            f"{name!r} ({gid}) " + (what if unknown else "holds no offices"),
+            "a group of the configured offices: " + ", ".join(configured),
         )
-    return out
+    return query.replace(customer_id=offices), f"{name} ({gid})"
 
 
 def _lookup_failed(
@@ -85,11 +143,35 @@ def _lookup_failed(
 def prepare(
     client: Any, query: ContactQuery, by: str | Iterable[str] | None = ("agent",), **options: Any
 ) -> tuple[BreakdownPlan, RunOptions]:
-    """Check every option (before any request), fetch the lookups, plan (pure)."""
-    plan_opts, run = breakdown_options(query, by, **options)
-    lookups = fetch_lookups(client, query, plan_opts, run) if client is not None else {}
+    """Check every option (before any request), resolve an office group, fetch the
+    lookups, plan (pure).
+
+    `office_group=` (a name or id) replaces the query's offices by the group's. Every
+    option is checked before the groups are asked; options per office are checked against
+    the group's offices once it is known.
+    """
+    grouped = options.get("office_group") is not None
+    checked = _with_configured(client, query) if grouped else query
+    plan_opts, run = breakdown_options(checked, by, **options)
+    group = None
+    if plan_opts.office_group is not None:
+        if client is None:
+            raise InvalidQueryError(
+                "office_group", "needs a client to look the group up", "a connected client"
+            )
+        query, group = resolve_office_group(client, query, plan_opts.office_group, run)
+        plan_opts, run = breakdown_options(query, by, **options)
+    found = fetch_lookups(client, query, plan_opts, run) if client is not None else {}
     profile = profile_of(client) if client is not None else ServerProfile()
-    return plan_purely(query, lookups, plan_opts, profile), run
+    plan = plan_purely(query, found, plan_opts, profile)
+    return (dataclasses.replace(plan, office_group=group) if group else plan), run
+
+
+def _with_configured(client: Any, query: ContactQuery) -> ContactQuery:
+    """The query over its offices and the client's, to check per-office options early."""
+    configured = tuple(getattr(client, "customer_ids", ()) or ())
+    offices = tuple(dict.fromkeys((*query.customer_ids, *configured)))
+    return query.replace(customer_id=offices) if len(offices) > 1 else query
 
 
 def run_breakdown(

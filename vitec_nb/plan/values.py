@@ -19,6 +19,7 @@ DIMENSIONS: dict[str, str] = {
     "newsletter_list": "newsletter_list_id",
     "scheduled_order_type": "scheduled_order_type",
     "custom_field": "custom_field_value",
+    "office": "customer_id",  # free: every answer carries customerId; no call of its own
 }
 MEASURES = ("created", "changed")
 DEFAULT_CONCURRENCY = 6
@@ -46,9 +47,11 @@ _NOUNS = {
     "newsletter_list": ("newsletter list", "newsletter lists"),
     "scheduled_order_type": ("scheduled order type", "scheduled order types"),
     "custom_field": ("custom field value", "custom field values"),
+    "office": ("office", "offices"),
 }
 _PLAN_OPTIONS = frozenset(
     {
+        "office_group",
         "measure",
         "period",
         "start",
@@ -220,6 +223,7 @@ class BreakdownPlan:
     exclude_kinds: tuple[str, ...] = ()
     changed_stop: pd.Timestamp | None = None  # an open changed_to of the query: changed_at < it
     answer_cap: int | None = None  # the size at which this server cuts answers (the profile)
+    office_group: str | None = None  # the group the offices came from: "Stockholm (GRP…)"
 
     @property
     def n_calls(self) -> int:
@@ -260,6 +264,8 @@ class BreakdownPlan:
         if cached is not None:
             head += f" ({cached} already cached)"
         offices = ", ".join(o.office for o in self.offices)
+        if self.office_group is not None:
+            offices = f"office group {self.office_group} ({offices})"
         parts = [self._describe_office(o) for o in self.offices]
         if len(set(parts)) == 1:
             per = parts[0] if len(parts) == 1 else f"{len(parts)} × ({parts[0]})"
@@ -283,6 +289,8 @@ class BreakdownPlan:
         if n_excluded:
             parts.append(f"{n_excluded} lead scores left out (lead score 0 is derived)")
         for dim in office.dimensions:
+            if dim.name == "office":  # every answer carries its office: no call
+                continue
             n = kinds.count(dim.name)
             one, many = _NOUNS[dim.name]
             if dim.fixed is not None and not n:
