@@ -61,8 +61,12 @@ def test_partly_failed_run_names_what_is_missing_and_draws_nothing(
     faulty_form.run_button.click()
     message = faulty_form.last_error
     assert message is not None and "calls of the breakdown failed" in message
-    assert "lead score" in message or "base set" in message or "month" in message
-    assert faulty_form.figures_shown == 0
+    missing = faulty_form.last_exception.missing
+    failed = sum(1 for r in faulty_standin.requests if r.status >= 500)
+    assert f"{len(missing)} of " in message and len(missing) == failed > 0
+    for item in missing[:8]:  # each missing call named by what it was for
+        assert str(item.call.label) in message
+    assert faulty_form.figures_shown == 0 and faulty_form.record is None
 
 
 def test_run_after_the_fault_clears_fetches_only_what_was_missing(
