@@ -65,6 +65,11 @@ from vitec_nb.settings import Settings
 if TYPE_CHECKING:
     from requests_cache import CachedSession
 
+    from vitec_nb.doctor import DoctorReport
+    from vitec_nb.lookups import OfficeLookups
+    from vitec_nb.plan import BreakdownPlan, BreakdownResult
+    from vitec_nb.profile import ServerProfile
+
 __all__ = ["DEMO_BANNER", "VitecClient", "connect"]
 
 logger = logging.getLogger("vitec_nb")
@@ -514,7 +519,9 @@ class VitecClient:
         cid = self._office(customer_id)
         return lookups.office_label(cid, lookups.fetch_office_name(self, cid, offline=offline))
 
-    def lookups(self, office: str, *, refresh: bool = False, offline: bool = False) -> Any:
+    def lookups(
+        self, office: str, *, refresh: bool = False, offline: bool = False
+    ) -> OfficeLookups:
         """What the planner needs about one office (`vitec_nb.lookups.OfficeLookups`)."""
         from vitec_nb import lookups
 
@@ -547,7 +554,7 @@ class VitecClient:
     # -- doctor (vitec_nb/doctor.py) and the server profile ----------------------------------
 
     @property
-    def profile(self) -> Any:
+    def profile(self) -> ServerProfile:
         """The `ServerProfile` remembered for this base URL by `vitec-nb doctor` (defaults,
         i.e. nothing known, when it never ran here); read once, updated by `doctor()`."""
         profile = self.__dict__.get("_profile")
@@ -557,7 +564,7 @@ class VitecClient:
             profile = self._profile = remembered_profile(self)
         return profile
 
-    def doctor(self, offices: Any = None, **options: Any) -> Any:
+    def doctor(self, offices: Any = None, **options: Any) -> DoctorReport:
         """Check the account cheaply and learn how the server behaves (docs/doctor.md)."""
         from vitec_nb.doctor import run_doctor
 
@@ -592,7 +599,9 @@ class VitecClient:
 
     # -- breakdowns (planner) -------------------------------------------------------------
 
-    def plan(self, query: ContactQuery, by: Sequence[str] = ("agent",), **options: Any) -> Any:
+    def plan(
+        self, query: ContactQuery, by: Sequence[str] = ("agent",), **options: Any
+    ) -> BreakdownPlan:
         """The calls a breakdown needs (a `BreakdownPlan`); sends only the lookups it needs.
 
         Every option is checked first; run options (concurrency, progress, ...) belong to
@@ -610,14 +619,14 @@ class VitecClient:
 
     def breakdown(
         self,
-        query: Any,
+        query: ContactQuery | BreakdownPlan,
         by: Sequence[str] | None = None,
         measure: str | None = None,
         period: str | None = None,
         start: Any = None,
         end: Any = None,
         **options: Any,
-    ) -> Any:
+    ) -> BreakdownResult:
         """Activity per period × dimension value, exact, with few calls (see vitec_nb/plan/).
 
         `query` is a ContactQuery (then `by` defaults to ("agent",), `measure` to
