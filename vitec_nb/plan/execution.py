@@ -242,6 +242,7 @@ def _joined(client: Any, plan: BreakdownPlan, got: _Fetched) -> BreakdownResult:
         calls=got.fetched + got.failed_requests,
         cached_calls=got.cached,
         fetched_at=got.fetched_at,
+        client=client,
     )
     result.facts.attrs.update(fetched_at=got.fetched_at, demo=result.demo)
     return result

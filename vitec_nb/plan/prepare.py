@@ -180,7 +180,13 @@ def run_breakdown(
     by: str | Iterable[str] | None = ("agent",),
     **options: Any,
 ) -> BreakdownResult:
-    """Plan and run a breakdown; given a plan, run it (only run options then)."""
+    """Plan and run a breakdown; given a plan, run it (only run options then).
+    `compare="previous"` or `"year"` also runs the earlier range (plan/compare.py)."""
+    if options.get("compare") is not None:
+        from vitec_nb.plan.compare import run_compared
+
+        return run_compared(client, query, by, options.pop("compare"), options)
+    options.pop("compare", None)
     if isinstance(query, BreakdownPlan):
         plan_opts = [k for k in options if k in _PLAN_OPTIONS]
         if plan_opts or (by != ("agent",) and normalize_by(by) != query.by):

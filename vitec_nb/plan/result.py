@@ -10,6 +10,8 @@ import pandas as pd
 
 from vitec_nb import activity
 from vitec_nb.errors import InvalidQueryError
+from vitec_nb.plan import compare as compare_mod
+from vitec_nb.plan import drill
 from vitec_nb.plan.values import DIMENSIONS, MEASURES, BreakdownPlan, _dimension_order, _fmt
 
 if TYPE_CHECKING:
@@ -56,6 +58,10 @@ class BreakdownResult:
         conflicts: contacts found under two values of a single-valued dimension.
         incomplete: the failed calls, what they were for, and the error (empty when complete).
         demo: the answers are the built-in stand-in's demo data.
+        client: the client that ran the breakdown (`details()` asks it).
+        previous: with ``compare="previous"`` or ``"year"``, the earlier range's result;
+            `comparison` puts the two side by side.
+        compare: "previous", "year" or None.
         fetched_at: when the oldest answer used was fetched (cached answers keep the time
             they were first fetched); also in ``facts.attrs``.
     """
@@ -72,6 +78,10 @@ class BreakdownResult:
     fetched_at: pd.Timestamp | None = None
     checks: list[str] = dataclasses.field(default_factory=list)
     _unknowns: tuple[_Unknown, ...] = ()
+    # the client that ran it (for details()); the earlier range's result with `compare=`
+    client: Any = dataclasses.field(default=None, repr=False)
+    previous: BreakdownResult | None = dataclasses.field(default=None, repr=False)
+    compare: str | None = None
 
     @property
     def is_complete(self) -> bool:
@@ -199,6 +209,52 @@ class BreakdownResult:
             "names": self.names,
         }
 
+    def contacts_in(self, **cell: Any) -> pd.DataFrame:
+        """The facts rows of one cell: ``contacts_in(period="2025-03", agent="Anna Berg")``.
+
+        Any dimension of the breakdown, plus `period`, `kind` and `customer_id` (or
+        `office`); a value by id or by its label (an agent's name, "(no agent)", a list's
+        name); a period as a Timestamp, a date in it or its label ("2025-03", "Mar 2025",
+        "2025-Q1", "2025-W05"). A dimension left out (or None) keeps all its values: a row
+        or column of cells. An unknown value is an `InvalidQueryError` listing the allowed.
+        """
+        return drill.contacts_in(self, cell)
+
+    def details_calls(self, **cell: Any) -> drill.DetailsCalls:
+        """How many contact-details calls ``details(**cell)`` makes (20 ids a call) and how
+        many the cache already holds; sends nothing. ``str()`` says it in words."""
+        return drill.details_calls(self, cell)
+
+    def details(
+        self,
+        fields: Any = None,
+        progress: Any = None,
+        *,
+        refresh: bool = False,
+        offline: bool = False,
+        **cell: Any,
+    ) -> pd.DataFrame:
+        """The contacts of a cell with their names and creation times.
+
+        ``details(period="2025-03", agent="Anna Berg")``: the `contacts_in` rows plus
+        `name` and `created_at` from `client.contact_details` (20 ids a call, concurrent,
+        cached; the call count is logged before it runs, see `details_calls`). Personal data
+        (`vitec_nb.details.PERSONAL_FIELDS`) only as `fields=` names it. `progress`: True
+        for a bar, or a callable(done, total) over every call of every office.
+        """
+        return drill.details(self, cell, fields, progress, refresh=refresh, offline=offline)
+
+    @property
+    def comparison(self) -> pd.DataFrame | None:
+        """With ``compare=``: per period (and value), current, previous, change, change_pct
+        (contacts; change_pct in %, NaN where the earlier count is 0). None without."""
+        return None if self.previous is None else compare_mod.comparison_frame(self)
+
+    @property
+    def comparison_summary(self) -> str | None:
+        """With ``compare=``: "+12 % on the same months of 2024 (…)". None without."""
+        return None if self.previous is None else compare_mod.comparison_sentence(self)
+
     def to_frame(self, by: str | None = None) -> pd.DataFrame:
         """Counts pivoted for export: one row per period, one column per value of `by`."""
         return activity.wide(self.counts, by)
@@ -207,8 +263,16 @@ class BreakdownResult:
         """A matplotlib Figure of the counts (the caller shows and closes it).
 
         `kind`: "auto" (by the first dimension, or totals), "agent", "lead_score",
-        "created_vs_changed", "bar" (totals per value of `dimension=`), "total".
+        "created_vs_changed", "bar" (totals per value of `dimension=`), "total". With
+        ``compare=``, charts over periods also draw the earlier range's contacts per period
+        (a lighter dashed line). Save it with ``fig.savefig("chart.png", dpi=150)``.
         """
+        fig = self._plot(kind, **kwargs)
+        if self.previous is not None and kind not in ("created_vs_changed", "bar"):
+            compare_mod.draw_previous(fig, self)
+        return fig
+
+    def _plot(self, kind: str, **kwargs: Any) -> Figure:
         from vitec_nb import charts
 
         dims = self.plan.by
@@ -272,6 +336,12 @@ class BreakdownResult:
                 activity.period_label(p, plan.period, multiline=False) for p in self.partial_periods
             )
             lines.append(f"Partial periods (the range covers only part of them): {cut}.")
+        if self.previous is not None:
+            lines.append(compare_mod.comparison_sentence(self))
+            lines.append(
+                f"Earlier range: {self.previous.plan.n_calls} calls planned: "
+                f"{self.previous.calls} made, {self.previous.cached_calls} from the cache."
+            )
         if self.demo:
             lines.append("DEMO DATA from the built-in stand-in.")
         if self.warnings:
