@@ -101,6 +101,8 @@ def test_the_calls_are_the_sum_of_the_offices_plans(chain, make_breakdown_client
         client, ContactQuery(group["offices"][0]), ("office", "agent"), office_group=group["id"]
     )
     assert result.calls == result.plan.n_calls == len(contact_requests(chain)) == sum(alone)
+    # the group is looked up for the query's office only: it knows the group
+    assert len([r for r in chain.requests if r.path.startswith("/CRM/Officegroups/")]) == 1
     chain.clear_requests()
     again = run(
         client, ContactQuery(group["offices"][0]), ("office", "agent"), office_group=group["id"]

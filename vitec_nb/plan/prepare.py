@@ -96,27 +96,24 @@ def resolve_office_group(
     client: Any, query: ContactQuery, group: str, run: RunOptions
 ) -> tuple[ContactQuery, str]:
     """The query over the offices of `group` (a name or id from `client.office_groups()`),
-    and the group in words, "Stockholm (GRP12…)". Unknown names list the groups."""
-    try:
-        groups = client.office_groups(refresh=run.refresh, offline=run.offline)
-    except VitecError as exc:
-        words = "office groups lookup (CRM/Officegroups/{customerId})"
-        raise _lookup_failed(query, query.customer_ids[0], "office_group", words, exc) from exc
-    rows = list(
-        zip(map(str, groups["id"]), map(str, groups["name"]), groups["offices"], strict=True)
-    )
-    wanted = group.casefold()
-    matches = [r for r in rows if r[0].casefold() == wanted]
-    matches = matches or [r for r in rows if r[1].strip().casefold() == wanted]
-    listed = ", ".join(f"{n!r} ({g})" for g, n, _ in rows) or "none: no office groups are defined"
+    and the group in words, "Stockholm (GRP12…)". Unknown names list the groups.
+
+    The query's own offices are asked first (one lookup for one office); only a group they
+    do not know sends the lookup for every configured office.
+    """
+    rows = _group_rows(client, query, query.customer_ids, run)
+    matches = _matching(rows, group)
+    configured = tuple(getattr(client, "customer_ids", ()) or ())
+    if not matches and set(configured) - set(query.customer_ids):
+        rows = _group_rows(client, query, None, run)
+        matches = _matching(rows, group)
     if not matches:
+        listed = ", ".join(f"{n!r} ({g})" for g, n, _ in rows) or "none: no groups are defined"
         raise InvalidQueryError("office_group", f"{group!r} is not an office group", listed)
     if len(matches) > 1:
         ids = ", ".join(g for g, _, _ in matches)
         raise InvalidQueryError("office_group", f"{group!r} names {len(matches)} groups", ids)
     gid, name, offices = matches[0]
-    offices = tuple(offices)
-    configured = tuple(getattr(client, "customer_ids", ()) or ())
     unknown = [o for o in offices if configured and o not in configured]
     if not offices or unknown:
         what = f"holds offices this client is not set up for: {', '.join(unknown)}"
@@ -125,7 +122,27 @@ def resolve_office_group(
             f"{name!r} ({gid}) " + (what if unknown else "holds no offices"),
             "a group of the configured offices: " + ", ".join(configured),
         )
-    return query.replace(customer_id=offices), f"{name} ({gid})"
+    return query.replace(customer_id=tuple(offices)), f"{name} ({gid})"
+
+
+def _group_rows(
+    client: Any, query: ContactQuery, offices: Any, run: RunOptions
+) -> list[tuple[str, str, tuple[str, ...]]]:
+    """(id, name, offices) of the office groups `offices` see (None: every configured)."""
+    try:
+        groups = client.office_groups(offices, refresh=run.refresh, offline=run.offline)
+    except VitecError as exc:
+        words = "office groups lookup (CRM/Officegroups/{customerId})"
+        raise _lookup_failed(query, query.customer_ids[0], "office_group", words, exc) from exc
+    ids, names = map(str, groups["id"]), map(str, groups["name"])
+    return [(g, n, tuple(o)) for g, n, o in zip(ids, names, groups["offices"], strict=True)]
+
+
+def _matching(rows: list[tuple[str, str, tuple[str, ...]]], group: str) -> list[Any]:
+    """The groups whose id is `group` (any case), else those it names (any case)."""
+    wanted = group.casefold()
+    by_id = [r for r in rows if r[0].casefold() == wanted]
+    return by_id or [r for r in rows if r[1].strip().casefold() == wanted]
 
 
 def _lookup_failed(
