@@ -23,21 +23,30 @@ __version__ = "0.1.0"
 _EXPORTS: dict[str, str] = {
     "ApiError": "errors",
     "AuthenticationError": "errors",
-    "ConfigurationError": "errors",
     "BreakdownPlan": "plan",
     "BreakdownResult": "plan",
+    "BreakdownWarning": "plan",
+    "CacheLockedError": "cache_sqlite",
+    "ConfigurationError": "errors",
     "ContactExplorer": "widgets",
     "ContactQuery": "query",
+    "ContractWarning": "parse_columns",
+    "Credentials": "credentials",
+    "Dialect": "standin",
+    "DoctorReport": "doctor",
     "ForbiddenError": "errors",
     "IncompleteBreakdownError": "errors",
     "InvalidQueryError": "errors",
     "MalformedResponseError": "errors",
+    "MissingCall": "plan",
     "NotCachedError": "errors",
     "NotFoundError": "errors",
+    "OfficeLookups": "lookups",
     "RateLimitedError": "errors",
     "RedirectError": "errors",
     "RequestTimeoutError": "errors",
     "ServerError": "errors",
+    "ServerProfile": "profile",
     "ServerValidationError": "errors",
     "StandIn": "standin",
     "TransportError": "errors",
@@ -51,19 +60,28 @@ __all__ = [
     "AuthenticationError",
     "BreakdownPlan",
     "BreakdownResult",
+    "BreakdownWarning",
+    "CacheLockedError",
     "ConfigurationError",
     "ContactExplorer",
     "ContactQuery",
+    "ContractWarning",
+    "Credentials",
+    "Dialect",
+    "DoctorReport",
     "ForbiddenError",
     "IncompleteBreakdownError",
     "InvalidQueryError",
     "MalformedResponseError",
+    "MissingCall",
     "NotCachedError",
     "NotFoundError",
+    "OfficeLookups",
     "RateLimitedError",
     "RedirectError",
     "RequestTimeoutError",
     "ServerError",
+    "ServerProfile",
     "ServerValidationError",
     "StandIn",
     "TransportError",
@@ -88,7 +106,10 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and editors
+    from vitec_nb.cache_sqlite import CacheLockedError
     from vitec_nb.client import VitecClient, connect
+    from vitec_nb.credentials import Credentials
+    from vitec_nb.doctor import DoctorReport
     from vitec_nb.errors import (
         ApiError,
         AuthenticationError,
@@ -100,13 +121,17 @@ if TYPE_CHECKING:  # for type checkers and editors
         NotCachedError,
         NotFoundError,
         RateLimitedError,
+        RedirectError,
         RequestTimeoutError,
         ServerError,
         ServerValidationError,
         TransportError,
         VitecError,
     )
-    from vitec_nb.plan import BreakdownPlan, BreakdownResult
+    from vitec_nb.lookups import OfficeLookups
+    from vitec_nb.parse_columns import ContractWarning
+    from vitec_nb.plan import BreakdownPlan, BreakdownResult, BreakdownWarning, MissingCall
+    from vitec_nb.profile import ServerProfile
     from vitec_nb.query import ContactQuery
-    from vitec_nb.standin import StandIn
+    from vitec_nb.standin import Dialect, StandIn
     from vitec_nb.widgets import ContactExplorer
