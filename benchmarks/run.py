@@ -4,6 +4,7 @@
     .venv/bin/python benchmarks/run.py --quick        # smoke run: small sizes, one repetition
     .venv/bin/python benchmarks/run.py --write-docs   # also update docs/benchmarks.md
     .venv/bin/python benchmarks/run.py --throughput 0 --latency 50   # latency only
+    .venv/bin/python benchmarks/run.py --only 9       # the chain (optional, not in the default)
 
 Each benchmark runs against the stand-in on loopback under a transfer model: every request
 pays a latency, then its body's bytes at a throughput. A benchmark that fails (or whose
@@ -24,7 +25,14 @@ from typing import Any
 if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks import bench_breakdown, bench_concurrency, bench_form, bench_parse, sides
+from benchmarks import (
+    bench_breakdown,
+    bench_chain,
+    bench_concurrency,
+    bench_form,
+    bench_parse,
+    sides,
+)
 from benchmarks.harness import (
     FIGURES,
     Config,
@@ -86,6 +94,14 @@ def run_all(cfg: Config, log: list[str], only: str = ALL, details: dict | None =
             large,
             "MB",
             lambda: bench_parse.large_answer(cfg, log),
+            log,
+        )
+    if "9" in only:  # optional (not in ALL): the chain, 20 offices, about a minute more
+        rows += _section(
+            "benchmark 9 (the chain: 20 offices by office x month)",
+            list(bench_chain.FIGURES),
+            "s",
+            lambda: bench_chain.chain(cfg, log),
             log,
         )
     seen = {r.figure for r in rows}
