@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -97,13 +97,19 @@ def earlier_range(plan: BreakdownPlan, how: str) -> tuple[pd.Timestamp, Any]:
 
 
 def run_compared(
-    client: Any, query: Any, by: str | Iterable[str] | None, how: Any, options: Mapping[str, Any]
+    client: Any,
+    query: Any,
+    by: str | Iterable[str] | None,
+    how: Any,
+    options: Mapping[str, Any],
+    *,
+    prepare: Callable[..., tuple[BreakdownPlan, Any]],
+    run_plan: Callable[..., Any],
 ) -> Any:
     """The breakdown of `query` with `previous` set to the same breakdown of the earlier
-    range. Both plans are made before either runs; overlapping answers come from the cache."""
-    from vitec_nb.plan.execution import run_plan
-    from vitec_nb.plan.prepare import prepare
-
+    range. Both plans are made before either runs; overlapping answers come from the cache.
+    `prepare` and `run_plan` are plan/prepare.py's and plan/execution.py's (passed in: this
+    module sits below them)."""
     how = check_compare(how)
     if isinstance(query, BreakdownPlan):
         raise InvalidQueryError(

@@ -202,7 +202,8 @@ def run_breakdown(
     if options.get("compare") is not None:
         from vitec_nb.plan.compare import run_compared
 
-        return run_compared(client, query, by, options.pop("compare"), options)
+        how = options.pop("compare")
+        return run_compared(client, query, by, how, options, prepare=prepare, run_plan=run_plan)
     options.pop("compare", None)
     if isinstance(query, BreakdownPlan):
         plan_opts = [k for k in options if k in _PLAN_OPTIONS]

@@ -308,50 +308,8 @@ class BreakdownResult:
         return self.counts if self.plan.by == (by,) else self.activity(by=by)
 
     def summary(self) -> str:
-        """A few lines for people: contacts, periods, calls, cache, warnings, gaps."""
-        plan = self.plan
-        n = len(self.facts)
-        kinds = self.facts["kind"].value_counts()
-        kind_text = ", ".join(
-            f"{int(kinds.get(k, 0))} {noun}"
-            for k, noun in (
-                ("person", "persons"),
-                ("company", "companies"),
-                ("deceased_estate", "deceased estates"),
-            )
-        )
-        edge = "included" if plan.end_included else "excluded"
-        lines = [
-            f"{n} contacts {plan.measure} {_fmt(plan.start)} → {_fmt(plan.end)} "
-            f"(end {edge}) in {', '.join(plan.query.customer_ids)}: {kind_text}.",
-            f"{plan.n_calls} calls planned: {self.calls} made, {self.cached_calls} from the cache.",
-        ]
-        if "newsletter_list" in plan.by or "scheduled_order_type" in plan.by:
-            lines.append(
-                "A contact on several newsletter lists or with several active services counts "
-                "under each: those counts can add up to more than the contacts."
-            )
-        if self.partial_periods:
-            cut = ", ".join(
-                activity.period_label(p, plan.period, multiline=False) for p in self.partial_periods
-            )
-            lines.append(f"Partial periods (the range covers only part of them): {cut}.")
-        if self.previous is not None:
-            lines.append(compare_mod.comparison_sentence(self))
-            lines.append(
-                f"Earlier range: {self.previous.plan.n_calls} calls planned: "
-                f"{self.previous.calls} made, {self.previous.cached_calls} from the cache."
-            )
-        if self.demo:
-            lines.append("DEMO DATA from the built-in stand-in.")
-        if self.warnings:
-            lines.append(f"{len(self.warnings)} warnings: " + " ".join(self.warnings))
-        if not self.is_complete:
-            lines.append(
-                f"INCOMPLETE: {len(self.incomplete)} calls failed; their counts are NaN: "
-                + "; ".join(self.incomplete["call"])
-            )
-        return "\n".join(lines)
+        """A few lines for people: contacts, periods, calls, cache, comparison, warnings, gaps."""
+        return _summary(self)
 
     def __repr__(self) -> str:
         state = "complete" if self.is_complete else f"{len(self.incomplete)} calls missing"
@@ -359,3 +317,50 @@ class BreakdownResult:
             f"<BreakdownResult {len(self.facts)} contacts, by {list(self.plan.by)}, "
             f"{self.calls} calls made, {self.cached_calls} cached, {state}>"
         )
+
+
+def _summary(result: BreakdownResult) -> str:
+    """`BreakdownResult.summary()`."""
+    plan = result.plan
+    n = len(result.facts)
+    kinds = result.facts["kind"].value_counts()
+    kind_text = ", ".join(
+        f"{int(kinds.get(k, 0))} {noun}"
+        for k, noun in (
+            ("person", "persons"),
+            ("company", "companies"),
+            ("deceased_estate", "deceased estates"),
+        )
+    )
+    edge = "included" if plan.end_included else "excluded"
+    lines = [
+        f"{n} contacts {plan.measure} {_fmt(plan.start)} → {_fmt(plan.end)} "
+        f"(end {edge}) in {', '.join(plan.query.customer_ids)}: {kind_text}.",
+        f"{plan.n_calls} calls planned: {result.calls} made, {result.cached_calls} from the cache.",
+    ]
+    if "newsletter_list" in plan.by or "scheduled_order_type" in plan.by:
+        lines.append(
+            "A contact on several newsletter lists or with several active services counts "
+            "under each: those counts can add up to more than the contacts."
+        )
+    if result.partial_periods:
+        cut = ", ".join(
+            activity.period_label(p, plan.period, multiline=False) for p in result.partial_periods
+        )
+        lines.append(f"Partial periods (the range covers only part of them): {cut}.")
+    if result.previous is not None:
+        lines.append(compare_mod.comparison_sentence(result))
+        lines.append(
+            f"Earlier range: {result.previous.plan.n_calls} calls planned: "
+            f"{result.previous.calls} made, {result.previous.cached_calls} from the cache."
+        )
+    if result.demo:
+        lines.append("DEMO DATA from the built-in stand-in.")
+    if result.warnings:
+        lines.append(f"{len(result.warnings)} warnings: " + " ".join(result.warnings))
+    if not result.is_complete:
+        lines.append(
+            f"INCOMPLETE: {len(result.incomplete)} calls failed; their counts are NaN: "
+            + "; ".join(result.incomplete["call"])
+        )
+    return "\n".join(lines)
