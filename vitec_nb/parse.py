@@ -44,11 +44,18 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pa_json
-from defusedxml import DefusedXmlException
-from defusedxml import ElementTree as SafeET
 
 from vitec_nb.errors import MalformedResponseError
-from vitec_nb.parse_columns import Breach, ContractWarning, first_occurrences, to_utc
+from vitec_nb.parse_columns import (
+    Breach,
+    ContractWarning,
+    clip,
+    excerpt,
+    excerpt_at,
+    first_occurrences,
+    to_utc,
+)
+from vitec_nb.parse_xml import refuse_dtd, scan_lists, stream_lists
 from vitec_nb.vocab import KIND_API_LISTS, KINDS, TIMEZONE
 
 __all__ = [
@@ -77,7 +84,6 @@ XML_NAMESPACE = (
 # List name in the answer (lower-cased) -> kind.
 _LIST_KINDS: dict[str, str] = {name.lower(): kind for kind, name in KIND_API_LISTS.items()}
 _API_LIST_NAMES = KIND_API_LISTS
-_EXCERPT = 80
 _UTC_NS = pa.timestamp("ns", tz="UTC")
 _STRING = pa.string()
 
@@ -120,9 +126,10 @@ def parse_contacts(
         raise ValueError(f"format must be 'json' or 'xml', not {format!r}")
     data = body.encode() if isinstance(body, str) else bytes(body)
     columns = _Columns(customer_id)
-    if not (format == "json" and _json_fast(data, columns)):
-        chunks = _json_lists(data) if format == "json" else _xml_lists(data)
-        for kind, refs in chunks:
+    if format == "xml":
+        _xml(data, columns)
+    elif not _json_fast(data, columns):
+        for kind, refs in _json_lists(data):
             columns.add(kind, refs)
     if call is None:
         call = f"CRM/Contact/{customer_id}" if customer_id else "the contact list"
@@ -147,15 +154,19 @@ class _Columns:
         self.times: dict[str, list[pa.Array]] = {k: [] for k in KINDS}
         self.cids: dict[str, list[pa.Array]] = {k: [] for k in KINDS}
 
-    def add(self, kind: str, refs: list[Any]) -> None:
-        """Add one chunk of references (dicts with id/changedAt/customerId) of one kind."""
+    def add(self, kind: str, refs: list[Any], start: int = 0) -> None:
+        """Add one chunk of references (dicts with id/changedAt/customerId) of one kind;
+        `start` is the first one's index in its list (for messages)."""
         if not refs:
             return
-        ids, changed, cids = _fields(kind, refs, self.fill)
-        self.ids[kind].append(_string_array(kind, "id", ids, refs, pa.large_string()))
-        changed_arr = _string_array(kind, "changedAt", changed, refs)
-        self.times[kind].append(_timestamps(kind, changed_arr, refs))
-        self.cids[kind].append(_string_array(kind, "customerId", cids, refs))
+        try:
+            ids, changed, cids = _fields(kind, refs, self.fill)
+            self.ids[kind].append(_string_array(kind, "id", ids, refs, pa.large_string()))
+            changed_arr = _string_array(kind, "changedAt", changed, refs)
+            self.times[kind].append(_timestamps(kind, changed_arr, refs))
+            self.cids[kind].append(_string_array(kind, "customerId", cids, refs))
+        except _BadReference as bad:
+            raise bad.error(start) from None
 
     def add_arrays(self, kind: str, ids: pa.Array, times: pa.Array, cids: pa.Array) -> None:
         """Add columns already parsed by the fast path."""
@@ -301,7 +312,7 @@ def _timestamps(kind: str, changed: pa.Array, refs: list[Any]) -> pa.Array:
                 raise _bad_ref(
                     kind,
                     i,
-                    f"has changedAt {_clip(text, 40)!r}, which is not an ISO 8601 date-time",
+                    f"has changedAt {clip(text, 40)!r}, which is not an ISO 8601 date-time",
                     refs[i],
                 ) from None
         raise  # pragma: no cover - the whole array failed, so one element must fail
@@ -377,19 +388,19 @@ def _json_lists(body: bytes) -> Iterator[tuple[str, list[Any]]]:
     except orjson.JSONDecodeError as exc:
         raise MalformedResponseError(
             f"The answer is not valid JSON ({exc.msg} at byte {exc.pos} of {len(body)};"
-            f" truncated?). Near there: {_excerpt_at(body, exc.pos)}"
+            f" truncated?). Near there: {excerpt_at(body, exc.pos)}"
         ) from None
     if not isinstance(doc, dict):
         raise MalformedResponseError(
             f"The answer is JSON but not a contact list (a {type(doc).__name__}, expected an"
-            f" object with persons, companies and deceasedEstates). It starts: {_excerpt(body)}"
+            f" object with persons, companies and deceasedEstates). It starts: {excerpt(body)}"
         )
     lists = {str(k).lower(): v for k, v in doc.items()}
     del doc
     if lists and not any(name in lists for name in _LIST_KINDS):
         raise MalformedResponseError(
             "The answer has none of the lists persons, companies and deceasedEstates, so it"
-            f" is not a contact list. It starts: {_excerpt(body)}"
+            f" is not a contact list. It starts: {excerpt(body)}"
         )
     for name, kind in _LIST_KINDS.items():
         refs = lists.get(name)  # left out: empty (Vitec does not say how empty lists come)
@@ -398,79 +409,43 @@ def _json_lists(body: bytes) -> Iterator[tuple[str, list[Any]]]:
         if not isinstance(refs, list):
             raise MalformedResponseError(
                 f"The answer's {_API_LIST_NAMES[kind]} is a {type(refs).__name__}, not a list."
-                f" It starts: {_excerpt(body)}"
+                f" It starts: {excerpt(body)}"
             )
         yield kind, refs
 
 
-# -- XML -----------------------------------------------------------------------------------
+# -- XML ----------------------------------------------------------------------------------
 
 
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
-
-
-def _xml_lists(body: bytes) -> Iterator[tuple[str, list[Any]]]:
-    """Parse the XML with defusedxml (no DTD or entity tricks) into per-kind lists of dicts."""
-    try:
-        root = SafeET.fromstring(body)
-    except DefusedXmlException as exc:
-        raise MalformedResponseError(
-            f"The XML answer declares entities or a DTD ({type(exc).__name__}); refused for"
-            f" safety. It starts: {_excerpt(body)}"
-        ) from None
-    except SafeET.ParseError as exc:
-        raise MalformedResponseError(
-            f"The answer is not valid XML ({exc}; truncated?). It starts: {_excerpt(body)}"
-        ) from None
-    if _local(root.tag).lower() != "crmcontactlist":
-        raise MalformedResponseError(
-            f"The XML answer's root is <{_local(root.tag)}>, not <CrmContactList>."
-            f" It starts: {_excerpt(body)}"
-        )
-    lists = {}
-    for child in root:
-        kind = _LIST_KINDS.get(_local(child.tag).lower())
-        if kind is not None:
-            lists[kind] = child
-    # A list left out or sent as <Persons i:nil="true"/> is empty.
-    # Full tag -> local name for the fields we read, in the document's own namespace.
-    ns = root.tag[: root.tag.index("}") + 1] if root.tag.startswith("{") else ""
-    names = {ns + name: name for name in ("Id", "ChangedAt", "CustomerId")}
-    reference = ns + "CrmContactReference"
-    for kind in KINDS:
-        yield (
-            kind,
-            [
-                {names[c.tag]: c.text for c in ref if c.tag in names}
-                for ref in lists.get(kind, ())
-                if ref.tag == reference
-            ],
-        )
+def _xml(body: bytes, columns: _Columns) -> None:
+    """DTDs and entities refused unread; the DataContract shape scanned, the rest streamed."""
+    refuse_dtd(body)
+    scanned = scan_lists(body)
+    if scanned is not None:
+        for kind, ids, times, cids in scanned:
+            columns.add_arrays(kind, ids, times, cids)
+        return
+    for kind, start, refs in stream_lists(body):
+        columns.add(kind, refs, start)
 
 
 # -- messages ------------------------------------------------------------------------------
 
-_SPACE = re.compile(r"\s+")
+
+class _BadReference(Exception):
+    """A reference that cannot be read; `error(start)` words it with its index in its list."""
+
+    def __init__(self, kind: str, index: int, problem: str, ref: Any) -> None:
+        super().__init__(problem)
+        self.kind, self.index, self.problem, self.ref = kind, index, problem, ref
+
+    def error(self, start: int = 0) -> MalformedResponseError:
+        ref = self.ref
+        shown = ref if not isinstance(ref, dict) else {k: ref[k] for k in list(ref)[:4]}
+        return MalformedResponseError(
+            f"Reference {start + self.index} of {_API_LIST_NAMES[self.kind]} {self.problem}:"
+            f" {clip(repr(shown))}"
+        )
 
 
-def _clip(text: str, limit: int = _EXCERPT) -> str:
-    text = _SPACE.sub(" ", text).strip()
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _excerpt(body: bytes) -> str:
-    return repr(_clip(body[: _EXCERPT * 4].decode("utf-8", "replace")))
-
-
-def _excerpt_at(body: bytes, pos: int) -> str:
-    start = max(0, pos - _EXCERPT // 2)
-    text = body[start : start + _EXCERPT * 2].decode("utf-8", "replace")
-    return repr(("…" if start else "") + _clip(text, _EXCERPT - 1))
-
-
-def _bad_ref(kind: str, index: int, problem: str, ref: Any) -> MalformedResponseError:
-    shown = ref if not isinstance(ref, dict) else {k: ref[k] for k in list(ref)[:4]}
-    return MalformedResponseError(
-        f"Reference {index} of {_API_LIST_NAMES[kind]} {problem}: {_clip(repr(shown))}"
-    )
+_bad_ref = _BadReference

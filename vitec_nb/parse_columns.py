@@ -1,4 +1,4 @@
-"""Columns of a contact list: changedAt as UTC, and the contract checks (ids, offices)."""
+"""Columns of a contact list: changedAt as UTC, the contract checks (ids, offices), excerpts."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pyarrow.compute as pc
 
 from vitec_nb.vocab import KIND_API_LISTS, KINDS, TIMEZONE
 
-__all__ = ["Breach", "ContractWarning", "first_occurrences"]
+__all__ = ["Breach", "ContractWarning", "clip", "excerpt", "excerpt_at", "first_occurrences"]
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _SHOWN = 3  # ids quoted per kind of breach
@@ -155,3 +155,27 @@ class Breach:
 def _ids(ids: list[str]) -> str:
     shown = ", ".join(ids[:_SHOWN])
     return f"e.g. {shown}, …" if len(ids) > _SHOWN else shown
+
+
+# -- excerpts of a body for messages ---------------------------------------------------------
+
+EXCERPT = 80  # characters of a body a message quotes at most
+_SPACE = re.compile(r"\s+")
+
+
+def clip(text: str, limit: int = EXCERPT) -> str:
+    """`text` on one line, cut to `limit` characters (an ellipsis marks a cut)."""
+    text = _SPACE.sub(" ", text).strip()
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def excerpt(body: bytes) -> str:
+    """The body's start, quoted, at most ~80 characters."""
+    return repr(clip(body[: EXCERPT * 4].decode("utf-8", "replace")))
+
+
+def excerpt_at(body: bytes, pos: int) -> str:
+    """The body around byte `pos`, quoted, at most ~80 characters."""
+    start = max(0, pos - EXCERPT // 2)
+    text = body[start : start + EXCERPT * 2].decode("utf-8", "replace")
+    return repr(("…" if start else "") + clip(text, EXCERPT - 1))
