@@ -153,7 +153,19 @@ def test_one_progress_for_the_whole_run_under_one_concurrency_limit(
     assert {total for _, total in seen} == {result.plan.n_calls}
     assert [done for done, _ in seen] == list(range(result.plan.n_calls + 1))
     assert s.max_in_flight == 3
-    assert "office group" in result.plan.describe()
+    assert f"office group {group['name']} ({group['id']})" in result.plan.describe()
+    assert f"(office group {group['name']} ({group['id']}))" in result.summary()
+
+
+def test_by_office_of_changes_equals_the_truth(chain, make_breakdown_client):
+    offices = chain.customer_ids[:3]
+    result = run(make_breakdown_client(chain), ContactQuery(offices), measure="changed")
+    got = result_counts(result.counts, by="office")
+    parts = {}
+    for office in offices:
+        counts = truth_counts(chain.truth, [office], ts(START), ts(STOP), None, "changed")
+        parts.update({(p, office): n for p, n in counts.items()})
+    assert got.to_dict() == parts and len(parts) > 10
 
 
 def test_an_unknown_group_lists_the_groups_and_asks_no_contacts(chain, make_breakdown_client):

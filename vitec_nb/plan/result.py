@@ -333,9 +333,10 @@ def _summary(result: BreakdownResult) -> str:
         )
     )
     edge = "included" if plan.end_included else "excluded"
+    group = f" (office group {plan.office_group})" if plan.office_group else ""
     lines = [
         f"{n} contacts {plan.measure} {_fmt(plan.start)} → {_fmt(plan.end)} "
-        f"(end {edge}) in {', '.join(plan.query.customer_ids)}: {kind_text}.",
+        f"(end {edge}) in {', '.join(plan.query.customer_ids)}{group}: {kind_text}.",
         f"{plan.n_calls} calls planned: {result.calls} made, {result.cached_calls} from the cache.",
     ]
     if "newsletter_list" in plan.by or "scheduled_order_type" in plan.by:
