@@ -138,6 +138,12 @@ def test_the_chart_draws_the_earlier_range_lighter(small):
             "2024-12-15",
             dt.date(2025, 2, 28),
         ),
+        (
+            {"start": "2025-03-03", "end": "2025-03-30", "period": "W"},
+            "year",
+            "2024-03-04",
+            dt.date(2024, 3, 31),
+        ),
     ],
 )
 def test_the_earlier_range(options, how, start, end):

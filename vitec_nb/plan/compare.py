@@ -72,8 +72,8 @@ def _shift(ts: pd.Timestamp, offset: pd.DateOffset) -> pd.Timestamp:
 
 
 def _offset(plan: BreakdownPlan, how: str) -> pd.DateOffset:
-    if how == "year":
-        return pd.DateOffset(years=-1)
+    if how == "year":  # weeks: 52 weeks back, so that weeks start on Mondays again
+        return pd.DateOffset(weeks=-52) if plan.period == "W" else pd.DateOffset(years=-1)
     n = len(plan.periods)
     code = plan.period
     if code == "D":
@@ -231,6 +231,9 @@ def draw_previous(fig: Figure, result: Any) -> Figure:
     values = (values + [np.nan] * n)[:n]
     legend = ax.get_legend()
     label = f"{_range_words(result.previous.plan)} (earlier): all contacts {result.plan.measure}"
+    then = len(result.previous.facts)
+    if then:
+        label += f"; now {_pct((len(result.facts) - then) / then * 100)}"
     (line,) = ax.plot(
         range(n), values, color=_EARLIER_COLOR, alpha=0.8, linestyle="--", marker="o",
         markersize=3, linewidth=1.5, label=label, zorder=5,

@@ -104,7 +104,9 @@ def _resolve(result: Any, column: str, given: Any, option: str) -> Any:
             return hits[0]
         if len(hits) > 1:
             raise InvalidQueryError(
-                option, f"{given!r} names {len(hits)} values", ", ".join(map(str, hits))
+                option,
+                f"{given!r} names {len(hits)} values (in different offices): give one id",
+                ", ".join(map(str, hits)),
             )
     shown = [_shown(v, names) for v in allowed]
     more = f", … ({len(shown) - _SHOWN} more)" if len(shown) > _SHOWN else ""
