@@ -198,3 +198,18 @@ def test_per_office_options_are_checked_against_the_groups_offices(chain, make_b
         run(client, ContactQuery(outside), ("agent",), office_group=group["name"],
             agent_ids={outside: ["HAN1"]})  # fmt: skip
     assert caught.value.field == "agent_ids" and outside in str(caught.value)
+
+
+def test_the_chain_benchmark_runs_small_and_is_exact(monkeypatch):
+    """Benchmark 9 at smoke size (3 offices, 3 months): every figure has a value and
+    vitec_nb's counts equal the ground truth (its calls row carries that condition)."""
+    from benchmarks import bench_chain, sides
+    from benchmarks.harness import Config
+
+    monkeypatch.setattr(sides, "IN_PROCESS", True)
+    log: list[str] = []
+    rows = bench_chain.chain(Config.smoke(), log)
+    assert [r.figure for r in rows] == list(bench_chain.FIGURES)
+    assert all(r.ours is not None and r.base is not None and not r.error for r in rows)
+    assert rows[0].condition is True
+    assert any("chain vitec_nb" in line and "equal the ground truth" in line for line in log)
