@@ -179,3 +179,28 @@ def test_details_over_two_offices_one_progress(make_standin, make_breakdown_clie
     assert len(detail_requests(s)) == plan.calls
     assert seen[-1] == (plan.calls, plan.calls) and {t for _, t in seen} == {plan.calls}
     assert sorted(frame["id"]) == sorted(result.contacts_in(**cell)["id"])
+
+
+def test_multi_valued_cells_by_office_and_list_equal_the_truth(make_standin, make_breakdown_client):
+    s = make_standin(seed=1, contacts=2000, offices=2, agents=4)
+    offices = list(s.customer_ids)
+    result = run(make_breakdown_client(s), ContactQuery(offices), by=("office", "newsletter_list"))
+    truth = pd.concat([truth_in_range(s, o) for o in offices])
+    for cell in result.counts[result.counts["contacts"] > 0].itertuples():
+        rows = result.contacts_in(
+            period=cell.period, office=cell.office, newsletter_list=cell.newsletter_list
+        )
+        mine = truth[
+            (truth["month"] == cell.period.tz_localize(None))
+            & (truth["customer_id"] == cell.office)
+        ]
+        lists = mine["newsletter_list_ids"]
+        on = (
+            lists.map(len) == 0
+            if cell.newsletter_list == "(no list)"
+            else lists.map(lambda t, value=cell.newsletter_list: value in t)
+        )
+        assert sorted(rows["id"].astype(str)) == sorted(mine[on]["id"].astype(str))
+        assert len(rows) == cell.contacts
+    office_name = result.names["office"][offices[0]]  # "Name (M30011)": by label as well
+    assert len(result.contacts_in(office=office_name)) == (truth["customer_id"] == offices[0]).sum()
