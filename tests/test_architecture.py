@@ -96,11 +96,3 @@ def test_the_standin_importing_the_client_side_breaks_its_contract(copy: Path) -
     assert result.returncode == 1
     assert "vitec_nb.standin is not allowed to import vitec_nb.query" in result.stdout
     assert "vitec_nb.standin.params -> vitec_nb.query (l." in result.stdout
-
-
-def test_a_new_module_must_be_placed_in_the_layers(copy: Path) -> None:
-    (copy / "vitec_nb" / "unplaced.py").write_text('"""A module no layer lists."""\n')
-    result = lint_imports(copy, "layers")
-    assert result.returncode == 1
-    assert "vitec_nb.unplaced" in result.stdout
-    assert "not listed as layers" in result.stdout
