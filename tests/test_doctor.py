@@ -283,3 +283,36 @@ def test_a_contact_changed_during_the_check_misleads_nothing(
     end = (NOW - pd.Timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%S")
     assert year["ChangedAtTo"] == newer["ChangedAtTo"] == end
     assert older["ChangedAtFrom"] == year["ChangedAtFrom"] < older["ChangedAtTo"]
+
+
+def test_a_proxy_echoing_the_authorization_header_leaks_nothing(tmp_path: Path) -> None:
+    """Every answer is a 404 whose body quotes the request's Authorization header."""
+
+    class Echo(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            header = self.headers.get("Authorization", "")
+            data = json.dumps({"Message": f"No route; you sent Authorization: {header}"}).encode()
+            self.send_response(404)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Echo)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        client = vitec_nb.connect(base_url=url, username="u", password=SECRET,
+                                  customer_ids="M30011", cache=tmp_path / "c.sqlite")  # fmt: skip
+        with client:
+            report = client.doctor(now=NOW)
+    finally:
+        server.shutdown()
+        server.server_close()
+    shown = report.text() + json.dumps(report.to_dict(), default=str)
+    basic = base64.b64encode(f"u:{SECRET}".encode()).decode()
+    assert "you sent Authorization: Basic ***" in shown  # the server's words are quoted
+    assert basic not in shown and SECRET not in shown

@@ -96,16 +96,22 @@ class _Prober:
             except orjson.JSONDecodeError:
                 body = None
             keys = tuple(str(k) for k in body) if isinstance(body, dict) else ()
-            problem = None if response.status_code == 200 else _status_words(response)
+            problem = (
+                None
+                if response.status_code == 200
+                else _status_words(response, self.client._redact)
+            )
             probe = Probe(office, endpoint, response.status_code, ms, body, keys, problem)
         self.probes.append(probe)
         return probe
 
 
-def _status_words(response: Any) -> str:
+def _status_words(response: Any, redact: Callable[[str], str | None]) -> str:
+    """The status and the server's words, every form of the account's secrets removed
+    (`redact`: the client's redactor; a proxy may echo the Authorization header)."""
     from vitec_nb.client import _server_message
 
-    message, messages = _server_message(response)
+    message, messages = _server_message(response, redact)
     text = " ".join([message or "", *messages]).strip()
     return f"{response.status_code}: {text[:200]}" if text else str(response.status_code)
 
