@@ -42,32 +42,9 @@ TIMEZONE = vocab.TIMEZONE
 DATETIME_DTYPE = f"datetime64[ns, {TIMEZONE}]"
 
 # period code -> (pandas Period frequency on local wall-clock time, noun used in titles)
-PERIODS: dict[str, tuple[str, str]] = {
-    "D": ("D", "day"),
-    "W": ("W-SUN", "week"),  # weeks ending Sunday = weeks starting Monday
-    "M": ("M", "month"),
-    "Q": ("Q-DEC", "quarter"),
-    "Y": ("Y-DEC", "year"),
-}
-_ALIASES = {
-    "d": "D",
-    "day": "D",
-    "daily": "D",
-    "w": "W",
-    "week": "W",
-    "weekly": "W",
-    "m": "M",
-    "month": "M",
-    "monthly": "M",
-    "q": "Q",
-    "quarter": "Q",
-    "quarterly": "Q",
-    "y": "Y",
-    "year": "Y",
-    "yearly": "Y",
-    "a": "Y",
-}
-_ALLOWED_PERIODS = "D, W, M, Q, Y (or day, week, month, quarter, year)"
+PERIODS: dict[str, tuple[str, str]] = vocab.PERIODS
+_ALIASES = vocab.PERIOD_ALIASES
+_ALLOWED_PERIODS = vocab.PERIODS_ALLOWED
 
 # Dimensions whose contacts may carry several values at once (a contact can be on several
 # newsletter lists and hold several active services); the facts hold a tuple of values.

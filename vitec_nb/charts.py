@@ -26,10 +26,10 @@ from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from vitec_nb import activity
+from vitec_nb import activity, i18n
 from vitec_nb.captions import filters_in_words, plan_range
 from vitec_nb.chart_layout import LEGEND_GAP, MARGIN_TOP, MarginLayout
-from vitec_nb.vocab import SCHEDULED_ORDER_TYPES, service_label
+from vitec_nb.vocab import DEMO_NOTE, SCHEDULED_ORDER_TYPES, service_label
 
 __all__ = ["bar", "by_agent", "by_lead_score", "created_vs_changed", "stacked"]
 
@@ -41,20 +41,36 @@ SPECIAL_COLOR = "#cfcfcf"
 UNKNOWN_HATCH = "////"
 SPECIAL_HATCH = "\\\\"  # a light hatch: sets special values apart; "..." cost ~35 ms a draw
 LEAD_SCORE_NAMES = {v: f"{v} " + "★" * v if v else "0 (no stars)" for v in range(6)}
-DEMO_NOTE = "DEMO DATA — built-in stand-in, not a real CRM"
 SUBTITLE_ROOM = 0.24  # inches added to the top margin for the line of filters
-EMPTY_TEXT = "No contacts match these filters in this range"
+EMPTY_TEXT = i18n.text("chart.empty")
+# dimensions with words of their own in the translation table ("dim.<name>")
+_DIMENSIONS = (
+    "agent",
+    "lead_score",
+    "newsletter_list",
+    "scheduled_order_type",
+    "custom_field",
+    "kind",
+    "customer_id",
+    "office",
+)
 
-_DIMENSION_WORDS = {
-    "agent": "agent",
-    "lead_score": "lead score",
-    "newsletter_list": "newsletter list",
-    "scheduled_order_type": "service",
-    "custom_field": "custom field value",
-    "kind": "kind of contact",
-    "customer_id": "office",
-}
-_MEASURE_WORDS = {"created": "created", "changed": "last changed"}
+
+def lead_score_names(language: str = "en") -> dict[int, str]:
+    """Lead scores for legends: "3 ★★★", "0 (no stars)" ("0 (inga stjärnor)")."""
+    return {v: f"{v} " + "★" * v if v else i18n.text("lead.none", language) for v in range(6)}
+
+
+def _dim_words(dimension: str, language: str, *, plural: bool = False) -> str:
+    if dimension not in _DIMENSIONS:
+        return dimension.replace("_", " ")
+    return i18n.text(f"dim.{dimension}{'s' if plural else ''}", language)
+
+
+def _measure_words(measure: str, language: str) -> str:
+    if measure not in ("created", "changed"):
+        return measure
+    return i18n.text(f"measure_words.{measure}", language)
 
 
 # ------------------------------------------------------------------------------------ helpers
@@ -93,19 +109,20 @@ def _where(offices: Sequence[str] | str) -> str:
     return ", ".join(offices)
 
 
-def _when(periods: Sequence[pd.Timestamp], code: str) -> str:
+def _when(periods: Sequence[pd.Timestamp], code: str, language: str = "en") -> str:
     if len(periods) == 0:
         return ""
-    first = activity.period_label(periods[0], code, multiline=False)
-    last = activity.period_label(periods[-1], code, multiline=False)
-    return first if first == last else f"{first} to {last}"
+    first = i18n.period_label(periods[0], code, language, multiline=False)
+    last = i18n.period_label(periods[-1], code, language, multiline=False)
+    return first if first == last else f"{first} {i18n.text('chart.to', language)} {last}"
 
 
 def _title(what: str, meta: Mapping[str, Any], periods: Sequence[pd.Timestamp]) -> str:
     when = meta["when"]
     if not when and meta["start"] is not None and meta["end"] is not None:
         when = plan_range(meta["start"], meta["end"], meta["language"])
-    parts = [what, meta["where"] or _where(meta["offices"]), when or _when(periods, meta["period"])]
+    fallback = _when(periods, meta["period"], meta["language"])
+    parts = [what, meta["where"] or _where(meta["offices"]), when or fallback]
     return " — ".join(p for p in parts if p)
 
 
@@ -115,8 +132,9 @@ def _subtitle(meta: Mapping[str, Any]) -> str:
         return str(meta["subtitle"])
     if meta["query"] is None:
         return ""
-    words = filters_in_words(meta["query"], meta["names"], language=meta["language"])
-    return "Filters: " + "; ".join(words) if words else ""
+    language = meta["language"]
+    words = filters_in_words(meta["query"], meta["names"], language=language)
+    return i18n.text("summary.filters", language) + ": " + "; ".join(words) if words else ""
 
 
 def _new_figure(
@@ -132,7 +150,9 @@ def _new_figure(
         y = 1 - (MARGIN_TOP + 0.04) / FIGSIZE[1]
         fig.text(0.5, y, subtitle, fontsize=9, color="#444444", ha="center", va="top")
     if meta.get("demo"):
-        fig.text(0.005, 0.005, DEMO_NOTE, fontsize=8, color="#b00020", ha="left", va="bottom")
+        language = meta.get("language", "en")
+        note = DEMO_NOTE if language == "en" else i18n.text("chart.demo", language)
+        fig.text(0.005, 0.005, note, fontsize=8, color="#b00020", ha="left", va="bottom")
     return fig, ax
 
 
@@ -157,16 +177,17 @@ def _period_axis(
     if len(ticks) > 1 and ticks[-1] - ticks[-2] < step:
         ticks.pop(-2)  # the last period always gets its label
     meta = meta or {}
+    language = meta.get("language", "en")
     partial = partial_periods(periods, code, meta.get("start"), meta.get("end"))
     labels = [
-        activity.period_label(periods[i], code) + ("*" if i in partial else "") for i in ticks
+        i18n.period_label(periods[i], code, language) + ("*" if i in partial else "") for i in ticks
     ]
     ax.set_xticks(ticks, labels, fontsize=8)
     ax.set_xlim(-0.6, n - 0.4)
-    noun = activity.period_name(code)
-    label = f"{noun.capitalize()} (Swedish time)"
+    noun = i18n.period_noun(code, language)
+    label = i18n.text("chart.axis_period", language, Period=noun.capitalize())
     if partial:
-        label += f"  · * partial {noun}: the range covers only part of it"
+        label += "  · " + i18n.text("chart.partial", language, period=noun)
     ax.set_xlabel(label)
 
 
@@ -176,14 +197,15 @@ def _is_empty(counts: pd.DataFrame) -> bool:
     return bool(values.fillna(0).sum() == 0 and not values.isna().any())
 
 
-def _draw_empty(ax: Axes) -> None:
+def _draw_empty(ax: Axes, language: str = "en") -> None:
     ax.set_axis_off()
-    ax.text(0.5, 0.5, EMPTY_TEXT, ha="center", va="center", fontsize=13, transform=ax.transAxes)
+    empty = i18n.text("chart.empty", language)
+    ax.text(0.5, 0.5, empty, ha="center", va="center", fontsize=13, transform=ax.transAxes)
 
 
-def _count_axis(ax: Axes, measure: str) -> None:
-    words = _MEASURE_WORDS.get(measure, measure)
-    ax.set_ylabel(f"Contacts {words}")
+def _count_axis(ax: Axes, measure: str, language: str = "en") -> None:
+    words = _measure_words(measure, language)
+    ax.set_ylabel(i18n.text("chart.axis_count", language, measure=words))
     ax.yaxis.get_major_locator().set_params(integer=True)
     ax.margins(y=0.06)
     ax.grid(axis="y", alpha=0.3)
@@ -226,6 +248,7 @@ def _draw_stack(
     labels: Sequence[str],
     colors: Sequence[Any],
     hatches: Sequence[str | None] | None = None,
+    language: str = "en",
 ) -> list[Any]:
     """Stacked bars, one segment per column; periods with an unknown cell are hatched.
 
@@ -274,7 +297,7 @@ def _draw_stack(
                 facecolor="none",
                 edgecolor="#555555",
                 hatch=UNKNOWN_HATCH,
-                label="unknown (a call failed)",
+                label=i18n.text("chart.unknown", language),
             )
         )
     return handles
@@ -333,7 +356,8 @@ def _draw_by(
     names: Mapping[Any, str],
     top: int | None,
     cmap: str | None,
-    dim_words: str,
+    dimension: str,
+    language: str = "en",
 ) -> list[Any]:
     """Stacked segments per value: the `top` by volume, "others", special values last."""
     table = table.loc[:, (table.fillna(0).sum() > 0) | table.isna().any()]
@@ -344,7 +368,8 @@ def _draw_by(
         volume = table[regular].sum().sort_values(ascending=False, kind="stable")
         keep, rest = list(volume.index[:top]), list(volume.index[top:])
         others = table[rest].sum(axis=1, min_count=1).mask(table[rest].isna().any(axis=1))
-        label = f"others ({len(rest)} {dim_words}s)"
+        plural = _dim_words(dimension, language, plural=True)
+        label = i18n.text("chart.others", language, n=len(rest), dimensions=plural)
         table = pd.concat([table[keep], others.rename(label), table[special]], axis=1)
         regular, extra = keep, [label]
     else:
@@ -359,8 +384,8 @@ def _draw_by(
     colors = [*palette[: len(regular)], *[OTHERS_COLOR] * len(extra)]
     colors += [SPECIAL_COLOR] * len(special)
     hatches = [None] * (len(regular) + len(extra)) + [SPECIAL_HATCH] * len(special)
-    handles = _draw_stack(ax, table, labels, colors, hatches)
-    _legend(ax, dim_words.capitalize(), handles[::-1])
+    handles = _draw_stack(ax, table, labels, colors, hatches, language)
+    _legend(ax, _dim_words(dimension, language).capitalize(), handles[::-1])
     return handles
 
 
@@ -387,25 +412,28 @@ def stacked(
         measure, period, offices, demo: what the chart is about (default: counts.attrs).
     """
     info = _meta(counts, meta)
-    code = info["period"]
+    code, language = info["period"], info["language"]
     periods = _periods(counts)
-    dim_words = _DIMENSION_WORDS.get(dimension or "", dimension or "")
-    what = f"Contacts {_MEASURE_WORDS.get(info['measure'], info['measure'])} per " + (
-        activity.period_name(code) + (f" by {dim_words}" if dimension else "")
-    )
+    words = {
+        "measure": _measure_words(info["measure"], language),
+        "period": i18n.period_noun(code, language),
+        "dimension": _dim_words(dimension or "", language),
+    }
+    what = i18n.text("chart.what_by" if dimension else "chart.what", language, **words)
     fig, ax = _new_figure(info, title or _title(what, info, periods))
     if _is_empty(counts):
-        _draw_empty(ax)
+        _draw_empty(ax, language)
         return fig
     table = _matrix(counts, dimension)
     if dimension is None:
-        _draw_stack(ax, table, ["contacts"], ["#3b75af"])
+        total = [i18n.text("chart.contacts", language)]
+        _draw_stack(ax, table, total, ["#3b75af"], None, language)
         handles = None
     else:
         names = names if names is not None else _names(info, dimension, table.columns)
-        handles = _draw_by(ax, table, names, top, cmap, dim_words)
+        handles = _draw_by(ax, table, names, top, cmap, dimension, language)
     _period_axis(ax, periods, code, info)
-    _count_axis(ax, info["measure"])
+    _count_axis(ax, info["measure"], language)
     if handles is None and table.isna().to_numpy().any():
         _legend(ax, None)
     return fig
@@ -424,7 +452,7 @@ def by_lead_score(counts: pd.DataFrame, **kw: Any) -> Figure:
     """Activity over time by lead score, ordered 0–5 with a sequential colormap (viridis)."""
     kw.setdefault("cmap", "viridis")
     kw.setdefault("top", None)
-    kw.setdefault("names", LEAD_SCORE_NAMES)
+    kw.setdefault("names", lead_score_names(kw.get("language") or "en"))
     return stacked(counts, "lead_score", **kw)
 
 
@@ -439,12 +467,13 @@ def created_vs_changed(
     of their latest change, not every change.
     """
     info = _meta(created, meta)
-    code = info["period"]
+    code, language = info["period"], info["language"]
     a = _matrix(created, None)["contacts"]
     b = _matrix(changed, None)["contacts"]
     periods = sorted(set(a.index) | set(b.index))
     a, b = a.reindex(periods), b.reindex(periods)
-    what = f"Contacts created and last changed per {activity.period_name(code)}"
+    noun = i18n.period_noun(code, language)
+    what = i18n.text("chart.created_vs_changed", language, period=noun)
     subtitle = info["measure"] == "created"  # a line under the title, see below
     top = MARGIN_TOP + (0.2 if subtitle else 0.0)
     fig, ax = _new_figure(info, title or _title(what, info, periods), top=top)
@@ -452,15 +481,15 @@ def created_vs_changed(
     width = 0.4
     handles = []
     for series, offset, color, label in (
-        (a, -width / 2, "#3b75af", "created"),
-        (b, width / 2, "#ef8636", "last changed"),
+        (a, -width / 2, "#3b75af", _measure_words("created", language)),
+        (b, width / 2, "#ef8636", _measure_words("changed", language)),
     ):
         values = series.to_numpy(dtype=float)
         handles.append(ax.bar(x + offset, np.nan_to_num(values), width, color=color, label=label))
         for i in np.flatnonzero(np.isnan(values)):
             ax.annotate("?", (i + offset, 0), ha="center", va="bottom", fontsize=9)
     _period_axis(ax, periods, code, info)
-    ax.set_ylabel("Contacts")
+    ax.set_ylabel(i18n.text("chart.axis_contacts", language))
     ax.yaxis.get_major_locator().set_params(integer=True)
     ax.grid(axis="y", alpha=0.3)
     ax.set_axisbelow(True)
@@ -468,7 +497,7 @@ def created_vs_changed(
     _legend(ax, None, handles)
     if subtitle:
         ax.set_title(
-            "Last changed: the same contacts, by the period of their latest change",
+            i18n.text("chart.last_changed_note", language),
             fontsize=9,
             loc="left",
             color="#444444",
@@ -490,19 +519,20 @@ def bar(
     Values keep their order for lead score (0–5) and are sorted by volume otherwise.
     """
     info = _meta(counts, meta)
+    language = info["language"]
     periods = _periods(counts)
     names = names if names is not None else _names(info, dimension, counts[dimension].unique())
     if dimension == "lead_score" and not names:
-        names = LEAD_SCORE_NAMES
+        names = lead_score_names(language)
     grouped = counts.groupby(dimension, observed=True, sort=False)["contacts"]
     totals = grouped.sum(min_count=1).mask(grouped.apply(lambda s: s.isna().any()))
     if dimension != "lead_score":
         totals = totals.sort_values(ascending=False, kind="stable")
-    dim_words = _DIMENSION_WORDS.get(dimension, dimension)
-    measure = _MEASURE_WORDS.get(info["measure"], info["measure"])
-    what = f"Contacts {measure} by {dim_words}"
+    dim_words = _dim_words(dimension, language)
+    measure = _measure_words(info["measure"], language)
+    what = i18n.text("chart.total_by", language, measure=measure, dimension=dim_words)
     if top is not None and len(totals) > top:
-        what += f" (top {top} of {len(totals)})"
+        what += " " + i18n.text("chart.top_of", language, top=top, n=len(totals))
         totals = totals.iloc[:top]
     fig, ax = _new_figure(info, title or _title(what, info, periods))
     taken: set[str] = set()
@@ -513,7 +543,7 @@ def bar(
     ax.barh(y, np.nan_to_num(values), 0.7, color=colors)
     for yi, v in zip(y, values, strict=True):
         ax.annotate(
-            "unknown" if np.isnan(v) else f"{int(v)}",
+            i18n.text("chart.unknown_value", language) if np.isnan(v) else i18n.number(v, language),
             (0 if np.isnan(v) else v, yi),
             xytext=(3, 0),
             textcoords="offset points",
@@ -521,7 +551,7 @@ def bar(
             fontsize=8,
         )
     ax.set_yticks(y, labels, fontsize=8)
-    ax.set_xlabel(f"Contacts {measure}")
+    ax.set_xlabel(i18n.text("chart.axis_count", language, measure=measure))
     ax.set_ylabel(dim_words.capitalize())
     ax.grid(axis="x", alpha=0.3)
     ax.set_axisbelow(True)

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from vitec_nb import vocab
 from vitec_nb.errors import VitecError
 from vitec_nb.query import PARAMETERS
 
@@ -164,13 +165,14 @@ def _write(frame: Any, out: Path, csv_style: str = "plain") -> None:
 def _summary(frame: Any, out: Path) -> str:
     attrs = frame.attrs
     counts = frame["kind"].value_counts()
-    kinds = ", ".join(f"{counts.get(k, 0)} {k.replace('_', ' ')}" for k in counts.index)
+    words = vocab.KIND_LABELS["en"]
+    kinds = ", ".join(f"{counts.get(k, 0)} {words.get(k, k)}" for k in counts.index)
     source = "from the cache" if attrs.get("from_cache") else "fetched"
     if attrs.get("stale"):
         source = "STALE from the cache (the server failed)"
     fetched = attrs.get("fetched_at")
     when = f" at {fetched:%Y-%m-%d %H:%M}" if fetched is not None else ""
-    demo = " [DEMO DATA from the built-in stand-in]" if attrs.get("demo") else ""
+    demo = f" [{vocab.DEMO_SOURCE}]" if attrs.get("demo") else ""
     query = attrs.get("query")
     return (
         f"Wrote {len(frame)} contacts ({kinds or 'none'}) to {out} — {query}, {source}{when}{demo}"

@@ -24,7 +24,7 @@ import pandas as pd
 
 from vitec_nb.answers import check_flags, checked_records, field, provenance, run_concurrently, text
 from vitec_nb.errors import InvalidQueryError
-from vitec_nb.vocab import CONTACT_ID_MAX_LENGTH, KINDS, TIMEZONE
+from vitec_nb.vocab import CONTACT_ID_MAX_LENGTH, DECEASED_ESTATE, KINDS, PERSON, TIMEZONE
 
 if TYPE_CHECKING:
     import requests
@@ -65,7 +65,7 @@ DETAILS_PATH = re.compile(
 _KIND_OF_TYPE = {
     "person": "person", "0": "person",
     "company": "company", "1": "company",
-    "deceasedestate": "deceased_estate", "2": "deceased_estate",
+    "deceasedestate": DECEASED_ESTATE, "2": DECEASED_ESTATE,
 }  # fmt: skip
 _BAD_ID = re.compile(r"[\x00-\x20\x7f,/\\?#%]")
 _IDS_ALLOWED = (
@@ -179,12 +179,12 @@ def _kind(record: Mapping[str, Any]) -> str | None:
     kind = _KIND_OF_TYPE.get(raw)
     if kind is None and raw == "":  # no type: a person has first/last names
         names = field(record, "firstName") is not None or field(record, "lastName") is not None
-        kind = "person" if names else None
+        kind = PERSON if names else None
     return kind
 
 
 def _name(record: Mapping[str, Any], kind: str | None) -> str:
-    if kind == "person":
+    if kind == PERSON:
         return " ".join(p for p in (text(record, "firstName"), text(record, "lastName")) if p)
     return text(record, "name")
 
@@ -192,7 +192,7 @@ def _name(record: Mapping[str, Any], kind: str | None) -> str:
 def _score(record: Mapping[str, Any], kind: str | None) -> int | None:
     """The lead score; none for a deceased estate (its model has no score)."""
     value = field(record, "leadScore")
-    if kind == "deceased_estate" or value is None or isinstance(value, bool):
+    if kind == DECEASED_ESTATE or value is None or isinstance(value, bool):
         return None
     try:
         return int(value)

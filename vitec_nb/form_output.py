@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from vitec_nb import captions
+from vitec_nb import captions, vocab
 from vitec_nb.captions import Caption
 from vitec_nb.errors import InvalidQueryError
 from vitec_nb.vocab import KIND_LABELS, TIMEZONE
@@ -35,19 +35,9 @@ __all__ = [
     "summary_html",
 ]
 
-KINDS: list[tuple[str, str]] = [
-    ("person", "persons"),
-    ("company", "companies"),
-    ("deceased_estate", "deceased estates"),
-]
+KINDS: list[tuple[str, str]] = list(vocab.KIND_PLURALS.items())
 TABLE_ROWS = 10
-SPLIT_WORDS = {
-    "agent": "agent",
-    "lead_score": "lead score",
-    "newsletter_list": "newsletter list",
-    "scheduled_order_type": "service",
-    "custom_field": "custom field value",
-}
+SPLIT_WORDS = {name: singular for name, (singular, _) in vocab.DIMENSIONS.items()}
 CHART_WIDTH = 840  # pixels on screen: the form's width less the output area's padding
 CHART_DPI = 100  # 10-inch charts become 1000 px, shown at 840: crisp, and a small PNG
 DOWNLOAD_LINK_LIMIT = 20_000_000  # bytes; bigger exports are only written to the folder
@@ -241,7 +231,7 @@ def summary_html(s: dict[str, Any], caption: Caption | None = None) -> str:
     """
     kinds = ", ".join(f"{_count(s[k], k)} {label}" for k, label in KINDS)
     source = (
-        '<b style="color:#c77c02">DEMO DATA</b>'
+        f'<b style="color:#c77c02">{vocab.DEMO_BANNER}</b>'
         if s["demo"]
         else '<b style="color:#3c763d">live data</b>'
     )
@@ -479,7 +469,7 @@ def _local(ts: Any) -> str:
         return ""
     ts = pd.Timestamp(ts)
     if ts.tzinfo is not None:
-        ts = ts.tz_convert("Europe/Stockholm")
+        ts = ts.tz_convert(TIMEZONE)
     return ts.strftime("%Y-%m-%d %H:%M")
 
 

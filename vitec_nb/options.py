@@ -122,8 +122,7 @@ def text(value: Any, name: str, what: str, *, colon: bool = True) -> str:
 def customer_id(value: Any, where: str) -> str:
     """The one customer-id rule (`vocab`): " m30011" -> "M30011"; anything else refused."""
     cid = vocab.normalize_customer_id(value) if isinstance(value, str) else None
-    too_long = cid is not None and len(cid) > vocab.CUSTOMER_ID_MAX_LENGTH
-    if cid is None or too_long or not vocab.CUSTOMER_ID_PATTERN.fullmatch(cid):
+    if cid is None or not vocab.is_customer_id(cid):
         raise ConfigurationError(
             f"{where}: {value!r} is not a customer id (allowed: {vocab.CUSTOMER_ID_ALLOWED})"
         )

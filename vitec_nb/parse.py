@@ -329,11 +329,7 @@ def _timestamps(kind: str, changed: pa.Array, refs: list[Any]) -> pa.Array:
 # invalid JSON) returns False and the orjson path below takes over, which also writes the
 # precise error messages.
 
-_FAST_LISTS = (
-    ("person", "persons"),
-    ("company", "companies"),
-    ("deceased_estate", "deceasedEstates"),
-)
+_FAST_LISTS = tuple(KIND_API_LISTS.items())
 _REFERENCE = pa.struct(
     [("id", pa.large_string()), ("changedAt", pa.string()), ("customerId", pa.string())]
 )

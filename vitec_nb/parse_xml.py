@@ -34,15 +34,15 @@ from defusedxml import ElementTree as SafeET
 
 from vitec_nb.errors import MalformedResponseError
 from vitec_nb.parse_columns import excerpt, to_utc
-from vitec_nb.vocab import KINDS
+from vitec_nb.vocab import COMPANY, DECEASED_ESTATE, KINDS, PERSON
 
 __all__ = ["refuse_dtd", "scan_lists", "stream_lists"]
 
 XML_INSTANCE = "http://www.w3.org/2001/XMLSchema-instance"
 _KIND_OF_TAG = {
-    b"Persons": "person",
-    b"Companies": "company",
-    b"DeceasedEstates": "deceased_estate",
+    b"Persons": PERSON,
+    b"Companies": COMPANY,
+    b"DeceasedEstates": DECEASED_ESTATE,
 }
 _LIST_KINDS = {tag.decode().lower(): kind for tag, kind in _KIND_OF_TAG.items()}
 _FIELDS = ("Id", "ChangedAt", "CustomerId")

@@ -158,7 +158,7 @@ def _customer_id(value: Any) -> str:
     cid = vocab.normalize_customer_id(value)
     if not cid:
         raise InvalidQueryError("customer_id", "must not be empty", allowed)
-    if len(cid) > vocab.CUSTOMER_ID_MAX_LENGTH or not CUSTOMER_ID_PATTERN.fullmatch(cid):
+    if not vocab.is_customer_id(cid):
         raise InvalidQueryError("customer_id", f"{value[:50]!r} is not a customer id", allowed)
     return cid
 

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 import vitec_nb
+from vitec_nb import vocab
 from vitec_nb.errors import InvalidQueryError, VitecError
 
 if TYPE_CHECKING:
@@ -50,12 +51,8 @@ REPORT_NOTEBOOK = NOTEBOOKS / "activity_report.ipynb"
 REPORT_PARAMETERS = ("office", "period", "start", "end", "dimensions", "filters")
 AUTHOR_TAG = "author"  # cells for whoever edits the notebook: left out of the rendered report
 DIMENSIONS = ("agent", "lead_score", "newsletter_list")
-DIMENSION_NAMES = {
-    "agent": "agent",
-    "lead_score": "lead score",
-    "newsletter_list": "newsletter list",
-}
-PERIODS = {"D": "day", "W": "week", "M": "month", "Q": "quarter", "Y": "year"}
+DIMENSION_NAMES = {name: vocab.dimension_label(name) for name in DIMENSIONS}
+PERIODS = {code: noun for code, (_, noun) in vocab.PERIODS.items()}
 KERNEL = "python3"
 
 
@@ -304,9 +301,9 @@ class Report:
         if office is None or office == "" or office == []:
             chosen = offices[:1]
         elif isinstance(office, str):
-            chosen = (office.strip().upper(),)
+            chosen = (vocab.normalize_customer_id(office),)
         else:
-            chosen = tuple(str(o).strip().upper() for o in office)
+            chosen = tuple(vocab.normalize_customer_id(str(o)) for o in office)
         unknown = [o for o in chosen if o not in offices]
         if unknown or not chosen:
             raise InvalidQueryError(
@@ -401,10 +398,9 @@ def _timestamp(value: Any, field: str) -> pd.Timestamp:
 
 def _period_start(period: str, shift: int, anchor: pd.Timestamp | None = None) -> pd.Timestamp:
     """Start of the period `shift` periods after the one holding `anchor` (default now)."""
-    now = anchor if anchor is not None else pd.Timestamp.now(tz="Europe/Stockholm")
-    freq = {"D": "D", "W": "W-SUN", "M": "M", "Q": "Q", "Y": "Y"}[period]
-    current = now.tz_localize(None).to_period(freq)
-    return (current + shift).start_time.tz_localize("Europe/Stockholm")
+    now = anchor if anchor is not None else pd.Timestamp.now(tz=vocab.TIMEZONE)
+    current = now.tz_localize(None).to_period(vocab.PERIODS[period][0])
+    return (current + shift).start_time.tz_localize(vocab.TIMEZONE)
 
 
 def show_header(report: Report) -> None:

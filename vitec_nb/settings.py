@@ -22,7 +22,7 @@ from datetime import timedelta
 from types import MappingProxyType
 from typing import Any
 
-from vitec_nb import options
+from vitec_nb import options, vocab
 from vitec_nb.credentials import KEYRING_SERVICE, Credentials, decode_token
 from vitec_nb.errors import ConfigurationError
 
@@ -182,7 +182,7 @@ class Settings:
     def describe(self) -> str:
         """One line saying where the data comes from and who asks (no password)."""
         if self.demo:
-            return f"DEMO DATA from the built-in stand-in at {self.base_url}"
+            return f"{vocab.DEMO_SOURCE} at {self.base_url}"
         user = self.credentials.username if self.credentials else "?"
         offices = ", ".join(self.customer_ids) or "any office"
         return f"Vitec Connect at {self.base_url} as {user} ({offices})"
@@ -198,7 +198,7 @@ _NOTHING_CONFIGURED = (
 def _refuse_demo_with(given: list[str]) -> None:
     if given:
         raise ConfigurationError(
-            f"demo=True shows the built-in stand-in's DEMO DATA, but {', '.join(given)} "
+            f"demo=True shows the built-in stand-in's {vocab.DEMO_BANNER}, but {', '.join(given)} "
             "were passed too, which would be ignored: drop demo=True to use them, or pass "
             "demo=True alone"
         )

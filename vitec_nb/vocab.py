@@ -1,4 +1,4 @@
-"""The one vocabulary: contact kinds, services, id shapes, time zone and labels, in one place.
+"""The one vocabulary: kinds, services, dimensions, periods, ids, time zone, banner, in one place.
 
 Every layer (query, parse, planner, charts, form, CLI and the stand-in, which plays the
 server) takes these words from here, so they cannot drift apart. Where a value is Vitec's,
@@ -11,19 +11,33 @@ import dataclasses
 import re
 
 __all__ = [
+    "COMPANY",
     "CONTACT_ID_MAX_LENGTH",
     "CONTACT_ID_PATTERN",
     "CUSTOMER_ID_ALLOWED",
     "CUSTOMER_ID_MAX_LENGTH",
     "CUSTOMER_ID_PATTERN",
+    "DECEASED_ESTATE",
     "DEMO_BANNER",
+    "DEMO_NOTE",
+    "DEMO_SOURCE",
+    "DIMENSIONS",
     "KINDS",
     "KIND_API_LISTS",
     "KIND_LABELS",
+    "KIND_PLURALS",
+    "KIND_TYPES",
+    "PERIODS",
+    "PERIODS_ALLOWED",
+    "PERIOD_ALIASES",
+    "PERIOD_PLURALS",
+    "PERSON",
     "SCHEDULED_ORDER_TYPES",
     "TIMEZONE",
     "USER_ID_PATTERN",
     "Service",
+    "dimension_label",
+    "is_customer_id",
     "normalize_customer_id",
     "service_label",
 ]
@@ -34,9 +48,19 @@ TIMEZONE = "Europe/Stockholm"
 DEMO_BANNER = "DEMO DATA"
 """Shown on every output made from the stand-in's synthetic data."""
 
+DEMO_SOURCE = f"{DEMO_BANNER} from the built-in stand-in"
+"""The banner with where the data comes from (the client's repr, summaries, the CLI)."""
+
+DEMO_NOTE = f"{DEMO_BANNER} — built-in stand-in, not a real CRM"
+"""The banner as a chart's footnote."""
+
 # --- contact kinds (CrmContactList: persons, companies, deceasedEstates) -------------------
 
-KINDS: tuple[str, ...] = ("person", "company", "deceased_estate")
+PERSON = "person"
+COMPANY = "company"
+DECEASED_ESTATE = "deceased_estate"
+
+KINDS: tuple[str, ...] = (PERSON, COMPANY, DECEASED_ESTATE)
 """The contacts frame's `kind` categories, in this order."""
 
 KIND_API_LISTS: dict[str, str] = {
@@ -51,6 +75,75 @@ KIND_LABELS: dict[str, dict[str, str]] = {
     "sv": {"person": "person", "company": "företag", "deceased_estate": "dödsbo"},
 }
 """Kinds in words, per language (Swedish: Vitec's own words)."""
+
+KIND_PLURALS: dict[str, str] = {
+    PERSON: "persons",
+    COMPANY: "companies",
+    DECEASED_ESTATE: "deceased estates",
+}
+"""Kinds counted in English summaries ("12 persons, 3 companies, 0 deceased estates")."""
+
+KIND_TYPES: dict[str, str] = {
+    PERSON: "Person",
+    COMPANY: "Company",
+    DECEASED_ESTATE: "DeceasedEstate",
+}
+"""Each kind's `ContactType` name (as JSON writes the enum), also its typed details route."""
+
+# --- dimensions of a breakdown (ours) ----------------------------------------------------
+
+DIMENSIONS: dict[str, tuple[str, str]] = {
+    "agent": ("agent", "agents"),
+    "lead_score": ("lead score", "lead scores"),
+    "newsletter_list": ("newsletter list", "newsletter lists"),
+    "scheduled_order_type": ("scheduled order type", "scheduled order types"),
+    "custom_field": ("custom field value", "custom field values"),
+    "office": ("office", "offices"),
+}
+"""Every dimension a breakdown splits by, in this order, as a noun (singular, plural)."""
+
+
+def dimension_label(name: str, plural: bool = False) -> str:
+    """A dimension in words ("lead score"); an unknown name with its underscores as spaces."""
+    nouns = DIMENSIONS.get(name)
+    if nouns is None:
+        return name.replace("_", " ")
+    return nouns[1] if plural else nouns[0]
+
+
+# --- periods (ours; calendar periods in Swedish local time) ------------------------------
+
+PERIODS: dict[str, tuple[str, str]] = {
+    "D": ("D", "day"),
+    "W": ("W-SUN", "week"),  # weeks ending Sunday = weeks starting Monday
+    "M": ("M", "month"),
+    "Q": ("Q-DEC", "quarter"),
+    "Y": ("Y-DEC", "year"),
+}
+"""Period code -> (pandas Period frequency on local wall-clock time, noun used in titles)."""
+
+PERIOD_PLURALS: dict[str, str] = {
+    "day": "days",
+    "week": "weeks",
+    "month": "months",
+    "quarter": "quarters",
+    "year": "years",
+}
+"""A period's noun -> its plural ("3 months")."""
+
+PERIOD_ALIASES: dict[str, str] = {
+    **{code.lower(): code for code in PERIODS},
+    **{noun: code for code, (_, noun) in PERIODS.items()},
+    "daily": "D",
+    "weekly": "W",
+    "monthly": "M",
+    "quarterly": "Q",
+    "yearly": "Y",
+    "a": "Y",
+}
+"""Every way a period may be written (lower case) -> its code."""
+
+PERIODS_ALLOWED = "D, W, M, Q, Y (or day, week, month, quarter, year)"
 
 # --- ContactScheduledOrderType (resource model ContactScheduledOrder_ContactScheduledOrderType)
 
@@ -99,6 +192,11 @@ CUSTOMER_ID_MAX_LENGTH = 40
 def normalize_customer_id(value: str) -> str:
     """The one customer-id rule: stripped and upper-cased (" m30011" -> "M30011")."""
     return value.strip().upper()
+
+
+def is_customer_id(value: str) -> bool:
+    """Whether a normalised id is one: the pattern and at most CUSTOMER_ID_MAX_LENGTH long."""
+    return len(value) <= CUSTOMER_ID_MAX_LENGTH and CUSTOMER_ID_PATTERN.fullmatch(value) is not None
 
 
 CONTACT_ID_PATTERN = re.compile(r"ADR[0-9A-F]{32}")

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from vitec_nb import activity
+from vitec_nb import activity, vocab
 from vitec_nb.errors import InvalidQueryError
 from vitec_nb.plan.values import MEASURES, BreakdownPlan
 
@@ -31,13 +31,7 @@ COMPARE = {
     "year": "the same range a year earlier",
 }
 _ALLOWED = "'previous' (the range just before, same length) or 'year' (a year earlier)"
-_PLURAL = {
-    "day": "days",
-    "week": "weeks",
-    "month": "months",
-    "quarter": "quarters",
-    "year": "years",
-}
+_PLURAL = vocab.PERIOD_PLURALS
 _EARLIER_COLOR = "#8c8c8c"
 
 

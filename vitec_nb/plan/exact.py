@@ -11,6 +11,7 @@ from vitec_nb.plan.planning import closed
 from vitec_nb.plan.values import ASKED_LEAD_SCORES, BreakdownWarning
 from vitec_nb.profile import ServerProfile
 from vitec_nb.query import ContactQuery
+from vitec_nb.vocab import DECEASED_ESTATE
 
 __all__ = ["exact_contacts", "needs_exact"]
 
@@ -92,7 +93,7 @@ def exact_contacts(
         warnings.warn(note, BreakdownWarning, stacklevel=3)
     out = frame[~_removed(frame, others).to_numpy()]
     if zero:
-        out = out[out["kind"].astype(object) != "deceased_estate"]
+        out = out[out["kind"].astype(object) != DECEASED_ESTATE]
     out = out.reset_index(drop=True)
     answers = [frame, *others]
     attrs.update(

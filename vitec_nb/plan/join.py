@@ -12,7 +12,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from vitec_nb import activity
+from vitec_nb import activity, vocab
 from vitec_nb.activity import DATETIME_DTYPE
 from vitec_nb.plan.checks import cap_checks, dimension_checks, window_check
 from vitec_nb.plan.result import BreakdownResult, _Unknown
@@ -360,7 +360,7 @@ def _single_valued(
     nobody = hits == 0
     out[nobody] = -1 if failed else cats.index(remainder)
     if dim.unscored is not None and not failed:
-        out[nobody & (kinds == "deceased_estate")] = cats.index(dim.unscored)
+        out[nobody & (kinds == vocab.DECEASED_ESTATE)] = cats.index(dim.unscored)
     conflicts: list[dict[str, Any]] = []
     twice = np.flatnonzero(hits > 1)
     if len(twice):
@@ -413,7 +413,7 @@ def _combine_facts(  # noqa: C901 (one branch per dimension kind; known debt)
             columns.append("agent_name")
     facts = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     facts = facts.reindex(columns=columns)
-    facts["kind"] = _categorical(facts["kind"], ["person", "company", "deceased_estate"])
+    facts["kind"] = _categorical(facts["kind"], list(vocab.KINDS))
     if facts["id"].dtype != "string":
         facts["id"] = facts["id"].astype("string")
     facts["customer_id"] = _categorical(facts["customer_id"], list(plan.query.customer_ids))

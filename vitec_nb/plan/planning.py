@@ -27,6 +27,7 @@ from vitec_nb.plan.values import (
 )
 from vitec_nb.profile import ServerProfile
 from vitec_nb.query import ContactQuery
+from vitec_nb.vocab import DECEASED_ESTATE
 
 __all__ = ["plan_breakdown"]
 
@@ -210,7 +211,7 @@ def _office_plan(
 def _excluded_kinds(query: ContactQuery, profile: ServerProfile) -> tuple[str, ...]:
     """Deceased estates have no lead score: a derived lead score 0 never includes them."""
     derived = query.lead_score == 0 and profile.zero_filters is not True
-    return ("deceased_estate",) if derived else ()
+    return (DECEASED_ESTATE,) if derived else ()
 
 
 def _range_error(exc: Exception, opts: BreakdownOptions) -> InvalidQueryError:

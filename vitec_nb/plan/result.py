@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from vitec_nb import activity
+from vitec_nb import activity, vocab
 from vitec_nb.errors import InvalidQueryError
 from vitec_nb.plan import compare as compare_mod
 from vitec_nb.plan import drill
@@ -324,14 +324,7 @@ def _summary(result: BreakdownResult) -> str:
     plan = result.plan
     n = len(result.facts)
     kinds = result.facts["kind"].value_counts()
-    kind_text = ", ".join(
-        f"{int(kinds.get(k, 0))} {noun}"
-        for k, noun in (
-            ("person", "persons"),
-            ("company", "companies"),
-            ("deceased_estate", "deceased estates"),
-        )
-    )
+    kind_text = ", ".join(f"{int(kinds.get(k, 0))} {n}" for k, n in vocab.KIND_PLURALS.items())
     edge = "included" if plan.end_included else "excluded"
     group = f" (office group {plan.office_group})" if plan.office_group else ""
     lines = [
@@ -356,7 +349,7 @@ def _summary(result: BreakdownResult) -> str:
             f"{result.previous.calls} made, {result.previous.cached_calls} from the cache."
         )
     if result.demo:
-        lines.append("DEMO DATA from the built-in stand-in.")
+        lines.append(f"{vocab.DEMO_SOURCE}.")
     if result.warnings:
         lines.append(f"{len(result.warnings)} warnings: " + " ".join(result.warnings))
     if not result.is_complete:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from vitec_nb import activity
+from vitec_nb import activity, vocab
 from vitec_nb.activity import TIMEZONE
 from vitec_nb.query import ContactQuery
 
@@ -41,14 +41,7 @@ ASKED_LEAD_SCORES = (1, 2, 3, 4, 5)
 DERIVED_LEAD_SCORE = 0
 DEFAULT_SERVICES = (1, 2, 3)  # vocab.SCHEDULED_ORDER_TYPES: never 0, never 4
 
-_NOUNS = {
-    "agent": ("agent", "agents"),
-    "lead_score": ("lead score", "lead scores"),
-    "newsletter_list": ("newsletter list", "newsletter lists"),
-    "scheduled_order_type": ("scheduled order type", "scheduled order types"),
-    "custom_field": ("custom field value", "custom field values"),
-    "office": ("office", "offices"),
-}
+_NOUNS = vocab.DIMENSIONS
 _PLAN_OPTIONS = frozenset(
     {
         "office_group",
