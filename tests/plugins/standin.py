@@ -9,10 +9,14 @@
 - `dialect_standin`: parametrized over every preset in `DIALECTS`: one small stand-in
   (seed 0, 3 000 contacts, 2 offices) per dialect for the session; `.dialect` says which.
   Leave its dialect and faults as found.
+
+Every stand-in of the suite (subprocesses too: kernels, the CLI) runs on the fixed clock
+`TEST_NOW` through $STANDIN_NOW, so its data ends on 2026-10-31 whatever the day.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -20,6 +24,9 @@ import pytest
 import requests
 
 from vitec_nb.standin import DIALECTS, StandIn
+from vitec_nb.standin.data import CLOCK_VARIABLE, TEST_NOW
+
+os.environ[CLOCK_VARIABLE] = TEST_NOW  # set before any stand-in starts; inherited
 
 
 @pytest.fixture(scope="session")

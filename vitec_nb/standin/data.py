@@ -13,9 +13,12 @@ frames.py, the words and shares in vocab.py, the instants in times.py.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import threading
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -37,11 +40,18 @@ from vitec_nb.standin.vocab import (
     TITLE_SHARES,
     TITLES,
 )
+from vitec_nb.vocab import KINDS, TIMEZONE
 
 KIND_SHARES = (0.90, 0.09, 0.01)
-# Reference end of the data: fixed, so a seed always gives the same dataset whatever the
-# day it runs. Creation times span YEARS years before it.
+# The data ends at "now": its last day is the day before the clock's day (Stockholm), and
+# creation times span YEARS years before it. The clock is `now=`, else $STANDIN_NOW, else
+# the real current time, so a seed gives the same dataset for the same clock day.
+CLOCK_VARIABLE = "STANDIN_NOW"
+TEST_NOW = "2026-11-01"
+"""The tests' fixed clock (tests/plugins/standin.py sets $STANDIN_NOW to it)."""
 DEFAULT_END = "2026-10-31"
+"""The last day of the data under `TEST_NOW`."""
+EXTRA_FIELDS = ("customer_id", "created_at", "changed_at", "kind", "agent_id", "lead_score")
 YEARS = 4.5
 DEFAULT_OFFICES = 3
 FIRST_CUSTOMER_NUMBER = 30011
@@ -106,6 +116,7 @@ class Dataset:
     services: np.ndarray  # uint8 bit s-1 = holds service s (ContactScheduledOrderType)
     lists: np.ndarray  # uint16 bit j = the office's j-th list
     custom: np.ndarray  # (n, len(CUSTOM_FIELDS)) int8 value code, -1 = unset
+    last_day: pd.Timestamp | None = None  # the data's last day (naive, Stockholm)
     _rows: dict[tuple[str, bool], np.ndarray] = field(default_factory=dict, repr=False)
     _rows_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -174,6 +185,30 @@ class Dataset:
     def truth(self) -> pd.DataFrame:
         """One row per contact with everything the API does and does not return."""
         return frames.truth_frame(self)
+
+
+def data_end(now: Any = None) -> pd.Timestamp:
+    """The data's last day for the clock `now`: the day before now's day in Stockholm.
+
+    `now`: a date or an instant (naive: Stockholm time); None reads $STANDIN_NOW, else
+    takes the real current time. "2026-11-01" and "2026-11-01 15:00" both give 2026-10-31.
+    """
+    name = "now"
+    if now is None and os.environ.get(CLOCK_VARIABLE):
+        name, now = CLOCK_VARIABLE, os.environ[CLOCK_VARIABLE]
+    if now is None:
+        now = pd.Timestamp.now(tz=TIMEZONE)
+    try:
+        ts = pd.Timestamp(now)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"{name}: {now!r} is not a date or an instant (allowed: e.g. 2026-11-01)"
+        ) from exc
+    if ts is pd.NaT or not 1901 <= ts.year <= 9998:
+        raise ValueError(f"{name}: {now!r} is not a date in 1901-9998 (e.g. 2026-11-01)")
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert(TIMEZONE).tz_localize(None)
+    return ts.normalize() - pd.Timedelta(days=1)
 
 
 def customer_ids_for(offices: int | list[str] | tuple[str, ...] | None) -> list[str]:
@@ -261,15 +296,24 @@ def build_dataset(
     offices: int | list[str] | tuple[str, ...] | None = None,
     agents: int | None = None,
     end: str | dt.date | None = None,
+    *,
+    now: Any = None,
+    extra: Iterable[Mapping[str, Any]] = (),
 ) -> Dataset:
-    """Build the synthetic CRM deterministically from `seed`.
+    """Build the synthetic CRM deterministically from `seed` and the clock's day.
 
     Args:
-        contacts: total number of contacts over all offices.
+        contacts: total number of contacts over all offices (the drawn ones).
         offices: number of offices (customer ids M30011, M30012, ...) or the ids to use.
         agents: users per office (default: 5-40 drawn per office).
-        end: last day of data (default 2026-10-31); creation spans 4.5 years before it.
+        end: last day of data; default: the day before `now` (see `data_end`). Creation
+            spans 4.5 years before it.
+        now: the clock (a date or an instant); default $STANDIN_NOW, else the real time.
+        extra: contacts placed at given instants, on top of the drawn ones (their own
+            random stream: the drawn data stays the same); see `extra_columns`.
     """
+    if end is not None and now is not None:
+        raise ValueError(f"end, now: give one of them, got end={end!r} and now={now!r}")
     if contacts < 0:
         raise ValueError(f"contacts: must be zero or more, got {contacts}")
     if agents is not None and not 1 <= agents <= 5000:
@@ -277,7 +321,7 @@ def build_dataset(
     rng = np.random.default_rng(seed)
     cids = customer_ids_for(offices)
     n_off = len(cids)
-    end_day = pd.Timestamp(end or DEFAULT_END).normalize()
+    end_day = pd.Timestamp(end).normalize() if end is not None else data_end(now)
     start_day = (end_day - pd.Timedelta(days=round(YEARS * 365.25))).normalize()
     per_office = np.full(n_off, agents) if agents is not None else rng.integers(5, 41, size=n_off)
     agent_ids, names, titles, archived, public = _users(rng, n_off, per_office)
@@ -285,7 +329,8 @@ def build_dataset(
     list_ids = [s.decode() for s in hex_ids(rng, int(n_lists.sum()), b"NYL")]
     groups = _office_groups(rng, cids)
     office_objs, list_names = _offices(rng, cids, per_office, n_lists, list_ids, groups)
-    cols = _contacts(rng, int(contacts), office_objs, n_lists, start_day, end_day)
+    added = extra_columns(seed, list(extra), cids, agent_ids, per_office)
+    cols = _contacts(rng, int(contacts), office_objs, n_lists, start_day, end_day, added)
     return Dataset(
         seed=seed,
         customer_ids=cids,
@@ -300,6 +345,7 @@ def build_dataset(
         list_ids=list_ids,
         list_names=list_names,
         list_office=np.repeat(np.arange(n_off), n_lists),
+        last_day=end_day,
         **cols,
     )
 
@@ -342,6 +388,7 @@ def _contacts(
     n_lists: np.ndarray,
     start_day: pd.Timestamp,
     end_day: pd.Timestamp,
+    extra: dict[str, np.ndarray] | None = None,
 ) -> dict[str, np.ndarray]:
     """The contact columns, sorted by office, kind and creation time, with their bounds."""
     n_off = len(offices)
@@ -382,10 +429,101 @@ def _contacts(
         "changed_ns": changed_ns, "agent": agent, "lead_score": lead_score,
         "services": services, "lists": lists, "custom": custom,
     }  # fmt: skip
+    if extra is not None and len(extra["ids"]):
+        extra = _distinct_from(extra, id_keys)
+        cols = {name: np.concatenate([col, extra[name]]) for name, col in cols.items()}
+        order = np.lexsort((cols["created_ns"], cols["kind"], cols["office"]))
     cols = {name: col[order] for name, col in cols.items()}
+    bounds = np.searchsorted(cols["office"], np.arange(n_off + 1)).astype(np.int64)
     kind_bounds = np.zeros((n_off, 4), dtype=np.int64)
     for k in range(n_off):
         lo, hi = int(bounds[k]), int(bounds[k + 1])
         kind_bounds[k] = lo + np.searchsorted(cols["kind"][lo:hi], np.arange(4))
     cols["changed_offset_ns"] = stockholm_offsets(cols["changed_ns"])
     return {**cols, "office_bounds": bounds, "kind_bounds": kind_bounds}
+
+
+def extra_columns(
+    seed: int,
+    extra: list[Mapping[str, Any]],
+    cids: list[str],
+    agent_ids: np.ndarray,
+    per_office: np.ndarray,
+) -> dict[str, np.ndarray] | None:
+    """Contact columns for contacts placed at given instants (`StandIn(extra_contacts=)`).
+
+    Each is a mapping: customer_id and created_at (required; a naive time is Stockholm's),
+    changed_at (default: created_at), kind ("person" by default), agent_id (one of the
+    office's users; default none), lead_score (0-5; default 0, none for an estate).
+    No lists, services or custom fields. Ids come from a stream of their own.
+    """
+    if not extra:
+        return None
+    starts = np.concatenate([[0], np.cumsum(per_office)])
+    rows = [_extra_row(spec, cids, agent_ids, starts) for spec in extra]
+    ids, keys = _hex_ids(np.random.default_rng([seed, 0x5EED]), len(rows), b"ADR")
+    column = np.array(rows, dtype=np.int64).T
+    n = len(rows)
+    return {
+        "office": column[0].astype(np.int16), "kind": column[1].astype(np.int8),
+        "ids": ids, "id_keys": keys, "created_ns": column[2], "changed_ns": column[3],
+        "agent": column[4].astype(np.int32), "lead_score": column[5].astype(np.int8),
+        "services": np.zeros(n, np.uint8), "lists": np.zeros(n, np.uint16),
+        "custom": np.full((n, len(CUSTOM_FIELDS)), -1, dtype=np.int8),
+    }  # fmt: skip
+
+
+def _extra_row(
+    spec: Mapping[str, Any], cids: list[str], agent_ids: np.ndarray, starts: np.ndarray
+) -> tuple[int, int, int, int, int, int]:
+    """One placed contact as (office, kind, created_ns, changed_ns, agent, lead_score)."""
+    unknown = sorted(set(spec) - set(EXTRA_FIELDS))
+    if unknown or "customer_id" not in spec or "created_at" not in spec:
+        raise ValueError(
+            f"extra_contacts: {dict(spec)!r} needs customer_id and created_at "
+            f"(allowed keys: {', '.join(EXTRA_FIELDS)})"
+        )
+    if spec["customer_id"] not in cids:
+        raise ValueError(
+            f"extra_contacts: customer_id {spec['customer_id']!r} is not an office here "
+            f"(allowed: {', '.join(cids)})"
+        )
+    office = cids.index(spec["customer_id"])
+    kind_name = spec.get("kind", "person")
+    if kind_name not in KINDS:
+        raise ValueError(f"extra_contacts: kind {kind_name!r} (allowed: {', '.join(KINDS)})")
+    kind = list(KINDS).index(kind_name)
+    created = _instant_ns(spec["created_at"], "created_at")
+    changed = _instant_ns(spec.get("changed_at", spec["created_at"]), "changed_at")
+    if changed < created:
+        raise ValueError(f"extra_contacts: changed_at before created_at in {dict(spec)!r}")
+    own = [str(a) for a in agent_ids[starts[office] : starts[office + 1]]]
+    agent = spec.get("agent_id")
+    if agent is not None and agent not in own:
+        raise ValueError(f"extra_contacts: agent_id {agent!r} is not a user of {cids[office]}")
+    code = -1 if agent is None else int(starts[office]) + own.index(agent)
+    score = spec.get("lead_score", -1 if kind == 2 else 0)
+    if (kind == 2) != (score == -1) or not -1 <= score <= 5:
+        raise ValueError(
+            f"extra_contacts: lead_score {score!r} (allowed: 0-5; none for a deceased estate)"
+        )
+    return office, kind, created, changed, code, int(score)
+
+
+def _instant_ns(value: Any, name: str) -> int:
+    """UTC epoch ns of `value` (a naive time is Stockholm's), at microsecond precision."""
+    try:
+        ts = pd.Timestamp(value)
+        ts = ts.tz_localize(TIMEZONE) if ts.tzinfo is None else ts
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"extra_contacts: {name} {value!r} is not an instant") from exc
+    if ts.nanosecond:
+        raise ValueError(f"extra_contacts: {name} {value!r} is finer than a microsecond")
+    return int(ts.as_unit("ns").value)
+
+
+def _distinct_from(extra: dict[str, np.ndarray], keys: np.ndarray) -> dict[str, np.ndarray]:
+    """`extra`, after checking its ids share no 64-bit head with the drawn contacts'."""
+    if np.isin(extra["id_keys"], keys).any():  # about 2**-64 per pair: never seen
+        raise ValueError("extra_contacts: an id repeats a drawn contact's; change the seed")
+    return extra

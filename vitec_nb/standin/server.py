@@ -12,6 +12,7 @@ import contextlib
 import datetime as dt
 import socket
 import threading
+from collections.abc import Iterable, Mapping
 from types import TracebackType
 from typing import Any
 
@@ -45,7 +46,12 @@ class StandIn(RequestHandling):
         port: port on 127.0.0.1; 0 picks a free one.
         agents: users per office (default 5-40, drawn per office; about a quarter of
             them are not public).
-        end: last day of the data (default 2026-10-31).
+        now: the clock the data ends at (a date or an instant): its last day is the day
+            before now's day (Stockholm); default $STANDIN_NOW, else the real current time.
+        end: the last day of the data instead (give `now` or `end`, not both).
+        extra_contacts: contacts placed at given instants on top of the drawn ones, e.g.
+            ``[{"customer_id": "M30011", "created_at": "2025-03-31 23:59:59.999999"}]``
+            (keys in `vitec_nb.standin.data.extra_columns`); the drawn data stays the same.
         fault_seed: seeds the fault randomness (error_rate etc.) for stable tests.
         username, password: the demo account, allowed on every office.
         **faults: initial fault switches (see `set_faults`).
@@ -63,6 +69,8 @@ class StandIn(RequestHandling):
         dialect: Dialect | str | None = None,
         agents: int | None = None,
         end: str | dt.date | None = None,
+        now: Any = None,
+        extra_contacts: Iterable[Mapping[str, Any]] = (),
         fault_seed: int | None = 0,
         username: str = DEMO_USERNAME,
         password: str = DEMO_PASSWORD,
@@ -70,7 +78,9 @@ class StandIn(RequestHandling):
         **faults: Any,
     ) -> None:
         self.seed = seed
-        self.dataset: Dataset = build_dataset(seed, contacts, offices, agents=agents, end=end)
+        self.dataset: Dataset = build_dataset(
+            seed, contacts, offices, agents=agents, end=end, now=now, extra=extra_contacts
+        )
         self._dialect = resolve_dialect(dialect)
         self.dataset.rows("json", self._dialect.changed_at_offset)  # answers are slices of it
         self.username = username
