@@ -123,3 +123,10 @@ def test_what_connect_and_the_clients_public_methods_return_is_exported() -> Non
             returned |= _vitec_classes(hints.get("return"))
     assert {"BreakdownPlan", "BreakdownResult", "VitecClient"} <= {c.__name__ for c in returned}
     assert sorted(c.__name__ for c in returned if c.__name__ not in vitec_nb.__all__) == []
+
+
+@pytest.mark.parametrize("package", ["vitec_nb.plan", "vitec_nb.standin"])
+def test_the_subpackages_all_names_only_what_they_hold(package: str) -> None:
+    module = importlib.import_module(package)
+    assert len(module.__all__) == len(set(module.__all__))
+    assert [name for name in module.__all__ if not hasattr(module, name)] == []
