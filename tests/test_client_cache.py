@@ -213,9 +213,10 @@ def test_remembered_cache_keys_equal_freshly_computed_ones(
     """The key memo (one URL normalisation per request, not two) never changes a key."""
     from requests_cache import create_key
 
-    from vitec_nb.cache import make_key_fn
+    from vitec_nb.cache import load_secret, make_key_fn
+    from vitec_nb.credentials import CredentialTagger
 
-    tagger = client.session.vitec_tagger
+    tagger = CredentialTagger(load_secret(client.session.cache))
     remembered = make_key_fn(tagger)
     office = standin.customer_ids[0]
     requests_made = [

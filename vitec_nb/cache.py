@@ -9,8 +9,11 @@ Decisions, and why:
   never allow. Bodies of 16 KiB and more are zstd-compressed inside the JSON, which keeps
   a million-reference answer (~93 MB) under 500 MB of peak memory end to end and takes
   base64 work (which holds the GIL) off the planner's threads.
-- Only 200 answers are stored; an answer the `validate` callback rejects (a malformed
-  body) is never stored and any older entry under its key is dropped.
+- Only 200 answers are stored. The cache never parses: the client parses each answer it
+  gets in its own send path, and deletes the entry of a body that does not parse (then
+  asks again), so a malformed body is never answered from the cache twice.
+- Contact frames are kept parsed beside the entries they came from (parsed_store.py);
+  `clear()` drops them with the entries.
 - requests-cache's own stale-if-error is off: it would also serve an expired answer
   after a 401. The client picks stale answers itself, for server failures only.
 - The key is requests-cache's own key (method, URL, parameters, the Accept header) plus
@@ -26,28 +29,23 @@ import logging
 import os
 import secrets
 import sqlite3
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import platformdirs
-import requests
 from requests_cache import CachedSession, create_key
 from requests_cache.backends import BaseCache, FileCache, RedisCache, SQLiteCache
 
 from vitec_nb.cache_redis import redis_backend, redis_location
-from vitec_nb.cache_serializer import RELEASE_ARROW_MEMORY_FROM, SERIALIZER, release_arrow_memory
-from vitec_nb.cache_sqlite import DEFAULT_LOCK_TIMEOUT, VitecSQLiteCache, stamp_is_fresh
+from vitec_nb.cache_serializer import SERIALIZER
+from vitec_nb.cache_sqlite import DEFAULT_LOCK_TIMEOUT, VitecSQLiteCache
 from vitec_nb.credentials import CredentialTagger
 from vitec_nb.errors import ConfigurationError
+from vitec_nb.parsed_store import parsed_store
 
 __all__ = [
-    "PARSED_ATTR",
-    "PARSED_MEMO",
     "SERIALIZER",
-    "ParsedMemo",
     "VitecSQLiteCache",
     "cache_description",
     "clear",
@@ -57,20 +55,13 @@ __all__ = [
     "has_damaged",
     "make_backend",
     "make_session",
-    "parsed_of",
     "sqlite_path",
-    "stored_expiry",
     "take_damaged",
 ]
 
 REDIS_SECRET_KEY = "vitec_nb:credential_secret"
 SECRET_BYTES = 32
 logger = logging.getLogger("vitec_nb")
-# The validated parse of a fresh answer rides on the response object under this attribute
-# (read it with `parsed_of`), so the client does not parse the same body twice.
-PARSED_ATTR = "vitec_parsed"
-
-Validator = Callable[[requests.Response], Any]
 
 
 def default_cache_path() -> Path:
@@ -153,7 +144,9 @@ def clear(session: CachedSession, *, expired_only: bool = False) -> None:
         session.cache.delete(expired=True)
     else:
         session.cache.clear()
-    PARSED_MEMO.forget(session)
+    parsed = parsed_store(session.cache)
+    if parsed is not None:
+        parsed.prune() if expired_only else parsed.clear()
 
 
 def cache_location(session: CachedSession) -> str:
@@ -275,44 +268,10 @@ def make_key_fn(tagger: CredentialTagger) -> Callable[..., str]:
     return key_fn
 
 
-def parsed_of(response: requests.Response) -> Any:
-    """What `validate` made of a fresh answer (a value or the exception); None if not parsed."""
-    return getattr(response, PARSED_ATTR, None)
-
-
-def make_filter_fn(validate: Validator | None) -> Callable[[requests.Response], bool]:
-    """A filter that stores a 200 answer only if `validate` accepts its body.
-
-    The parse result (or the exception) is kept on the response for the client
-    (`parsed_of(response)`; requests-cache's attrs responses are unhashable, so no weak
-    map can hold it). Cached answers were validated before they were stored and pass
-    without a second parse.
-    """
-
-    def filter_fn(response: requests.Response) -> bool:
-        if validate is None or response.status_code != 200:
-            return True
-        if getattr(response, "from_cache", False):
-            return True
-        parsed = parsed_of(response)
-        if parsed is None:
-            try:
-                parsed = validate(response)
-            except Exception as exc:  # any parse failure: keep it for the client to raise
-                parsed = exc
-            setattr(response, PARSED_ATTR, parsed)
-            if len(response.content) >= RELEASE_ARROW_MEMORY_FROM:
-                release_arrow_memory()
-        return not isinstance(parsed, Exception)
-
-    return filter_fn
-
-
 def make_session(
     cache: Any = None,
     *,
     expire_after: float = 3600.0,
-    validate: Validator | None = None,
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
 ) -> CachedSession:
     """The one CachedSession every request goes through.
@@ -321,7 +280,6 @@ def make_session(
         cache: a path (file or directory), a ``redis://`` URL, a requests_cache backend, or
             None for `default_cache_path()`.
         expire_after: seconds an answer stays fresh; -1 = never expires.
-        validate: called with each fresh 200 answer; raising keeps it out of the cache.
         lock_timeout: seconds another process's lock on a SQLite cache is waited for.
     """
     backend = make_backend(cache, lock_timeout=lock_timeout)
@@ -334,22 +292,8 @@ def make_session(
         # Stale answers on server failure are chosen by the client (never for a 4xx).
         stale_if_error=False,
         key_fn=make_key_fn(tagger),
-        filter_fn=make_filter_fn(validate),
     )
-    session.vitec_tagger = tagger  # type: ignore[attr-defined]
     return session
-
-
-def stored_expiry(session: CachedSession, key: str) -> tuple[bool, float | int | None] | None:
-    """(stored?, expiry stamp in Unix seconds or None for never) from the index alone.
-
-    One indexed read instead of loading a (possibly large) answer; None when the backend
-    is not vitec_nb's SQLite cache and the answer cannot be had that cheaply.
-    """
-    backend = session.cache
-    if not isinstance(backend, VitecSQLiteCache):
-        return None
-    return backend.responses.expiry(key)
 
 
 def entry_is_fresh(session: CachedSession, key: str) -> bool:
@@ -359,99 +303,6 @@ def entry_is_fresh(session: CachedSession, key: str) -> bool:
         return backend.is_fresh(key)
     response = backend.get_response(key)
     return response is not None and not response.is_expired
-
-
-class ParsedMemo:
-    """This process's parsed answers, reused while the cache still holds the same entry.
-
-    A cache hit on a 100 000-contact answer costs reading and decoding ~13 MB and parsing
-    it again (about a quarter of a second); the memo turns a repeat into one indexed read.
-    An entry is reused only if the cache holds an entry under the same key with the same
-    expiry stamp (so a refresh by another process, a clear or an expiry is noticed), and
-    only for SQLite, where that check is cheap. Bounded by rows, least recently used out.
-    One memo serves the whole process (`PARSED_MEMO`), so a new client on the same cache
-    file benefits too; entries are kept per (cache file, key). Thread-safe.
-    """
-
-    def __init__(self, max_rows: int = 2_000_000) -> None:
-        self.max_rows = max_rows
-        self._items: OrderedDict[tuple[str, str], tuple[int | None, Any, dict[str, Any], int]]
-        self._items = OrderedDict()
-        self._rows = 0
-        self._lock = threading.Lock()
-
-    @staticmethod
-    def supports(session: CachedSession) -> bool:
-        """Whether the session's backend allows the cheap check (SQLite)."""
-        return isinstance(session.cache, VitecSQLiteCache)
-
-    @staticmethod
-    def _slot(session: CachedSession, key: str) -> tuple[str, str]:
-        return (str(session.cache.db_path), key)
-
-    def get(self, session: CachedSession, key: str) -> tuple[Any, dict[str, Any]] | None:
-        """(value, info) if the cache still holds, fresh, the entry this value was parsed from."""
-        slot = self._slot(session, key)
-        with self._lock:
-            item = self._items.get(slot)
-        if item is None:
-            return None
-        expires, value, info, _rows = item
-        fresh = stamp_is_fresh(expires, session.cache.clock())
-        if not fresh or stored_expiry(session, key) != (True, expires):
-            self._discard(slot)
-            return None
-        with self._lock:
-            if slot in self._items:
-                self._items.move_to_end(slot)
-        return value, info
-
-    def put(
-        self,
-        session: CachedSession,
-        key: str,
-        expires: int | None,
-        value: Any,
-        info: dict[str, Any],
-        rows: int,
-    ) -> None:
-        """Remember `value` parsed from the entry `key` that expires at `expires` (Unix s)."""
-        if rows > self.max_rows or not self.supports(session):
-            return
-        slot = self._slot(session, key)
-        with self._lock:
-            old = self._items.pop(slot, None)
-            if old is not None:
-                self._rows -= old[3]
-            self._items[slot] = (expires, value, info, rows)
-            self._rows += rows
-            while self._rows > self.max_rows and self._items:
-                _, dropped = self._items.popitem(last=False)
-                self._rows -= dropped[3]
-
-    def _discard(self, slot: tuple[str, str]) -> None:
-        with self._lock:
-            old = self._items.pop(slot, None)
-            if old is not None:
-                self._rows -= old[3]
-
-    def clear(self) -> None:
-        """Forget every parsed answer (the cache itself is untouched)."""
-        with self._lock:
-            self._items.clear()
-            self._rows = 0
-
-    def forget(self, session: CachedSession) -> None:
-        """Forget the parsed answers of one cache (after it was cleared)."""
-        if not self.supports(session):
-            return
-        where = str(session.cache.db_path)
-        with self._lock:
-            for slot in [s for s in self._items if s[0] == where]:
-                self._rows -= self._items.pop(slot)[3]
-
-
-PARSED_MEMO = ParsedMemo()
 
 
 def cache_description(session: CachedSession) -> dict[str, Any]:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
+import threading
 from typing import Any
 
 from requests_cache.backends import RedisCache
@@ -30,12 +32,47 @@ class _DamageAwareRedisDict(RedisDict):
     """requests-cache's Redis table, where an entry that cannot be decoded is a miss.
 
     The entry is deleted and its key remembered in `damaged` (the client warns, naming the
-    call), instead of cattrs' raw error on every read.
+    call), instead of cattrs' raw error on every read. `seen(key)` is the SHA-1 of the
+    stored bytes this thread last read or wrote under a key: the identity of the entry the
+    parsed columns beside it (parsed_store.py) were made from.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.damaged: set[str] = set()
+        self._seen = threading.local()
+
+    def seen(self, key: str) -> str | None:
+        return getattr(self._seen, "digests", {}).get(key)
+
+    def _note(self, key: str, raw: bytes) -> None:
+        digests = getattr(self._seen, "digests", None)
+        if digests is None or len(digests) > 10_000:
+            digests = self._seen.digests = {}
+        digests[key] = hashlib.sha1(raw, usedforsecurity=False).hexdigest()
+
+    def bkey(self, key: str) -> bytes:
+        """The Redis key an entry is stored under."""
+        return self._bkey(key)
+
+    def __getitem__(self, key: str) -> Any:
+        result = self.connection.get(self._bkey(key))
+        if result is None:
+            raise KeyError(key)
+        self._note(key, result)
+        return self.deserialize(key, result)
+
+    def __setitem__(self, key: str, item: Any) -> None:
+        """As requests-cache stores it (TTL: the expiry plus its offset), noting the digest."""
+        data = self.serialize(item)
+        self._note(key, data)
+        expires_delta = getattr(item, "expires_delta", None)
+        if expires_delta is not None:
+            ttl_seconds = expires_delta + self.ttl_offset
+            if self.ttl and ttl_seconds > 0:
+                self.connection.setex(self._bkey(key), ttl_seconds, data)
+                return
+        self.connection.set(self._bkey(key), data)
 
     def deserialize(self, key: str, value: Any) -> Any:
         try:

@@ -24,6 +24,11 @@ keep working. What it does differently, and why:
   rows with a whole-second stamp are compared as if they expired half a second earlier.
 - A covering index on (key, expires): "is it still cached, and until when?" never reads the
   (possibly many-megabyte) body (16 ms for a 13 MB answer without it; benchmark 2).
+- Entry versions. Triggers in the file give every row of ``responses`` a new random
+  version in ``vitec_nb_versions`` whenever it is inserted, replaced or updated (by any
+  process or tool) and drop it when the row goes: the parsed columns kept beside the cache
+  (parsed_store.py) are used only while the version they were parsed from is still there.
+  `seen(key)` is the version this thread last read or wrote under a key.
 """
 
 from __future__ import annotations
@@ -50,6 +55,23 @@ logger = logging.getLogger("vitec_nb")
 
 DEFAULT_LOCK_TIMEOUT = 5.0  # seconds another process's lock on the cache file is waited for
 EXPIRY_INDEX = "vitec_nb_key_expires"
+VERSIONS = "vitec_nb_versions"
+_NEW_VERSION = (
+    f"INSERT OR REPLACE INTO {VERSIONS} (key, version) VALUES (NEW.key, hex(randomblob(12)))"
+)
+_VERSION_SQL = (
+    f"CREATE TABLE IF NOT EXISTS {VERSIONS} (key TEXT PRIMARY KEY, version TEXT NOT NULL)",
+    "CREATE TRIGGER IF NOT EXISTS vitec_nb_version_insert AFTER INSERT ON responses "
+    f"BEGIN {_NEW_VERSION}; END",
+    "CREATE TRIGGER IF NOT EXISTS vitec_nb_version_update AFTER UPDATE ON responses "
+    f"BEGIN DELETE FROM {VERSIONS} WHERE key = OLD.key; {_NEW_VERSION}; END",
+    "CREATE TRIGGER IF NOT EXISTS vitec_nb_version_delete AFTER DELETE ON responses "
+    f"BEGIN DELETE FROM {VERSIONS} WHERE key = OLD.key; END",
+)
+_SCHEMA_NAMES = frozenset(
+    {"responses", "redirects", EXPIRY_INDEX, VERSIONS, "vitec_nb_version_insert",
+     "vitec_nb_version_update", "vitec_nb_version_delete"}
+)  # fmt: skip
 WHOLE_SECOND_SLACK = 0.5  # a whole-second stamp may have been rounded up by this much
 Clock = Callable[[], float]
 
@@ -216,19 +238,51 @@ class SQLiteStore(BaseStorage):
         self.connections = connections
         self.table_name = table_name
         self.damaged = damaged if damaged is not None else set()
+        self.versioned = table_name == "responses"
+        self._seen = threading.local()
 
     @property
     def db_path(self) -> Path:
         return self.connections.path
 
+    def seen(self, key: str) -> str | None:
+        """The version this thread last read or wrote under `key` (None: none, or unknown)."""
+        return getattr(self._seen, "versions", {}).get(key)
+
+    def _note(self, key: str, version: str | None) -> None:
+        versions = getattr(self._seen, "versions", None)
+        if versions is None or len(versions) > 10_000:
+            versions = self._seen.versions = {}
+        versions[key] = version
+
     def __getitem__(self, key: str) -> Any:
         with self.connections.use() as con:
-            row = con.execute(
-                f"SELECT value FROM {self.table_name} WHERE key = ?", (key,)
-            ).fetchone()
+            if self.versioned:
+                row = con.execute(
+                    f"SELECT r.value, v.version FROM responses r LEFT JOIN {VERSIONS} v "
+                    "ON v.key = r.key WHERE r.key = ?",
+                    (key,),
+                ).fetchone()
+            else:
+                row = con.execute(
+                    f"SELECT value, NULL FROM {self.table_name} WHERE key = ?", (key,)
+                ).fetchone()
         if row is None:
             raise KeyError(key)
+        if self.versioned:
+            self._note(key, row[1])
         return self._load(key, row[0])
+
+    def version(self, key: str) -> tuple[float | int | None, str] | None:
+        """(expiry stamp, version) of a stored entry from two indexed reads (no body); None
+        if it is not stored or has no version (stored before versions existed)."""
+        with self.connections.use() as con:
+            row = con.execute(
+                f"SELECT r.expires, v.version FROM responses r INDEXED BY {EXPIRY_INDEX} "
+                f"JOIN {VERSIONS} v ON v.key = r.key WHERE r.key = ?",
+                (key,),
+            ).fetchone()
+        return None if row is None else (row[0], row[1])
 
     def _load(self, key: str, value: Any) -> Any:
         if self.serializer is None:
@@ -254,6 +308,11 @@ class SQLiteStore(BaseStorage):
                 f"INSERT OR REPLACE INTO {self.table_name} (key, value, expires) VALUES (?, ?, ?)",
                 (key, data, expires),
             )
+            if self.versioned:
+                row = con.execute(f"SELECT version FROM {VERSIONS} WHERE key = ?", (key,))
+                found = row.fetchone()
+        if self.versioned:
+            self._note(key, None if found is None else found[0])
 
     def __delitem__(self, key: str) -> None:
         with self.connections.transaction() as con:
@@ -340,7 +399,7 @@ class VitecSQLiteCache(BaseCache):
     def _init_tables(connections: _Connections) -> None:
         with connections.use() as con:
             names = {row[0] for row in con.execute("SELECT name FROM sqlite_master")}
-        if {"responses", "redirects", EXPIRY_INDEX} <= names:
+        if names >= _SCHEMA_NAMES:
             return  # nothing to write: no write lock needed
         with connections.transaction() as con:
             for table in ("responses", "redirects"):
@@ -350,6 +409,8 @@ class VitecSQLiteCache(BaseCache):
                 )
                 con.execute(f"CREATE INDEX IF NOT EXISTS expires_idx_{table} ON {table}(expires)")
             con.execute(f"CREATE INDEX IF NOT EXISTS {EXPIRY_INDEX} ON responses (key, expires)")
+            for statement in _VERSION_SQL:
+                con.execute(statement)
 
     @property
     def db_path(self) -> Path:

@@ -15,6 +15,7 @@ the built-in stand-in once per process and every result says it is demo data.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import math
@@ -32,6 +33,7 @@ import requests
 from urllib3.exceptions import ReadTimeoutError
 
 from vitec_nb import cache as cache_mod
+from vitec_nb.cache_serializer import RELEASE_ARROW_MEMORY_FROM, release_arrow_memory
 from vitec_nb.credentials import Credentials
 from vitec_nb.errors import (
     ApiError,
@@ -48,6 +50,7 @@ from vitec_nb.errors import (
     VitecError,
     error_for_status,
 )
+from vitec_nb.parsed_store import parsed_store
 from vitec_nb.query import TIMEZONE, ContactQuery
 from vitec_nb.retries import (
     DEFAULT_DEADLINE,
@@ -61,6 +64,7 @@ from vitec_nb.retries import HTTP_SLOTS as HTTP_SLOTS
 from vitec_nb.retries import RETRY_STATUSES as RETRY_STATUSES
 from vitec_nb.retries import CappedRetry as CappedRetry
 from vitec_nb.settings import Settings
+from vitec_nb.vocab import DEMO_SOURCE as DEMO_BANNER
 
 if TYPE_CHECKING:
     from requests_cache import CachedSession
@@ -74,7 +78,6 @@ __all__ = ["DEMO_BANNER", "VitecClient", "connect"]
 
 logger = logging.getLogger("vitec_nb")
 
-DEMO_BANNER = "DEMO DATA from the built-in stand-in"
 DEMO_SEED = 0
 DEMO_CONTACTS = 20_000
 FORMATS = {"json": "application/json", "xml": "application/xml"}
@@ -103,15 +106,6 @@ def _parse_contacts(body: bytes, fmt: str, customer_id: str) -> pd.DataFrame:
     from vitec_nb.parse import parse_contacts
 
     return parse_contacts(body, format=fmt, customer_id=customer_id)
-
-
-def _json_body(response: requests.Response) -> Any:
-    try:
-        return orjson.loads(response.content)
-    except orjson.JSONDecodeError as exc:
-        raise MalformedResponseError(
-            f"The answer from {urlsplit(response.url).path} is not valid JSON ({exc})."
-        ) from None
 
 
 def _server_message(
@@ -189,7 +183,6 @@ class VitecClient:
         self.session: CachedSession = cache_mod.make_session(
             settings.cache,
             expire_after=settings.expire_after,
-            validate=self._validate,
             lock_timeout=lock_timeout,
         )
         self.gate = RateLimitGate()
@@ -215,13 +208,12 @@ class VitecClient:
         self.session.verify = env["verify"]
         self.session.cert = env["cert"]
         self.session.trust_env = False
-        # Parsed answers reused while the cache holds the same entry (SQLite only: cheap check).
         self._keys: dict[tuple[Any, ...], str] = {}  # request -> cache key (same credential)
+        # Contact frames kept parsed beside the cache entries they came from (SQLite, Redis).
+        self._parsed = parsed_store(self.session.cache)
         # lookup request -> (the parsed body it was built from, its frame): a warm planner
         # run asks for the same users lookup every time (building it costs ~5 ms)
         self._lookup_frames: dict[tuple[Any, ...], tuple[Any, pd.DataFrame]] = {}
-        memo = cache_mod.ParsedMemo.supports(self.session)
-        self._memo = cache_mod.PARSED_MEMO if memo else None
 
     # -- description ---------------------------------------------------------------------
 
@@ -248,7 +240,7 @@ class VitecClient:
         fetch again or fail with a clear error). Replaces `client.session.cache.clear()`.
         """
         _flag("expired_only", expired_only)
-        cache_mod.clear(self.session, expired_only=expired_only)
+        cache_mod.clear(self.session, expired_only=expired_only)  # parsed copies too
         self._lookup_frames.clear()
 
     @property
@@ -377,27 +369,36 @@ class VitecClient:
                 return False
         return True
 
-    def _remembered(self, query: ContactQuery) -> pd.DataFrame | None:
-        """`contacts(query)` if this process holds its answer parsed and the cache still has
-        it, fresh; None otherwise, also for a request this client has not made yet. Sends
-        nothing. For the planner: answers it can have at once need no thread.
+    def cached_answer(self, query: ContactQuery) -> pd.DataFrame | None:
+        """`contacts(query)` if its answer is in the cache, fresh, with its parsed columns kept
+        beside it (parsed_store.py); None otherwise. Sends nothing and parses nothing: for
+        the planner, an answer it can have at once needs no thread.
         """
-        if self._memo is None or len(query.customer_ids) != 1:
+        if self._parsed is None or not isinstance(query, ContactQuery):
+            return None
+        if len(query.customer_ids) != 1:
             return None
         cid = query.customer_ids[0]
         params = query.to_params()
-        key = self._keys.get((query.path, tuple(params.items()), cid, "json"))
-        hit = None if key is None else self._memo.get(self.session, key)
+        started = time.perf_counter()
+        hit = self._parsed_hit(self._cache_key(query.path, params, cid, "json"))
         if hit is None:
             return None
-        _log_request(query.path, params, 200, True, time.perf_counter())
-        info = dict(hit[1], from_cache=True, stale=False)
-        return self._labelled(hit[0].copy(deep=False), query, "json", info)
+        _log_request(query.path, params, 200, True, started)
+        return self._labelled(hit[0], query, "json", hit[1])
+
+    def _parsed_hit(self, key: str) -> tuple[pd.DataFrame, dict[str, Any]] | None:
+        assert self._parsed is not None
+        hit = self._parsed.get(key)
+        if hit is None:
+            return None
+        fetched = hit[1].tz_convert(TIMEZONE)
+        return hit[0], {"fetched_at": fetched, "from_cache": True, "stale": False}
 
     def _fetch_contacts(
         self, q: ContactQuery, fmt: str, refresh: bool, offline: bool
     ) -> tuple[pd.DataFrame, dict[str, Any]]:
-        frame, info = self._get_parsed(
+        return self._get_parsed(
             q.path,
             q.to_params(),
             q.customer_ids[0],
@@ -406,8 +407,8 @@ class VitecClient:
             offline=offline,
             what=f"contacts {q.describe()}",
             parse=self._parse_response,
+            keep=True,
         )
-        return frame.copy(deep=False), info  # copy-on-write: the memo's frame stays intact
 
     def _get_parsed(
         self,
@@ -420,49 +421,51 @@ class VitecClient:
         offline: bool,
         what: str,
         parse: Callable[[requests.Response], Any],
+        keep: bool = False,
     ) -> tuple[Any, dict[str, Any]]:
-        """(parsed body, where it came from) for one GET.
+        """(parsed body, where it came from) for one GET: the one send path.
 
-        A repeat is served from the parsed-answer memo while the cache holds the same entry;
-        a malformed answer (never cached) is asked for again, up to the retry budget.
+        Sent through the cache, then parsed here, once. A body that does not parse is
+        dropped from the cache and asked for again (refresh), up to the retry budget.
+        `keep`: a contact frame, kept parsed beside the cache entry (and served from there
+        while that entry is unchanged and fresh: no read of the body, no parse).
         """
-        if not refresh and self._memo is not None:
+        key = self._cache_key(path, params, cid, fmt)
+        if keep and not refresh and self._parsed is not None:
             started = time.perf_counter()
-            key = self._cache_key(path, params, cid, fmt)
-            hit = self._memo.get(self.session, key)
+            hit = self._parsed_hit(key)
             if hit is not None:
                 _log_request(path, params, 200, True, started)
-                return hit[0], dict(hit[1], from_cache=True, stale=False)
+                return hit
         attempts = self.settings.max_retries + 1
         for attempt in range(1, attempts + 1):
-            response = None
+            response, stale = self._get(
+                path, params, cid, fmt, refresh=refresh, offline=offline, what=what
+            )
             try:
-                response, stale = self._get(
-                    path, params, cid, fmt, refresh=refresh, offline=offline, what=what
-                )
-                parsed = cache_mod.parsed_of(response)
-                if parsed is None:  # a cached answer: validated before it was stored
-                    parsed = parse(response)
-                if isinstance(parsed, Exception):
-                    raise parsed
+                parsed = parse(response)
                 break
             except MalformedResponseError as exc:
+                self._drop_entry(key, stale)
                 if attempt == attempts or offline:
                     raise self._malformed(exc, response) from None
                 logger.warning(
                     "malformed answer for %s; asking again (%d of %d)", what, attempt, attempts - 1
                 )
                 refresh = True
+            finally:
+                if len(response.content) >= RELEASE_ARROW_MEMORY_FROM:
+                    release_arrow_memory()
         info = _response_info(response, stale)
-        key = getattr(response, "cache_key", None)
-        if self._memo is not None and key and not info["stale"]:
-            # The stamp as the cache stored it: the response's own `expires` can round to
-            # another second than the stored one, and the memo then never matches (the
-            # answer is read and parsed again on every warm run; docs/benchmarks.md).
-            stored = cache_mod.stored_expiry(self.session, key)
-            if stored is not None and stored[0]:
-                self._memo.put(self.session, key, stored[1], parsed, info, len(parsed))
+        if keep and self._parsed is not None and not info["stale"]:
+            self._parsed.put(key, parsed, info["fetched_at"], getattr(response, "expires", None))
         return parsed, info
+
+    def _drop_entry(self, key: str, stale: bool) -> None:
+        """A body that did not parse is never answered from the cache again."""
+        if not stale:
+            with contextlib.suppress(*cache_mod.CACHE_ERRORS):
+                self.session.cache.delete(key)
 
     # -- lookups (vitec_nb/lookups.py, vitec_nb/details.py) ---------------------------------
 
@@ -867,20 +870,6 @@ class VitecClient:
             error = cls(**kwargs)
         raise error
 
-    # -- validation before caching -------------------------------------------------------
-
-    def _validate(self, response: requests.Response) -> Any:
-        """Parse a fresh 200 answer; raising keeps it out of the cache (see cache.py)."""
-        from vitec_nb.lookups import validate_answer
-
-        checked = validate_answer(response)  # lookups and contact details
-        if checked is not None:
-            return checked
-        path = urlsplit(response.url).path
-        if "/CRM/Contact/" in path:
-            return self._parse_response(response)
-        return _json_body(response)
-
     @staticmethod
     def _parse_response(response: requests.Response) -> pd.DataFrame:
         path = urlsplit(response.url).path
@@ -1085,7 +1074,7 @@ def connect(
         cache=settings.cache if settings.cache is not None else cache_mod.demo_cache_path(),
     )
     client = VitecClient(settings, standin=standin, **bounds)
-    if cache_mod.ParsedMemo.supports(client.session):
+    if isinstance(client.session.cache, cache_mod.VitecSQLiteCache):
         # Demo answers are keyed by the stand-in's port, new in every process: old ones can
         # never be hit again, so expired ones are dropped (one SQL statement).
         client.session.cache.delete(expired=True, vacuum=False)

@@ -192,12 +192,12 @@ def _fetch(client: Any, plan: BreakdownPlan, run: RunOptions) -> _Fetched:
     pool = _pool(2 * workers)
     slots = threading.BoundedSemaphore(workers)
     pending: dict[Future[pd.DataFrame], PlannedCall] = {}
-    remembered = None if run.refresh else getattr(client, "_remembered", None)
+    remembered = None if run.refresh else client.cached_answer
     update(0)
     try:
         for call in plan.calls:
             frame = remembered(call.query) if remembered is not None else None
-            if frame is not None:  # held parsed in this process: no thread needed
+            if frame is not None:  # kept parsed beside the cache: no thread needed
                 got.take(call, frame)
                 update(got.done)
                 continue

@@ -1,0 +1,247 @@
+"""Parsed contact columns kept beside the HTTP cache (Arrow IPC), tied to the exact entry.
+
+A cache hit on a large answer costs reading, decompressing and parsing its body again; a
+new process (a restarted kernel, a colleague's notebook) paid that for every call. Here
+the parsed frame of each contacts answer is kept as Arrow IPC beside the cache entry it
+came from, under the same key, and read back with no parse (memory-mapped, zero copy):
+
+- SQLite: one file per entry in ``<cache file>.parsed/`` (folder 0700, files 0600,
+  written atomically), tied to the entry's version (cache_sqlite.py: a new random version
+  whenever the row is inserted, replaced or updated, by anyone) and its expiry stamp.
+- Redis: bytes under ``vitec_nb_parsed:<key>`` with the entry's TTL, tied to the SHA-1 of
+  the entry's stored bytes (compared in Redis, one round trip; nothing large is moved).
+
+Correctness first: parsed data is used only when the entry it was made from is still
+stored, unchanged (same version or digest) and fresh by the backend's clock; a changed,
+refreshed, expired, damaged (re-written) or cleared entry, or a parsed file that cannot
+be read, is a miss, and the answer is read and parsed from the cache as before.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import secrets
+import time
+from collections.abc import Callable
+from datetime import UTC
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.ipc as ipc
+
+from vitec_nb.cache_redis import REDIS_NAMESPACE
+from vitec_nb.cache_sqlite import VitecSQLiteCache, stamp_is_fresh
+
+__all__ = ["ParsedStore", "parsed_store"]
+
+logger = logging.getLogger("vitec_nb")
+
+PARSED_SUFFIX = ".parsed"
+REDIS_PREFIX = f"{REDIS_NAMESPACE}_parsed:"
+_TOKEN, _EXPIRES, _FETCHED = b"vitec_nb.token", b"vitec_nb.expires", b"vitec_nb.fetched_at"
+# One round trip: the entry's digest (computed in Redis) and the parsed bytes beside it.
+_REDIS_GET = """
+local v = redis.call('GET', KEYS[1])
+if not v then return false end
+return {redis.sha1hex(v), redis.call('GET', KEYS[2])}
+"""
+
+
+def _encode(frame: pd.DataFrame, token: str, expires: float | None, fetched_at: Any) -> pa.Table:
+    bare = frame.copy(deep=False)
+    bare.attrs = {}
+    table = pa.Table.from_pandas(bare, preserve_index=False)
+    meta = dict(table.schema.metadata or {})
+    meta[_TOKEN] = token.encode()
+    meta[_EXPIRES] = b"" if expires is None else repr(float(expires)).encode()
+    meta[_FETCHED] = pd.Timestamp(fetched_at).isoformat().encode()
+    return table.replace_schema_metadata(meta)
+
+
+def _decode(table: pa.Table) -> tuple[pd.DataFrame, str, float | None, pd.Timestamp]:
+    meta = table.schema.metadata or {}
+    frame = table.to_pandas()
+    for name in frame.columns:  # an empty categorical comes back with object categories
+        col = frame[name]
+        if isinstance(col.dtype, pd.CategoricalDtype) and len(col.cat.categories) == 0:
+            frame[name] = col.cat.set_categories(pd.Index([], dtype="str"))
+    expires = meta[_EXPIRES].decode()
+    fetched = pd.Timestamp(meta[_FETCHED].decode())
+    return frame, meta[_TOKEN].decode(), (float(expires) if expires else None), fetched
+
+
+def _stamp(expires: Any) -> float | None:
+    if expires is None:
+        return None
+    if expires.tzinfo is None:
+        expires = expires.replace(tzinfo=UTC)
+    return float(expires.timestamp())
+
+
+class ParsedStore:
+    """The parsed contact frames of one cache (see the module docstring); thread-safe."""
+
+    def get(self, key: str) -> tuple[pd.DataFrame, pd.Timestamp] | None:
+        """(frame, fetched_at) parsed from the entry `key` if it is still stored, unchanged
+        and fresh; None otherwise (and a stale parsed copy is dropped)."""
+        raise NotImplementedError
+
+    def put(self, key: str, frame: pd.DataFrame, fetched_at: Any, expires: Any) -> None:
+        """Keep `frame`, parsed from the entry this thread just read or wrote under `key`."""
+        raise NotImplementedError
+
+    def clear(self) -> None:
+        """Drop every parsed frame (the cache was cleared)."""
+        raise NotImplementedError
+
+    def prune(self) -> None:
+        """Drop the parsed frames whose entry is gone, changed or expired."""
+        raise NotImplementedError
+
+
+class SQLiteParsed(ParsedStore):
+    """Arrow IPC files in a folder beside the SQLite cache file."""
+
+    def __init__(self, backend: VitecSQLiteCache) -> None:
+        self.backend = backend
+        db = Path(backend.db_path)
+        self.folder = db.with_name(db.name + PARSED_SUFFIX)
+
+    def _path(self, key: str) -> Path:
+        return self.folder / f"{key}.arrow"
+
+    def _current(self, key: str) -> tuple[float | int | None, str] | None:
+        return self.backend.responses.version(key)
+
+    def get(self, key: str) -> tuple[pd.DataFrame, pd.Timestamp] | None:
+        path = self._path(key)
+        current = self._current(key)
+        try:
+            with pa.memory_map(str(path)) as source:
+                frame, token, _expires, fetched = _decode(ipc.open_file(source).read_all())
+        except FileNotFoundError:
+            return None
+        except (OSError, pa.ArrowException, KeyError, ValueError) as exc:
+            logger.warning("damaged parsed copy %s dropped (%s)", path.name, type(exc).__name__)
+            path.unlink(missing_ok=True)
+            return None
+        if current is None or current[1] != token:
+            path.unlink(missing_ok=True)
+            return None
+        if not stamp_is_fresh(current[0], self.backend.clock()):
+            return None  # expired: the client decides (refetch, or stale on failure)
+        return frame, fetched
+
+    def put(self, key: str, frame: pd.DataFrame, fetched_at: Any, expires: Any) -> None:
+        seen = self.backend.responses.seen(key)
+        current = self._current(key)
+        if seen is None or current is None or current[1] != seen:
+            return  # changed since this thread read it: the other writer's parse is not ours
+        table = _encode(frame, seen, current[0], fetched_at)
+        tmp = self.folder / f".{key}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+        try:
+            self.folder.mkdir(mode=0o700, exist_ok=True)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as handle, ipc.new_file(handle, table.schema) as writer:
+                writer.write_table(table)
+            os.replace(tmp, self._path(key))
+        except OSError as exc:  # cleared meanwhile, disk full, ...: the cache still answers
+            logger.debug("parsed copy of %s not kept (%s)", key, exc)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def clear(self) -> None:
+        if not self.folder.is_dir():
+            return
+        for path in self.folder.iterdir():
+            with contextlib.suppress(OSError):
+                path.unlink()
+
+    def prune(self) -> None:
+        if not self.folder.is_dir():
+            return
+        for path in self.folder.glob("*.arrow"):
+            key = path.name.removesuffix(".arrow")
+            current = self._current(key)
+            if current is None or not stamp_is_fresh(current[0], self.backend.clock()):
+                path.unlink(missing_ok=True)
+                continue
+            with contextlib.suppress(OSError, pa.ArrowException, KeyError):
+                with pa.memory_map(str(path)) as source:
+                    token = ipc.open_file(source).schema.metadata[_TOKEN].decode()
+                if token != current[1]:
+                    path.unlink(missing_ok=True)
+
+
+class RedisParsed(ParsedStore):
+    """Arrow IPC bytes under a key beside each Redis entry, with the entry's TTL."""
+
+    def __init__(self, backend: Any, clock: Callable[[], float] = time.time) -> None:
+        self.responses = backend.responses
+        self.connection = backend.responses.connection
+        self.clock = clock
+        self._script = self.connection.register_script(_REDIS_GET)
+
+    def get(self, key: str) -> tuple[pd.DataFrame, pd.Timestamp] | None:
+        import redis
+
+        parsed_key = f"{REDIS_PREFIX}{key}"
+        try:
+            found = self._script(keys=[self.responses.bkey(key), parsed_key])
+        except redis.ResponseError:  # scripts not allowed on this server: never used
+            return None
+        if not found or found[1] is None:
+            return None
+        digest = found[0].decode() if isinstance(found[0], bytes) else str(found[0])
+        try:
+            frame, token, expires, fetched = _decode(ipc.open_stream(found[1]).read_all())
+        except (pa.ArrowException, KeyError, ValueError):
+            self.connection.delete(parsed_key)
+            return None
+        if token != digest:
+            self.connection.delete(parsed_key)
+            return None
+        if not stamp_is_fresh(expires, self.clock()):
+            return None
+        return frame, fetched
+
+    def put(self, key: str, frame: pd.DataFrame, fetched_at: Any, expires: Any) -> None:
+        seen = self.responses.seen(key)
+        if seen is None:
+            return
+        table = _encode(frame, seen, _stamp(expires), fetched_at)
+        sink = pa.BufferOutputStream()
+        with ipc.new_stream(sink, table.schema) as writer:
+            writer.write_table(table)
+        ttl = self.connection.pttl(self.responses.bkey(key))
+        data = sink.getvalue().to_pybytes()
+        if ttl is not None and ttl > 0:
+            self.connection.psetex(f"{REDIS_PREFIX}{key}", ttl, data)
+        elif ttl == -1:
+            self.connection.set(f"{REDIS_PREFIX}{key}", data)
+
+    def clear(self) -> None:
+        keys = list(self.connection.scan_iter(f"{REDIS_PREFIX}*"))
+        if keys:
+            self.connection.delete(*keys)
+
+    def prune(self) -> None:
+        for parsed_key in self.connection.scan_iter(f"{REDIS_PREFIX}*"):
+            name = parsed_key.decode() if isinstance(parsed_key, bytes) else parsed_key
+            if self.get(name.removeprefix(REDIS_PREFIX)) is None:
+                self.connection.delete(parsed_key)
+
+
+def parsed_store(backend: Any) -> ParsedStore | None:
+    """The parsed store for a cache backend: SQLite and Redis; None for any other backend."""
+    if isinstance(backend, VitecSQLiteCache):
+        return SQLiteParsed(backend)
+    from requests_cache.backends import RedisCache
+
+    if isinstance(backend, RedisCache) and hasattr(backend.responses, "seen"):
+        return RedisParsed(backend)
+    return None
