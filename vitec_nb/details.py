@@ -24,7 +24,14 @@ import pandas as pd
 
 from vitec_nb.answers import check_flags, checked_records, field, provenance, run_concurrently, text
 from vitec_nb.errors import InvalidQueryError
-from vitec_nb.vocab import CONTACT_ID_MAX_LENGTH, DECEASED_ESTATE, KINDS, PERSON, TIMEZONE
+from vitec_nb.vocab import (
+    CONTACT_ID_MAX_LENGTH,
+    DECEASED_ESTATE,
+    KIND_TYPES,
+    KINDS,
+    PERSON,
+    TIMEZONE,
+)
 
 if TYPE_CHECKING:
     import requests
@@ -62,11 +69,11 @@ DETAILS_PATH = re.compile(
 )
 """The paths of details answers (mixed and typed routes), for the cache filter."""
 
+# ContactType by name (any case) or number (0, 1, 2 in the order of KINDS)
 _KIND_OF_TYPE = {
-    "person": "person", "0": "person",
-    "company": "company", "1": "company",
-    "deceasedestate": DECEASED_ESTATE, "2": DECEASED_ESTATE,
-}  # fmt: skip
+    **{name.lower(): kind for kind, name in KIND_TYPES.items()},
+    **{str(number): kind for number, kind in enumerate(KINDS)},
+}
 _BAD_ID = re.compile(r"[\x00-\x20\x7f,/\\?#%]")
 _IDS_ALLOWED = (
     f"a list of contact ids: text of 1–{CONTACT_ID_MAX_LENGTH} characters without commas, "

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from vitec_nb.profile import ServerProfile
-from vitec_nb.vocab import KIND_API_LISTS
+from vitec_nb.vocab import KIND_API_LISTS, TIMEZONE
 
 __all__ = [
     "Probe",
@@ -208,7 +208,7 @@ def actions(profile: ServerProfile) -> tuple[str, ...]:
     }[profile.zero_filters]
     changed = {
         True: "changedAt read with its offset.",
-        False: "changedAt without an offset read as Europe/Stockholm local time.",
+        False: f"changedAt without an offset read as {TIMEZONE} local time.",
         None: "changedAt read with its offset, or as Stockholm local time without one.",
     }[profile.changed_at_offset]
     cap = "No cap assumed (none seen)."

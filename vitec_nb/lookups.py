@@ -38,6 +38,7 @@ from vitec_nb.errors import (
     NotCachedError,
     TransportError,
 )
+from vitec_nb.vocab import COMPANY, PERSON
 
 if TYPE_CHECKING:
     import requests
@@ -58,7 +59,7 @@ __all__ = [
     "validate_answer",
 ]
 
-CONTACT_OBJECT_TYPES = frozenset({"person", "company"})
+CONTACT_OBJECT_TYPES = frozenset({PERSON, COMPANY})
 """`validFor` object types a contact can have (lower case): only such fields can match."""
 
 REFUSED_STATUSES = frozenset({403, 404, 405, 501})

@@ -26,11 +26,12 @@ from vitec_nb.standin.vocab import (
     PERSON_CATEGORIES,
     STREETS,
 )
+from vitec_nb.vocab import KIND_TYPES
 
 if TYPE_CHECKING:
     from vitec_nb.standin.data import Dataset
 
-TYPE_NAMES = ("Person", "Company", "DeceasedEstate")  # ContactType, as JSON writes enums
+TYPE_NAMES = tuple(KIND_TYPES.values())  # ContactType, as JSON writes enums
 _ASCII = str.maketrans("åäöÅÄÖé", "aaoAAOe")
 
 
