@@ -213,3 +213,14 @@ def test_the_chain_benchmark_runs_small_and_is_exact(monkeypatch):
     assert all(r.ours is not None and r.base is not None and not r.error for r in rows)
     assert rows[0].condition is True
     assert any("chain vitec_nb" in line and "equal the ground truth" in line for line in log)
+
+
+def test_pure_planning_refuses_a_group_it_cannot_look_up():
+    from vitec_nb.plan import plan_breakdown
+
+    with pytest.raises(InvalidQueryError) as caught:
+        plan_breakdown(ContactQuery("M30011"), {}, {"by": ("office",), "office_group": "X"})
+    assert caught.value.field == "office_group" and "client.plan" in str(caught.value)
+    with pytest.raises(InvalidQueryError) as caught:  # no client to ask
+        plan_breakdown(None, ContactQuery("M30011"), ("office",), office_group="X")
+    assert caught.value.field == "office_group"

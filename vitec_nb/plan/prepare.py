@@ -177,6 +177,7 @@ def prepare(
                 "office_group", "needs a client to look the group up", "a connected client"
             )
         query, group = resolve_office_group(client, query, plan_opts.office_group, run)
+        options = {k: v for k, v in options.items() if k != "office_group"}  # resolved
         plan_opts, run = breakdown_options(query, by, **options)
     found = fetch_lookups(client, query, plan_opts, run) if client is not None else {}
     profile = profile_of(client) if client is not None else ServerProfile()
