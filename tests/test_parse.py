@@ -14,7 +14,14 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from tests.plugins.parse import XML_NS, contact_list, distinct_ids, json_body, xml_body
+from tests.plugins.parse import (
+    XML_NS,
+    contact_list,
+    distinct_ids,
+    json_body,
+    million_bodies,
+    xml_body,
+)
 from vitec_nb.errors import MalformedResponseError
 from vitec_nb.parse import KINDS, ContractWarning, empty_contacts, parse_contacts
 
@@ -624,3 +631,157 @@ def test_the_stand_in_s_answers_in_each_dialect_parse_to_the_documented_answer(
             wall = expected["changed_at"].dt.tz_localize(None)
             expected["changed_at"] = wall.dt.tz_localize("Europe/Stockholm", ambiguous=True)
         pd.testing.assert_frame_equal(got, expected)
+
+
+# -- XML: the DataContract scan, the strict parser, entity tricks -------------------------
+
+XML_HEAD = f'<CrmContactList xmlns:i="http://www.w3.org/2001/XMLSchema-instance" xmlns="{XML_NS}">'
+
+
+def _strict(body: bytes) -> bytes:
+    """The same answer with a comment after the root's start tag: well-formed XML that the
+    DataContract scan leaves to the strict (streaming) parser."""
+    start = body.index(b">") + 1
+    return body[:start] + b"<!-- read by the strict parser -->" + body[start:]
+
+
+def test_xml_the_scan_leaves_to_the_strict_parser_reads_to_the_same_frame(
+    truth_2k: pd.DataFrame,
+) -> None:
+    body = xml_body(truth_2k)
+    scanned = parse_contacts(body, format="xml")
+    pd.testing.assert_frame_equal(parse_contacts(_strict(body), format="xml"), scanned)
+    assert_matches_truth(scanned, truth_2k)
+
+
+def _ref(changed: str, cid: str, rid: str, ws: str = "") -> str:
+    return (
+        f"<CrmContactReference>{ws}<ChangedAt>{changed}</ChangedAt>{ws}<CustomerId>{cid}"
+        f"</CustomerId>{ws}<Id>{rid}</Id>{ws}</CrmContactReference>"
+    )
+
+
+XML_DIALECTS = {
+    "declaration and BOM": b"\xef\xbb\xbf<?xml version='1.0' encoding='utf-8'?>\n"
+    + XML_HEAD.encode()
+    + f"<Persons>{_ref('2026-01-15T10:38:07+01:00', 'M30011', 'ADR1')}</Persons>".encode()
+    + b"</CrmContactList>\n",
+    "pretty-printed": (
+        f"{XML_HEAD}\n  <Companies />\n  <Persons>\n    "
+        f"{_ref('2026-01-15T10:38:07+01:00', 'M30011', 'ADR1', chr(10) + '      ')}\n"
+        "  </Persons>\n</CrmContactList>\n"
+    ).encode(),
+    "namespace prefixes": (
+        f'<c:CrmContactList xmlns:c="{XML_NS}"><c:Persons><c:CrmContactReference>'
+        "<c:ChangedAt>2026-01-15T10:38:07+01:00</c:ChangedAt><c:CustomerId>M30011"
+        "</c:CustomerId><c:Id>ADR1</c:Id></c:CrmContactReference></c:Persons></c:CrmContactList>"
+    ).encode(),
+    "local time, nil and empty lists": (
+        f'{XML_HEAD}<Companies i:nil="true"/><DeceasedEstates></DeceasedEstates>'
+        f"<Persons>{_ref('2026-01-15T10:38:07', 'M30011', 'ADR1')}</Persons></CrmContactList>"
+    ).encode(),
+    "latin-1 encoding": (
+        "<?xml version='1.0' encoding='iso-8859-1'?>" + XML_HEAD
+        + f"<Persons>{_ref('2026-01-15T10:38:07+01:00', 'M30011', 'ADR1')}</Persons>"
+        "</CrmContactList>"
+    ).encode("latin-1"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("dialect", sorted(XML_DIALECTS))
+def test_xml_in_every_shape_reads_the_same_one_reference(dialect: str) -> None:
+    df = parse_contacts(XML_DIALECTS[dialect], format="xml", customer_id="M30011")
+    assert_schema(df)
+    assert df["id"].tolist() == ["ADR1"] and df["kind"].tolist() == ["person"]
+    assert df["changed_at"].iat[0] == pd.Timestamp("2026-01-15T09:38:07Z")
+
+
+@pytest.mark.parametrize(
+    ("written", "read"),
+    [
+        ("ADR&amp;1", "ADR&1"),
+        ("&#x41;DR&lt;1&gt;", "ADR<1>"),
+        ("<![CDATA[ADR<&]]>1", "ADR<&1"),
+        ("Å]ä", "Å]ä"),
+        (" ADR1 ", " ADR1 "),
+    ],
+    ids=["entity", "character references", "CDATA", "non-ASCII and ]", "spaces kept"],
+)
+def test_xml_escaped_characters_and_cdata_in_ids_are_read_as_text(written: str, read: str) -> None:
+    body = f"{XML_HEAD}<Persons>{_ref('2026-01-15T10:38:07Z', 'M30011', written)}</Persons>"
+    df = parse_contacts((body + "</CrmContactList>").encode(), format="xml")
+    assert df["id"].tolist() == [read]
+
+
+ENTITY_TRICKS = {
+    "entity expansion": (
+        b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa">'
+        b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><CrmContactList>&b;</CrmContactList>'
+    ),
+    "external entity": (
+        b'<!DOCTYPE CrmContactList [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+        b"<CrmContactList><Persons><CrmContactReference><Id>&x;</Id>"
+        b"</CrmContactReference></Persons></CrmContactList>"
+    ),
+    "external DTD": b'<!DOCTYPE CrmContactList SYSTEM "http://127.0.0.1:9/x.dtd"><CrmContactList/>',
+    "bare DTD": b"\xef\xbb\xbf<!DOCTYPE CrmContactList><CrmContactList/>",
+    "parameter entity": (
+        b'<!DOCTYPE l [<!ENTITY % p SYSTEM "http://127.0.0.1:9/p">%p;]><CrmContactList/>'
+    ),
+}
+
+
+@pytest.mark.parametrize("trick", sorted(ENTITY_TRICKS))
+def test_xml_with_a_dtd_or_entities_is_refused_with_a_clear_error(trick: str) -> None:
+    with pytest.raises(MalformedResponseError, match="declares entities or a DTD") as info:
+        parse_contacts(ENTITY_TRICKS[trick], format="xml")
+    assert "refused for safety" in str(info.value) and len(str(info.value)) < 350
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda b: b[:-20], "not valid XML"),
+        (lambda b: b.replace(b"<Id>", b"<Id>\xff", 1), "not valid XML"),
+        (lambda b: b.replace(b"</Persons>", b"</Person>", 1), "not valid XML"),
+        (lambda b: b.replace(b"<Id>", b"<Id>a<b>", 1), "not valid XML"),
+    ],
+    ids=["truncated", "not UTF-8", "mismatched tag", "stray tag"],
+)
+def test_xml_the_scan_refuses_is_a_readable_error(
+    truth_2k: pd.DataFrame, change, expected: str
+) -> None:
+    with pytest.raises(MalformedResponseError, match=expected):
+        parse_contacts(change(xml_body(truth_2k)), format="xml")
+
+
+def test_xml_a_bad_reference_deep_in_a_long_list_is_named_by_its_index() -> None:
+    truth = contact_list(70_000, seed=5, shares=(1.0, 0.0))
+    body = xml_body(truth)
+    at = body.index(b"<ChangedAt>", 0)
+    for _ in range(66_000):
+        at = body.index(b"<ChangedAt>", at + 1)
+    body = body[:at] + b"<ChangedAt>soon" + body[body.index(b"</ChangedAt>", at) :]
+    with pytest.raises(MalformedResponseError, match="Reference 66000 of persons has changedAt"):
+        parse_contacts(body, format="xml")
+
+
+@pytest.mark.slow
+def test_xml_and_json_of_a_million_references_give_identical_frames() -> None:
+    as_json, as_xml = million_bodies(1_000_000, seed=13)
+    from_json = parse_contacts(as_json)
+    del as_json
+    from_xml = parse_contacts(as_xml, format="xml")
+    assert len(from_xml) == 1_000_000 and from_xml["id"].str.len().eq(35).all()
+    assert set(from_xml["customer_id"].cat.categories) == {"M30011", "M30012"}
+    assert_same_frame(from_xml, from_json)
+
+
+def assert_same_frame(left: pd.DataFrame, right: pd.DataFrame) -> None:
+    """assert_frame_equal for large frames: columns, dtypes, index and values compared as
+    Arrow arrays (pandas' own comparison of a million pyarrow strings takes half a minute)."""
+    assert list(left.columns) == list(right.columns)
+    assert left.dtypes.to_dict() == right.dtypes.to_dict()
+    assert left.index.equals(right.index)
+    for column in left.columns:
+        assert pa.array(left[column]).equals(pa.array(right[column])), column

@@ -144,3 +144,52 @@ def distinct_ids(body: bytes, customer_id: str = "M30011") -> bytes:
 def truth_2k() -> pd.DataFrame:
     """2 000 references over three offices."""
     return contact_list(2_000, seed=7, offices=("M30011", "M30012", "S5"))
+
+
+def million_bodies(n: int, *, seed: int = 0) -> tuple[bytes, bytes]:
+    """The same answer of `n` references (ADR + 32 hex ids, two offices, Stockholm times with
+    offset and six fraction digits) as JSON and as DataContract XML, built by numpy rows.
+
+    A vectorised cousin of `json_body` / `xml_body` for a million references in a second or
+    two: every row has the same width, so a body is one `tobytes()` of a byte matrix.
+    """
+    from vitec_nb.standin.render import render_local
+
+    rng = np.random.default_rng(seed)
+    hexdigits = np.frombuffer(b"0123456789ABCDEF", np.uint8)
+    ids = np.hstack([np.broadcast_to(np.frombuffer(b"ADR", np.uint8), (n, 3)),
+                     hexdigits[rng.integers(0, 16, (n, 32), dtype=np.uint8)]])  # fmt: skip
+    start = pd.Timestamp("2019-01-01", tz="UTC").value
+    utc = (
+        start
+        + rng.integers(0, 6 * 365 * 86_400, n) * 1_000_000_000
+        + rng.integers(0, 10**6, n) * 1000
+    )
+    offset = pd.DatetimeIndex(utc).tz_localize("UTC").tz_convert("Europe/Stockholm")
+    offset_ns = (offset.tz_localize(None).asi8 - utc).astype(np.int64)
+    stamps = render_local(utc, offset_ns)
+    offices = np.frombuffer(b"M30011M30012", np.uint8).reshape(2, 6)[rng.integers(0, 2, n)]
+    kinds = np.sort(rng.choice(3, n, p=[0.8, 0.15, 0.05]))  # persons, companies, estates
+
+    def rows(*parts: bytes | np.ndarray) -> np.ndarray:
+        return np.hstack([
+            np.broadcast_to(np.frombuffer(p, np.uint8), (n, len(p))) if isinstance(p, bytes) else p
+            for p in parts
+        ])  # fmt: skip
+
+    as_json = rows(b'{"id":"', ids, b'","changedAt":"', stamps, b'","customerId":"', offices,
+                   b'"},')  # fmt: skip
+    as_xml = rows(b"<CrmContactReference><ChangedAt>", stamps, b"</ChangedAt><CustomerId>",
+                  offices, b"</CustomerId><Id>", ids, b"</Id></CrmContactReference>")  # fmt: skip
+    json_parts, xml_parts = [], []
+    for j, (name, tag) in enumerate((("persons", "Persons"), ("companies", "Companies"),
+                                     ("deceasedEstates", "DeceasedEstates"))):  # fmt: skip
+        sel = kinds == j
+        json_parts.append(b'"' + name.encode() + b'":[' + as_json[sel].tobytes()[:-1] + b"]")
+        xml_parts.append(f"<{tag}>".encode() + as_xml[sel].tobytes() + f"</{tag}>".encode())
+    xml_open = (
+        f'<CrmContactList xmlns:i="http://www.w3.org/2001/XMLSchema-instance" xmlns="{XML_NS}">'
+    )
+    json_body_ = b"{" + b",".join(json_parts) + b"}"
+    xml_body_ = xml_open.encode() + b"".join(xml_parts[1:] + xml_parts[:1]) + b"</CrmContactList>"
+    return json_body_, xml_body_
