@@ -240,6 +240,17 @@ def _range_and_boundaries(
     return plan_range, (start, *inner, end)
 
 
+def _refuse_group(options: BreakdownOptions) -> None:
+    """An office group is resolved before planning (prepare.py): pure planning cannot."""
+    if options.office_group is not None:
+        raise InvalidQueryError(
+            "office_group",
+            f"{options.office_group!r} needs the office groups lookup, which pure planning "
+            "does not make",
+            "client.plan(query, office_group=...), or the group's offices in the query",
+        )
+
+
 def plan_breakdown(
     query: ContactQuery,
     lookups: Mapping[str, OfficeLookups],
@@ -252,13 +263,7 @@ def plan_breakdown(
     `client.lookups(office)`), `options` the checked options (`breakdown_options(...)`),
     `profile` what is known of the server (None: nothing, the safe path everywhere).
     """
-    if options.office_group is not None:
-        raise InvalidQueryError(
-            "office_group",
-            f"{options.office_group!r} needs the office groups lookup, which pure planning "
-            "does not make",
-            "client.plan(query, office_group=...), or the group's offices in the query",
-        )
+    _refuse_group(options)
     profile = profile if profile is not None else ServerProfile()
     now = options.now if options.now is not None else pd.Timestamp.now(tz=TIMEZONE)
     plan_range, boundaries = _range_and_boundaries(query, options, now)
