@@ -243,19 +243,29 @@ def test_the_gate_holds_every_sender_with_a_fake_clock() -> None:
 def test_a_request_queued_on_the_slots_waits_out_a_429_of_another_call(
     hostile, tmp_path: Path
 ) -> None:
-    """Real 0.3 s latency on the server: the queued request may not leave inside Retry-After."""
+    """The gate on a fake clock: the queued request leaves only after the whole Retry-After."""
     retry_after = 1.0
-    answered_429: list[float] = []
+    now = [1000.0]
+    events: list[tuple[str, float]] = []  # what happened, in order, on the fake clock
+    first_at_server = threading.Event()
+    second_started = threading.Event()
 
     def handler(arrival: Arrival, n: int) -> Reply:
+        events.append(("arrival", now[0]))
         if n == 0:
-            time.sleep(0.3)
-            answered_429.append(time.monotonic())
+            first_at_server.set()
+            second_started.wait(5)  # the other call is running, queued on the one slot
             return Reply(429, b'{"Message": "Too many"}', {"Retry-After": f"{retry_after}"})
-        return Reply(body=EMPTY_CONTACTS, delay=0.3)
+        return Reply(body=EMPTY_CONTACTS)
+
+    def fake_sleep(seconds: float) -> None:
+        events.append(("sleep", seconds))
+        now[0] += seconds
 
     api = hostile(handler)
     client = connect(api, tmp_path, max_retries=0, max_retry_after=5)
+    client.gate.clock = lambda: now[0]  # RateLimitGate's clock and sleep are for tests
+    client.gate.sleep = fake_sleep
     slots = threading.BoundedSemaphore(1)
     errors: list[BaseException] = []
 
@@ -268,17 +278,17 @@ def test_a_request_queued_on_the_slots_waits_out_a_429_of_another_call(
 
     first = threading.Thread(target=call, args=(1,))
     first.start()
-    while not api.arrivals:  # the first request is at the server, holding the one slot
-        time.sleep(0.005)
+    assert first_at_server.wait(10)  # the first request is at the server, holding the slot
     second = threading.Thread(target=call, args=(2,))
     second.start()
+    second_started.set()
     first.join(10)
     second.join(10)
+    assert not first.is_alive() and not second.is_alive()
     assert [type(e) for e in errors] == [vnb.RateLimitedError]
     assert len(api.arrivals) == 2
-    waited = api.arrivals[1].at - answered_429[0]
-    assert waited >= retry_after - 0.05, f"the queued request left {waited:.2f} s after the 429"
-    print(f"429 gate: queued request left {waited:.2f} s after a Retry-After of {retry_after} s")
+    # the second request left after one wait of the whole Retry-After, never before it
+    assert events == [("arrival", 1000.0), ("sleep", 1.0), ("arrival", 1001.0)]
 
 
 # --- the deadline -----------------------------------------------------------------------
