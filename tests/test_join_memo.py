@@ -19,10 +19,18 @@ def breakdown(client, office: str):
 def test_rerun_from_the_memo_equals_a_fresh_join(seed3_standin, make_breakdown_client):
     office = seed3_standin.customer_ids[0]
     client = make_breakdown_client(seed3_standin)
-    breakdown(client, office)
+    first = breakdown(client, office)
+    assert first.calls > 0 and first.cached_calls == 0
+    seed3_standin.clear_requests()
+    hits, misses = JOIN_MEMO.hits, JOIN_MEMO.misses
     remembered = breakdown(client, office)
+    assert seed3_standin.requests == []  # every answer from the cache: 0 requests
+    assert remembered.calls == 0 and remembered.cached_calls == first.calls
+    assert (JOIN_MEMO.hits, JOIN_MEMO.misses) == (hits + 1, misses)  # the memo answered
     JOIN_MEMO.clear()
     joined_again = breakdown(client, office)
+    assert seed3_standin.requests == []
+    assert (JOIN_MEMO.hits, JOIN_MEMO.misses) == (hits + 1, misses + 1)  # joined afresh
     pd.testing.assert_frame_equal(remembered.facts, joined_again.facts)
     pd.testing.assert_frame_equal(remembered.counts, joined_again.counts)
 

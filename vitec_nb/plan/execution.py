@@ -67,6 +67,8 @@ class _JoinMemo:
         self.max_rows = max_rows
         self._entries: list[tuple[Any, BreakdownResult]] = []
         self._lock = threading.Lock()
+        self.hits = 0  # lookups answered from the memo (a count; tests read it)
+        self.misses = 0  # lookups that found nothing, so the join ran
 
     @staticmethod
     def key(client: Any, plan: BreakdownPlan, versions: Sequence[Any]) -> Any:
@@ -77,7 +79,9 @@ class _JoinMemo:
             for i, (k, result) in enumerate(self._entries):
                 if k == key:
                     self._entries.append(self._entries.pop(i))
+                    self.hits += 1
                     return result
+            self.misses += 1
         return None
 
     def put(self, key: Any, result: BreakdownResult) -> None:
