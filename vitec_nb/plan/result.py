@@ -12,6 +12,7 @@ from vitec_nb import activity, vocab
 from vitec_nb.errors import InvalidQueryError
 from vitec_nb.plan import compare as compare_mod
 from vitec_nb.plan import drill
+from vitec_nb.plan import names as value_names
 from vitec_nb.plan.values import DIMENSIONS, MEASURES, BreakdownPlan, _dimension_order, _fmt
 
 if TYPE_CHECKING:
@@ -101,6 +102,18 @@ class BreakdownResult:
             for dim in op.dimensions:
                 out.setdefault(dim.name, {}).update(dim.names)
         return out
+
+    @property
+    def labels(self) -> dict[str, dict[Any, str]]:
+        """`names` made unique per dimension: agents who share a name are told apart by
+        their id's head ("Anna Berg (HAN1A2B…)"). What `counts_named` shows."""
+        return value_names.labels(self.names)
+
+    @property
+    def counts_named(self) -> pd.DataFrame:
+        """`counts` with a name column after each named dimension (`agent_name` after
+        `agent`, `newsletter_list_name`, ...), from `labels`; ids stay in their columns."""
+        return value_names.named(self.counts, self.labels)
 
     def activity(
         self,
