@@ -203,7 +203,8 @@ def test_a_run_shows_exactly_one_figure(explorer: ContactExplorer) -> None:
     explorer.split.value = ("lead_score",)
     explorer.run_button.click()
     assert explorer.figures_shown == 1
-    assert explorer.last_figure is not None and explorer.last_figure.axes
+    assert explorer.last_figure is not None
+    assert explorer.last_figure.axes and explorer.last_figure.axes[0].has_data()  # bars drawn
     assert explorer.last_png.startswith(b"\x89PNG")  # shown as a rendered image
     explorer.run_button.click()
     assert explorer.figures_shown == 2
@@ -211,18 +212,28 @@ def test_a_run_shows_exactly_one_figure(explorer: ContactExplorer) -> None:
 
 def test_run_again_is_answered_from_the_cache(explorer: ContactExplorer, form_standin: Any) -> None:
     set_range(explorer)
+    before = pd.Timestamp.now(tz="UTC").floor("s")
     explorer.run_button.click()
+    after = pd.Timestamp.now(tz="UTC")
     first = explorer.last_summary
     form_standin.clear_requests()
-    assert explorer.status_text.startswith("Done") or "cached" in explorer.status_text
+    assert first["calls"] > 0
+    assert explorer.status_text == (
+        f"Done: {first['total']} contacts; {first['calls']} calls made, "
+        f"{first['cached']} answered from the cache."
+    )
     explorer.run_button.click()
     assert contact_calls(form_standin) == []
     assert explorer.last_summary["calls"] == 0
     assert explorer.last_summary["cached"] == first["calls"] + first["cached"]
     assert explorer.last_summary["total"] == first["total"]
     # a cached run says when its answers were fetched, not when it ran
-    assert first["fetched_at"] is not None
+    assert before <= first["fetched_at"] <= after  # when the first run fetched them
     assert explorer.last_summary["fetched_at"] == first["fetched_at"]
+    assert explorer.status_text == (
+        f"Done: {first['total']} contacts; 0 calls made, "
+        f"{first['calls'] + first['cached']} answered from the cache."
+    )
 
 
 def test_refresh_asks_the_server_again(explorer: ContactExplorer, form_standin: Any) -> None:
