@@ -172,3 +172,131 @@ def test_doctor_in_demo_mode_says_it_ran_against_the_standin(
     out = capsys.readouterr().out
     assert "built-in stand-in" in out and "DEMO" in out
     assert "Not remembered" in out
+
+
+# --- agents by name, the agents list, breakdown to a file ------------------------------------
+
+
+def agents_of(s: StandIn, office: str) -> pd.DataFrame:
+    return s.agents[s.agents["customer_id"] == office]
+
+
+def busy_agent_with_a_unique_name(s: StandIn, office: str) -> tuple[str, str]:
+    """(user id, name) of the office's busiest agent whose name no other user has."""
+    unique = agents_of(s, office).drop_duplicates("name", keep=False)
+    t = s.truth[s.truth["customer_id"] == office]
+    counts = t["agent_id"].value_counts()
+    uid = max(unique["user_id"].astype(str), key=lambda u: counts.get(u, 0))
+    return uid, str(unique.set_index(unique["user_id"].astype(str)).at[uid, "name"])
+
+
+def test_agents_lists_every_user_with_name_id_title_archived_and_public(
+    live_env: StandIn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    office = live_env.customer_ids[1]
+    assert main(["agents", office.lower()]) == 0
+    out = capsys.readouterr().out.splitlines()
+    users = agents_of(live_env, office)
+    assert out[0] == f"{office}: {len(users)} agents, every user (GetAllUsers)"
+    assert out[1].split() == ["name", "id", "title", "archived", "public"]
+    assert len(out) == 2 + len(users)
+    for user in users.itertuples():
+        line = next(line for line in out[2:] if str(user.user_id) in line)
+        assert line.startswith(str(user.name)) and str(user.title) in line
+        assert ("archived" in line) == bool(user.archived)
+        assert line.endswith("not public") == (not user.public)
+
+
+def test_fetch_by_agent_name_gives_that_agents_contacts(
+    live_env: StandIn, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    office = live_env.customer_ids[0]
+    uid, name = busy_agent_with_a_unique_name(live_env, office)
+    out = tmp_path / "agent.csv"
+    assert main(["fetch", office, "--agent", name.upper(), "--out", str(out)]) == 0
+    written = set(pd.read_csv(out, dtype=str, comment="#")["id"])
+    t = live_env.truth
+    want = set(t[(t["customer_id"] == office) & (t["agent_id"] == uid)]["id"].astype(str))
+    assert written == want and len(want) > 10
+    assert f"Wrote {len(want)} contacts" in capsys.readouterr().out
+
+
+def test_an_unknown_agent_name_is_an_error_with_close_matches_never_a_silent_0(
+    live_env: StandIn, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    office = live_env.customer_ids[0]
+    _, name = busy_agent_with_a_unique_name(live_env, office)
+    typo = name[:-1]  # the last letter lost
+    live_env.clear_requests()
+    out = tmp_path / "none.csv"
+    assert main(["fetch", office, "--agent", typo, "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"vitec-nb: error: agent: no agent called {typo!r} in {office}")
+    assert f"close matches: {name}" in err and err.count("\n") == 1
+    assert not out.exists()
+    asked = [r.path for r in live_env.requests]
+    assert asked and not any(p.rstrip("/").endswith(f"Contact/{office}") for p in asked)
+
+
+def test_a_shared_agent_name_lists_the_namesakes(
+    live_env: StandIn, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    users = agents_of(live_env, live_env.customer_ids[0])
+    twice = users[users.duplicated("name", keep=False)]
+    if twice.empty:
+        pytest.fail("the shared stand-in's first office has no namesakes any more")
+    name = str(twice["name"].iloc[0])
+    argv = ["fetch", live_env.customer_ids[0], "--agent", name, "--out", str(tmp_path / "x.csv")]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert f"are called {name!r}: {name} (HAN" in err and "--agent-id" in err
+
+
+def test_agent_and_agent_id_together_are_refused_before_any_request(
+    live_env: StandIn, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    live_env.clear_requests()
+    argv = ["fetch", "M30011", "--agent", "Sara Lundgren", "--agent-id", "HAN1", "--out",
+            str(tmp_path / "x.csv")]  # fmt: skip
+    assert main(argv) == 1
+    assert "--agent, --agent-id: give one" in capsys.readouterr().err
+    assert live_env.requests == []
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_breakdown_writes_the_counts_with_agent_names(
+    live_env: StandIn, tmp_path: Path, capsys: pytest.CaptureFixture[str], suffix: str
+) -> None:
+    office = live_env.customer_ids[0]
+    out = tmp_path / f"counts{suffix}"
+    argv = ["breakdown", office, "--by", "agent", "--period", "Y", "--start", "2024-01-01",
+            "--end", "2024-12-31", "--out", str(out), "--csv-style", "excel-sv"]  # fmt: skip
+    assert main(argv) == 0
+    if suffix == ".csv":
+        written = pd.read_csv(out, sep=";", encoding="utf-8-sig", comment="#", dtype={"agent": str})
+    else:
+        written = pd.read_excel(out, sheet_name="contacts", dtype={"agent": str})
+    assert list(written.columns) == ["period", "agent", "agent_name", "contacts"]
+    t = live_env.truth
+    year = t[(t["customer_id"] == office) & (t["created_at"].dt.year == 2024)]
+    assert written["contacts"].sum() == len(year)
+    names = agents_of(live_env, office).set_index("user_id")["name"]
+    per_agent = year["agent_id"].value_counts()
+    for row in written[written["agent"].str.startswith("HAN")].itertuples():
+        assert row.contacts == per_agent.get(row.agent, 0)
+        assert str(row.agent_name).startswith(str(names[row.agent]))
+    printed = capsys.readouterr().out
+    assert f"{len(year)} contacts created" in printed
+    assert f"Wrote {len(written)} rows (contacts per period × agent) to {out}" in printed
+
+
+def test_breakdown_with_bad_options_sends_nothing(
+    live_env: StandIn, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    live_env.clear_requests()
+    argv = ["breakdown", "M30011", "--period", "fortnight", "--out", str(tmp_path / "x.csv")]
+    assert main(argv) == 1
+    assert "period" in capsys.readouterr().err
+    assert main(["breakdown", "M30011", "--out", str(tmp_path / "x.parquet")]) == 1
+    assert "allowed: .csv, .xlsx" in capsys.readouterr().err
+    assert [r for r in live_env.requests if "Contact" in r.path] == []

@@ -1,4 +1,4 @@
-"""The `vitec-nb` command: stand-in, fetch to a file, cache info/clear, doctor, demo, report.
+"""The `vitec-nb` command: fetch, breakdown, agents, cache, doctor, stand-in, demo, report.
 
 A thin layer over the library: each subcommand calls one public function. Credentials
 come from the environment or the keyring (never from the command line, where other users
@@ -21,6 +21,39 @@ from vitec_nb.query import PARAMETERS
 __all__ = ["main"]
 
 OUTPUT_SUFFIXES = (".csv", ".xlsx", ".parquet")
+COUNT_SUFFIXES = (".csv", ".xlsx")
+
+
+def _add_filters(p: argparse.ArgumentParser) -> None:
+    """The offices and the query's filters as options (shared by fetch and breakdown)."""
+    p.add_argument("customer_id", nargs="+", help="office id(s), e.g. M30011")
+    for name, param in PARAMETERS.items():
+        if name == "customer_id":
+            continue
+        p.add_argument(
+            f"--{name.replace('_', '-')}", dest=name, default=None, help=param.description
+        )
+    p.add_argument(
+        "--agent", default=None, metavar="NAME",
+        help='only contacts of the agent with this name, e.g. "Sara Lundgren" (found in the '
+        "users lookup; see `vitec-nb agents`); --agent-id takes the user id instead",
+    )  # fmt: skip
+
+
+def _add_output(p: argparse.ArgumentParser, suffixes: Sequence[str]) -> None:
+    """--out, --csv-style, --refresh/--offline and --cache."""
+    p.add_argument("--out", required=True, type=Path, help="output file: " + ", ".join(suffixes))
+    p.add_argument(
+        "--csv-style",
+        choices=("plain", "excel-sv"),
+        default="plain",
+        help="CSV for: plain (commas, times with offsets; default) or excel-sv (Excel with "
+        "Swedish settings: semicolons, UTF-8 with BOM, local times)",
+    )
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--refresh", action="store_true", help="ask the server even if cached")
+    mode.add_argument("--offline", action="store_true", help="answer from the cache only")
+    p.add_argument("--cache", default=None, help="cache path or redis:// URL")
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -43,22 +76,29 @@ def _build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "fetch", help="fetch contacts to a CSV, Excel or Parquet file and print a summary"
     )
-    p.add_argument("customer_id", nargs="+", help="office id(s), e.g. M30011")
-    for name, param in PARAMETERS.items():
-        if name == "customer_id":
-            continue
-        p.add_argument(
-            f"--{name.replace('_', '-')}", dest=name, default=None, help=param.description
-        )
-    p.add_argument("--out", required=True, type=Path, help="output file: .csv, .xlsx, .parquet")
+    _add_filters(p)
+    _add_output(p, OUTPUT_SUFFIXES)
     p.add_argument("--format", choices=("json", "xml"), default="json", help="answer format")
-    p.add_argument(
-        "--csv-style",
-        choices=("plain", "excel-sv"),
-        default="plain",
-        help="CSV for: plain (commas, times with offsets; default) or excel-sv (Excel with "
-        "Swedish settings: semicolons, UTF-8 with BOM, local times)",
+
+    p = sub.add_parser(
+        "breakdown",
+        help="count contacts per period and agent (or other dimensions) to a CSV or Excel file",
     )
+    _add_filters(p)
+    _add_output(p, COUNT_SUFFIXES)
+    p.add_argument(
+        "--by", default="agent",
+        help="dimensions, comma-separated: agent, lead_score, newsletter_list, "
+        "scheduled_order_type, office; '' for totals (default agent)",
+    )  # fmt: skip
+    p.add_argument("--measure", choices=("created", "changed"), default="created",
+                   help="count by creation (default) or by last change")  # fmt: skip
+    p.add_argument("--period", default="M", help="D, W, M (default), Q or Y")
+    p.add_argument("--start", default=None, help="first day, included, e.g. 2025-01-01")
+    p.add_argument("--end", default=None, help="last day, included, e.g. 2025-12-31")
+
+    p = sub.add_parser("agents", help="list an office's agents: name, id, title, archived, public")
+    p.add_argument("customer_id", nargs="+", help="office id(s), e.g. M30011")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--refresh", action="store_true", help="ask the server even if cached")
     mode.add_argument("--offline", action="store_true", help="answer from the cache only")
@@ -98,6 +138,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     handlers = {
         "standin": _standin,
         "fetch": _fetch,
+        "breakdown": _breakdown,
+        "agents": _agents,
         "cache": _cache,
         "doctor": _doctor,
         "demo": _demo,
@@ -122,22 +164,55 @@ def _standin(args: argparse.Namespace) -> int:
     return 0
 
 
-def _fetch(args: argparse.Namespace) -> int:
-    from vitec_nb.client import connect
+def _query(args: argparse.Namespace, suffixes: Sequence[str]) -> Any:
+    """The `ContactQuery` of the options (checked: bad input fails before connecting)."""
     from vitec_nb.query import ContactQuery
 
     out: Path = args.out
-    if out.suffix.lower() not in OUTPUT_SUFFIXES:
-        raise ValueError(f"--out: {out.name} has no known suffix (allowed: .csv, .xlsx, .parquet)")
+    if out.suffix.lower() not in suffixes:
+        allowed = ", ".join(suffixes)
+        raise ValueError(f"--out: {out.name} has no known suffix (allowed: {allowed})")
+    if args.agent is not None and args.agent_id is not None:
+        raise ValueError(
+            f"--agent, --agent-id: give one, got {args.agent!r} and {args.agent_id!r} "
+            "(allowed: --agent NAME or --agent-id USER_ID)"
+        )
+    if args.agent is not None and not args.agent.strip():
+        raise ValueError("--agent: an empty name (allowed: a name that `vitec-nb agents` lists)")
     filters = {
         name: getattr(args, name)
         for name in PARAMETERS
         if name != "customer_id" and getattr(args, name) is not None
     }
     offices = args.customer_id[0] if len(args.customer_id) == 1 else list(args.customer_id)
-    query = ContactQuery(offices, **filters)  # bad input fails here, before connecting
+    return ContactQuery(offices, **filters)
+
+
+def _with_agent(client: Any, query: Any, args: argparse.Namespace) -> Any:
+    """`query` with --agent's name resolved to a user id through the users lookup."""
+    import dataclasses
+
+    import pandas as pd
+
+    from vitec_nb.plan.names import agent_id_for
+
+    if args.agent is None:
+        return query
+    frames = [
+        client.agents(office, refresh=args.refresh, offline=args.offline)
+        for office in query.customer_ids
+    ]
+    return dataclasses.replace(query, agent_id=agent_id_for(pd.concat(frames), args.agent))
+
+
+def _fetch(args: argparse.Namespace) -> int:
+    from vitec_nb.client import connect
+
+    out: Path = args.out
+    query = _query(args, OUTPUT_SUFFIXES)
     client = connect(cache=args.cache)
     try:
+        query = _with_agent(client, query, args)
         frame = client.contacts(
             query, format=args.format, refresh=args.refresh, offline=args.offline
         )
@@ -176,6 +251,74 @@ def _summary(frame: Any, out: Path) -> str:
     query = attrs.get("query")
     return (
         f"Wrote {len(frame)} contacts ({kinds or 'none'}) to {out} — {query}, {source}{when}{demo}"
+    )
+
+
+def _breakdown(args: argparse.Namespace) -> int:
+    from vitec_nb.client import connect
+    from vitec_nb.form_output import export_contacts, make_caption
+
+    out: Path = args.out
+    query = _query(args, COUNT_SUFFIXES)
+    by = tuple(d.strip() for d in args.by.split(",") if d.strip())
+    client = connect(cache=args.cache)
+    try:
+        query = _with_agent(client, query, args)
+        result = client.breakdown(
+            query, by=by, measure=args.measure, period=args.period, start=args.start,
+            end=args.end, refresh=args.refresh, offline=args.offline, progress=False,
+        )  # fmt: skip
+    finally:
+        client.close()
+    caption = make_caption(result, names=result.labels, ranges={}, demo=result.demo)
+    export_contacts(result.counts, out, caption=caption, csv_style=args.csv_style,
+                    names=result.labels)  # fmt: skip
+    print(result.summary())
+    split = " × ".join(["period", *by])
+    print(f"Wrote {len(result.counts)} rows (contacts per {split}) to {out}")
+    return 0
+
+
+def _agents(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from vitec_nb.client import connect
+    from vitec_nb.plan.names import agent_labels
+    from vitec_nb.vocab import normalize_customer_id
+
+    offices = [normalize_customer_id(o) for o in args.customer_id]
+    client = connect(cache=args.cache)
+    try:
+        frames = [client.agents(o, refresh=args.refresh, offline=args.offline) for o in offices]
+    finally:
+        client.close()
+    for office, frame in zip(offices, frames, strict=True):
+        complete = frame.attrs.get("agents_complete", True)
+        which = "every user (GetAllUsers)" if complete else "public users only (GetUser)"
+        demo = " [DEMO DATA from the built-in stand-in]" if frame.attrs.get("demo") else ""
+        print(f"{office}: {len(frame)} agents, {which}{demo}")
+        if frame.empty:
+            continue
+        table = pd.DataFrame(
+            {
+                "name": frame["user_id"].astype(str).map(agent_labels(frame)),
+                "id": frame["user_id"].astype(str),
+                "title": frame["title"].fillna(""),
+                "archived": frame["archived"].map({True: "archived", False: ""}),
+                "public": frame["public"].map({True: "public", False: "not public"}),
+            }
+        ).sort_values("name", key=lambda s: s.str.casefold())
+        print(_left_aligned(table))
+    return 0
+
+
+def _left_aligned(table: Any) -> str:
+    """A text table, every column left-aligned (names read better so)."""
+    widths = {c: max([len(c), *map(len, table[c])]) for c in table.columns}
+    rows = [list(table.columns), *table.itertuples(index=False)]
+    return "\n".join(
+        "  ".join(str(v).ljust(widths[c]) for c, v in zip(table.columns, row, strict=True)).rstrip()
+        for row in rows
     )
 
 
