@@ -132,9 +132,9 @@ def test_swedish_excel_csv_reads_back_as_columns(
     run_months(form)
     path = form.export("csv")
     raw = path.read_bytes()
-    assert raw.startswith(b"\xef\xbb\xbf# Office: ")  # UTF-8 BOM, then the header
+    assert raw.startswith("\ufeff# Kontor: ".encode())  # UTF-8 BOM, then the header, in Swedish
     text = raw.decode("utf-8-sig")
-    assert "# Times: Swedish local time (Europe/Stockholm)" in text
+    assert "# Tider: svensk lokal tid (Europe/Stockholm)" in text
     frame = pd.read_csv(path, sep=";", encoding="utf-8-sig", comment="#")
     assert len(frame) == form.last_summary["total"] and len(frame.columns) > 5
     assert set(frame["kind"]) <= {"person", "företag", "dödsbo"}

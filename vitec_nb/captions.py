@@ -15,14 +15,12 @@ from typing import Any
 
 import pandas as pd
 
+from vitec_nb import i18n
 from vitec_nb.vocab import DEMO_BANNER, TIMEZONE, service_label
 
 __all__ = ["Caption", "day_text", "filters_in_words", "plan_range", "range_text"]
 
-MONTHS = {
-    "en": ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"],
-    "sv": ["jan", "feb", "mar", "apr", "maj", "jun", "jul", "aug", "sep", "okt", "nov", "dec"],
-}
+MONTHS = i18n.MONTHS
 DASH = " – "
 MEASURE_WORDS = {"created": "created", "changed": "last changed"}
 PERIOD_WORDS = {"D": "day", "W": "week", "M": "month", "Q": "quarter", "Y": "year"}
@@ -53,9 +51,9 @@ def range_text(first: Any, last: Any, language: str = "en") -> str:
     if first is None and last is None:
         return ""
     if first is None:
-        return f"up to {day_text(last, language)}"
+        return i18n.text("caption.up_to", language, day=day_text(last, language))
     if last is None:
-        return f"from {day_text(first, language)}"
+        return i18n.text("caption.from", language, day=day_text(first, language))
     same_year = first.year == last.year and not _has_time(first)
     if same_year and first.month == last.month and not _has_time(last):
         month = MONTHS.get(language, MONTHS["en"])[first.month - 1]
@@ -97,22 +95,29 @@ def filters_in_words(
     """
     names = names or {}
     words: list[str] = []
+
+    def say(key: str, **values: Any) -> None:
+        words.append(i18n.text(key, language, **values))
+
     if getattr(query, "agent_id", None):
-        words.append("agent " + names.get("agent", {}).get(query.agent_id, query.agent_id))
+        say("caption.agent", name=names.get("agent", {}).get(query.agent_id, query.agent_id))
     score = getattr(query, "lead_score", None)
     if score is not None:
-        words.append(f"lead score {_stars(int(score))} {score}")
+        say("caption.lead_score", stars=_stars(int(score)), score=score)
     listed = getattr(query, "newsletter_list_id", None)
     if listed:
-        words.append("newsletter list " + names.get("newsletter_list", {}).get(listed, listed))
+        say("caption.list", name=names.get("newsletter_list", {}).get(listed, listed))
     service = getattr(query, "scheduled_order_type", None)
     if service is not None:
-        words.append("service " + service_label(int(service), language))
+        say("caption.service", name=service_label(int(service), language))
     field = getattr(query, "custom_field_name", None)
     if field:
         label = names.get("custom_field", {}).get(field, field)
         value = getattr(query, "custom_field_value", None)
-        words.append(f"field {label} = {value}" if value is not None else f"field {label}")
+        if value is not None:
+            say("caption.field_value", name=label, value=value)
+        else:
+            say("caption.field", name=label)
     return words
 
 
@@ -131,6 +136,8 @@ class Caption:
         fetched_at: when the oldest answer was fetched (None: unknown).
         split: the dimension words the chart is split by ("agent"), or "".
         shows: what the output is, when not a breakdown ("contacts matching the query").
+        language: "en" or "sv": the words of `what`, `subtitle` and `lines()`.
+        compare: with a comparison, its sentence ("+12 % on the same months of 2024").
     """
 
     office: str
@@ -142,22 +149,33 @@ class Caption:
     fetched_at: pd.Timestamp | None = None
     split: str = ""
     shows: str = ""
+    language: str = "en"
+    compare: str = ""
 
     @property
     def what(self) -> str:
         """E.g. "contacts created per month by agent"."""
         if self.shows:
             return self.shows
-        text = f"contacts {MEASURE_WORDS.get(self.measure, self.measure)}"
-        text += f" per {PERIOD_WORDS.get(self.period, self.period)}"
-        return text + (f" by {self.split}" if self.split else "")
+        lang = self.language
+        measure = (
+            i18n.text(f"measure_words.{self.measure}", lang)
+            if self.measure
+            in (
+                "created",
+                "changed",
+            )
+            else self.measure
+        )
+        text = i18n.text("caption.what", lang, measure=measure, period=_period(self.period, lang))
+        return text + (" " + i18n.text("caption.by", lang, split=self.split) if self.split else "")
 
     @property
     def subtitle(self) -> str:
         """The filters in one line, for a chart (which notes DEMO DATA itself)."""
         if not self.filters:
-            return "No filters: every contact of the office"
-        return "Filters: " + "; ".join(self.filters)
+            return i18n.text("caption.no_filters", self.language)
+        return i18n.text("summary.filters", self.language) + ": " + "; ".join(self.filters)
 
     @property
     def fetched_text(self) -> str:
@@ -170,20 +188,34 @@ class Caption:
 
     def lines(self) -> list[str]:
         """Header lines for an export: one fact a line, "name: value"."""
+        lang = self.language
+
+        def line(key: str, value: str) -> str:
+            return f"{i18n.text(key, lang)}: {value}"
+
         out = [
-            f"Office: {self.office}",
-            f"Shows: {self.what}",
-            f"Range: {self.range or 'default range'}",
-            f"Filters: {'; '.join(self.filters) if self.filters else 'none'}",
+            line("summary.office", self.office),
+            line("lines.shows", self.what),
+            line("lines.range", self.range or i18n.text("lines.default_range", lang)),
+            line(
+                "summary.filters",
+                "; ".join(self.filters) if self.filters else i18n.text("summary.none", lang),
+            ),
         ]
+        if self.compare:
+            out.append(line("field.compare", self.compare))
         if self.fetched_text:
-            out.append(f"Fetched: {self.fetched_text}")
+            out.append(line("lines.fetched", self.fetched_text))
         if self.demo:
-            out.append(f"Source: {DEMO_BANNER} (built-in stand-in, not a real CRM)")
+            out.append(line("lines.source", f"{DEMO_BANNER} ({i18n.text('lines.standin', lang)})"))
         return out
 
     def replace(self, **changes: Any) -> Caption:
         return dataclasses.replace(self, **changes)
+
+
+def _period(code: str, language: str) -> str:
+    return i18n.period_noun(code, language) if code in PERIOD_WORDS else code
 
 
 def offices_text(offices: Sequence[str], office_names: Mapping[str, str] | None = None) -> str:

@@ -9,7 +9,8 @@ from typing import Any
 
 import ipywidgets as w
 
-from vitec_nb.form_messages import FIELD_LABELS, stars
+from vitec_nb import i18n
+from vitec_nb.form_messages import field_labels, stars
 from vitec_nb.form_output import CSV_STYLES
 from vitec_nb.vocab import DEMO_BANNER, SCHEDULED_ORDER_TYPES
 
@@ -28,20 +29,17 @@ SERVICE_CHOICES: dict[str, int] = {
 SERVICE_CHOICES_SV: dict[str, int] = {
     f"{s.sv} ({s.number} {s.name})": s.number for s in SCHEDULED_ORDER_TYPES.values()
 }
+# split key (words in i18n: "split.<key>") -> the breakdown's `by`
 SPLITS: list[tuple[str, tuple[str, ...]]] = [
     ("none", ()),
     ("agent", ("agent",)),
-    ("lead score", ("lead_score",)),
-    ("newsletter list", ("newsletter_list",)),
+    ("lead_score", ("lead_score",)),
+    ("newsletter_list", ("newsletter_list",)),
+    ("office", ("office",)),
 ]
-MEASURES: list[tuple[str, str]] = [("created", "created"), ("changed", "changed")]
-PERIODS: list[tuple[str, str]] = [
-    ("day", "D"),
-    ("week", "W"),
-    ("month", "M"),
-    ("quarter", "Q"),
-    ("year", "Y"),
-]
+MEASURES = ("created", "changed")
+PERIODS = ("D", "W", "M", "Q", "Y")
+COMPARES = ("", "previous", "year")  # "": no comparison
 
 LABEL_WIDTH = "120px"
 CONTROL_WIDTH = "360px"
@@ -71,19 +69,19 @@ def default_range(months: int = 12, today: dt.date | None = None) -> tuple[dt.da
     return dt.date(year, month + 1, 1), first - dt.timedelta(days=1)
 
 
-def _dropdown(field: str, tooltip: str, options: Sequence[Any] = ((ANY, ANY_VALUE),)) -> Any:
+def _dropdown(label: str, tooltip: str, options: Sequence[Any]) -> Any:
     return w.Dropdown(
         options=list(options),
-        description=FIELD_LABELS[field],
+        description=label,
         tooltip=tooltip,
         style=_STYLE,
         layout=w.Layout(width=CONTROL_WIDTH),
     )
 
 
-def _text(field: str, tooltip: str, placeholder: str) -> w.Text:
+def _text(label: str, tooltip: str, placeholder: str) -> w.Text:
     return w.Text(
-        description=FIELD_LABELS[field],
+        description=label,
         tooltip=tooltip,
         placeholder=placeholder,
         style=_STYLE,
@@ -91,17 +89,14 @@ def _text(field: str, tooltip: str, placeholder: str) -> w.Text:
     )
 
 
-def _when(field: str, tooltip: str) -> tuple[w.DatePicker, w.TimePicker, w.HBox]:
+def _when(label: str, tooltip: str, time_tip: str) -> tuple[w.DatePicker, w.TimePicker, w.HBox]:
     day = w.DatePicker(
-        description=FIELD_LABELS[field],
+        description=label,
         tooltip=tooltip,
         style=_STYLE,
         layout=w.Layout(width="245px"),
     )
-    time = w.TimePicker(
-        tooltip="Optional time of day (Swedish local time)",
-        layout=w.Layout(width="112px"),
-    )
+    time = w.TimePicker(tooltip=time_tip, layout=w.Layout(width="112px"))
     return day, time, w.HBox([day, time], layout=w.Layout(width=CONTROL_WIDTH))
 
 
@@ -115,126 +110,151 @@ def _section(title: str, *children: w.Widget) -> w.VBox:
 
 
 class FormLayout:
-    """Builds the form's widgets as attributes of the explorer (see `ContactExplorer`)."""
+    """Builds the form's widgets as attributes of the explorer (see `ContactExplorer`).
+
+    Every word comes from the translation table (`vitec_nb.i18n`) in `self.language`.
+    """
+
+    language: str
+
+    def _t(self, key: str, **values: Any) -> str:
+        return i18n.text(key, self.language, **values)
 
     def _build(self) -> None:
         """Every control, then the sections, then the handlers."""
+        self._labels = field_labels(self.language)
+        self._any = self._t("any")
         self._build_filters()
+        self._build_offices()
         self._build_chart_controls()
         self._build_actions()
         self._build_outputs()
+        self._build_drill()
         self._arrange()
         self._connect()
 
     def _build_filters(self) -> None:
+        t, labels, anyone = self._t, self._labels, [(self._any, ANY_VALUE)]
         offices = list(self.client.customer_ids)
-        office_tip = "The office (customer id) whose CRM is asked"
         if offices:
-            self.office = _dropdown("customer_id", office_tip, [(o, o) for o in offices])
+            self.office = _dropdown(
+                labels["customer_id"], t("tip.office"), [(o, o) for o in offices]
+            )
         else:  # no offices configured (one password for all): the analyst types the id
-            self.office = _text("customer_id", office_tip, "customer id, e.g. M30011")
+            self.office = _text(labels["customer_id"], t("tip.office"), t("placeholder.office"))
             self.office.continuous_update = False
-        self.agent = _dropdown("agent_id", "Only contacts of this agent (from the users list)")
-        self.created_from, self.created_from_time, self._created_from_box = _when(
-            "created_from", "Contacts created on or after this day (Swedish time)"
-        )
-        self.created_to, self.created_to_time, self._created_to_box = _when(
-            "created_to", "Contacts created on or before this day (through its end)"
-        )
-        self.changed_from, self.changed_from_time, self._changed_from_box = _when(
-            "changed_from", "Contacts changed on or after this day"
-        )
-        self.changed_to, self.changed_to_time, self._changed_to_box = _when(
-            "changed_to", "Contacts changed on or before this day (through its end)"
-        )
+        self.agent = _dropdown(labels["agent_id"], t("tip.agent"), anyone)
+        for pair in ("created", "changed"):
+            for side in ("from", "to"):
+                name = f"{pair}_{side}"
+                day, time, box = _when(labels[name], t(f"tip.{name}"), t("tip.time"))
+                setattr(self, name, day)
+                setattr(self, f"{name}_time", time)
+                setattr(self, f"_{name}_box", box)
         # The form opens on the twelve whole months before this one: a range with data and
         # a chart worth looking at, which the analyst then narrows or widens.
         self.created_from.value, self.created_to.value = default_range()
-        self.lead_score = _dropdown(
-            "lead_score",
-            "Lead score: the number of stars, 0 to 5",
-            [(ANY, ANY_VALUE)] + [(f"{stars(n)} {n}", n) for n in range(6)],
-        )
+        scores = [(f"{stars(n)} {n}", n) for n in range(6)]
+        self.lead_score = _dropdown(labels["lead_score"], t("tip.lead_score"), anyone + scores)
         # A combo box: the published services are offered by label; any other whole
         # number may be typed (Vitec may add services; they are labelled by number).
         self.scheduled_order_type = w.Combobox(
             options=list(self._service_choices),
             ensure_option=False,
-            description=FIELD_LABELS["scheduled_order_type"],
-            tooltip="Active service on the contact: one of the published services, or a number",
-            placeholder="any — a service or its number",
+            description=labels["scheduled_order_type"],
+            tooltip=t("tip.service"),
+            placeholder=t("placeholder.service"),
             style=_STYLE,
             layout=w.Layout(width=CONTROL_WIDTH),
         )
         self.newsletter_list = _dropdown(
-            "newsletter_list_id", "Only contacts on this newsletter list"
+            labels["newsletter_list_id"], t("tip.newsletter_list"), anyone
         )
-        self.custom_field = _dropdown(
-            "custom_field_name", "A field your office defined in Vitec Express"
-        )
+        self.custom_field = _dropdown(labels["custom_field_name"], t("tip.custom_field"), anyone)
         self.custom_value = _text(
-            "custom_field_value", "The value the custom field must have", "value (needs a field)"
+            labels["custom_field_value"], t("tip.custom_value"), t("placeholder.custom_value")
+        )
+
+    def _build_offices(self) -> None:
+        """The chain: more offices besides `office`, or an office group (filled by lookups)."""
+        others = [o for o in self.client.customer_ids]
+        self.more_offices = w.SelectMultiple(
+            options=others,
+            value=(),
+            rows=min(max(len(others), 2), 4),
+            description=self._t("field.more_offices"),
+            tooltip=self._t("tip.more_offices"),
+            style=_STYLE,
+            layout=w.Layout(width=CONTROL_WIDTH, display="" if len(others) > 1 else "none"),
+        )
+        self.office_group = _dropdown(
+            self._labels["office_group"], self._t("tip.office_group"), [(self._t("no_group"), "")]
         )
 
     def _build_chart_controls(self) -> None:
+        t = self._t
         self.split = w.ToggleButtons(
-            options=SPLITS,
+            options=[(t(f"split.{key}"), by) for key, by in SPLITS],
             value=(),
-            tooltips=["one bar per period", "per agent", "per lead score", "per newsletter list"],
+            tooltips=[t(f"split.{key}") for key, _ in SPLITS],
             style={"button_width": "112px"},
         )
         self.split.add_class("vnb-split")
         self.measure = w.ToggleButtons(
-            options=MEASURES,
+            options=[(t(f"measure.{m}"), m) for m in MEASURES],
             value="created",
-            tooltips=["count contacts by creation time", "count contacts by last change"],
+            tooltips=[t(f"measure.{m}") for m in MEASURES],
             style={"button_width": "90px"},
         )
         self.period = w.ToggleButtons(
-            options=PERIODS,
+            options=[(t(f"period.{p}"), p) for p in PERIODS],
             value="M",
-            tooltips=[
-                "per day",
-                "per week (Monday to Sunday)",
-                "per month",
-                "per quarter",
-                "per year",
-            ],
+            tooltips=[t(f"period.{p}") for p in PERIODS],
             style={"button_width": "70px"},
         )
         self.top_agents = w.BoundedIntText(
             value=TOP_AGENTS,
             min=1,
             max=60,
-            description="top",
-            tooltip="Split by agent: the busiest agents shown by name; the rest summed as others",
+            description=t("top"),
+            tooltip=t("tip.top"),
             style={"description_width": "30px"},
             layout=w.Layout(width="110px"),
         )
+        self.compare = w.Dropdown(
+            options=[(t(f"compare.{c or 'none'}"), c) for c in COMPARES],
+            value="",
+            description=self._labels["compare"],
+            tooltip=t("tip.compare"),
+            style=_STYLE,
+            layout=w.Layout(width=CONTROL_WIDTH),
+        )
 
     def _build_actions(self) -> None:
+        t = self._t
         self.run_button = w.Button(
-            description="Run", button_style="primary", icon="play", tooltip="Run the query"
+            description=t("run"), button_style="primary", icon="play", tooltip=t("tip.run")
         )
         self.refresh_button = w.Button(
-            description="Refresh",
-            icon="refresh",
-            tooltip="Run again, asking Vitec Connect instead of the cache",
+            description=t("refresh"), icon="refresh", tooltip=t("tip.refresh")
         )
         self.offline = w.Checkbox(
-            description="Offline (cache only)",
+            description=t("offline"),
             indent=False,
-            tooltip="Answer only from the cache; nothing is sent",
-            layout=w.Layout(width="170px"),
+            tooltip=t("tip.offline"),
+            layout=w.Layout(width="190px"),
         )
-        self.csv_button = w.Button(
-            description="Export CSV", icon="download", disabled=True, tooltip="Run first"
-        )
-        self.excel_button = w.Button(
-            description="Export Excel", icon="file-excel-o", disabled=True, tooltip="Run first"
-        )
+
+        def button(key: str, icon: str) -> w.Button:
+            return w.Button(
+                description=t(key), icon=icon, disabled=True, tooltip=t("tip.run_first")
+            )
+
+        self.csv_button = button("export_csv", "download")
+        self.excel_button = button("export_excel", "file-excel-o")
+        self.save_chart_button = button("save_chart", "image")
         self.csv_style = w.Dropdown(
-            options=[(label.split(" (")[0], key) for key, label in CSV_STYLES.items()],
+            options=[(t(f"csv.{key}"), key) for key in CSV_STYLES],
             value="excel-sv" if self.language == "sv" else "plain",
             description="CSV",
             tooltip="; ".join(CSV_STYLES.values()),
@@ -243,10 +263,10 @@ class FormLayout:
         )
         self.export_folder = w.Text(
             value="exports",
-            description="Export to folder",
-            tooltip="Folder the exports are written to (relative to the notebook)",
-            style={"description_width": "110px"},
-            layout=w.Layout(width="300px"),
+            description=t("export_folder"),
+            tooltip=t("tip.folder"),
+            style={"description_width": "130px"},
+            layout=w.Layout(width="320px"),
         )
         self.status = w.HTML(layout=w.Layout(min_height="24px"))
         self.progress = w.IntProgress(
@@ -265,13 +285,9 @@ class FormLayout:
         self.stale.add_class("vnb-stale")
         self.export_link = w.HTML()
         self.chart_output = w.Output(layout=w.Layout(height="440px", overflow="auto"))
-        self.chart_output.append_display_data(
-            _placeholder("Press Run: the chart of the contacts you chose appears here.")
-        )
+        self.chart_output.append_display_data(_placeholder(self._t("placeholder.chart")))
         self.table_output = w.Output(layout=w.Layout(min_height="200px", overflow="auto"))
-        self.table_output.append_display_data(
-            _placeholder("Press Run: the first rows appear here.")
-        )
+        self.table_output.append_display_data(_placeholder(self._t("placeholder.rows")))
 
         self._inputs: list[w.DOMWidget] = [
             self.office,
@@ -293,55 +309,86 @@ class FormLayout:
             self.measure,
             self.period,
             self.top_agents,
+            self.more_offices,
+            self.office_group,
+            self.compare,
         ]
+
+    def _build_drill(self) -> None:
+        """A cell of the shown run (period, value), Show contacts, and their table."""
+        t = self._t
+        style = {"description_width": "60px"}
+        self.cell_period = w.Dropdown(
+            options=[], description=t("cell_period"), style=style, layout=w.Layout(width="220px")
+        )
+        self.cell_value = w.Dropdown(
+            options=[], description=t("cell_value"), style=style, layout=w.Layout(width="300px")
+        )
+        self.show_contacts_button = w.Button(
+            description=t("show_contacts"), icon="users", disabled=True, tooltip=t("tip.run_first")
+        )
+        self.contacts_csv_button = w.Button(
+            description=t("export_contacts"),
+            icon="download",
+            disabled=True,
+            tooltip=t("tip.run_first"),
+        )
+        self.drill_status = w.HTML()
+        self.contacts_output = w.Output(layout=w.Layout(min_height="200px", overflow="auto"))
+        self.contacts_output.append_display_data(_placeholder(t("placeholder.contacts")))
 
     def _filters_section(self) -> w.VBox:
         col = w.Layout(width="380px")
         left = [self.office, self._created_from_box, self._changed_from_box]
-        left += [self.lead_score, self.newsletter_list]
+        left += [self.lead_score, self.newsletter_list, self.more_offices]
         right = [self.agent, self._created_to_box, self._changed_to_box]
         right += [self.scheduled_order_type, self.custom_field, self.custom_value]
+        right += [self.office_group]
         columns = [w.VBox(left, layout=col), w.VBox(right, layout=col)]
         # two columns from about 800 px, one below
-        return _section("Filters", w.HBox(columns, layout=w.Layout(flex_flow="row wrap")))
+        return _section(
+            self._t("section.filters"), w.HBox(columns, layout=w.Layout(flex_flow="row wrap"))
+        )
 
     def _arrange(self) -> None:
-        filters = self._filters_section()
+        t, labels = self._t, self._labels
         chart = _section(
-            "Chart",
-            w.HBox([_label(FIELD_LABELS["by"]), self.split, self.top_agents]),
+            t("section.chart"),
+            w.HBox([_label(labels["by"]), self.split, self.top_agents]),
             w.HBox(
                 [
-                    _label(FIELD_LABELS["measure"]),
+                    _label(labels["measure"]),
                     self.measure,
-                    _label(FIELD_LABELS["period"], "70px"),
+                    _label(labels["period"], "70px"),
                     self.period,
                 ]
             ),
+            self.compare,
         )
         actions = _section(
-            "Actions",
+            t("section.actions"),
             w.HBox([self.run_button, self.refresh_button, self.offline]),
             self.status,
             self.progress,
-            w.HBox([self.csv_button, self.excel_button, self.csv_style]),
-            self.export_folder,
+            w.HBox([self.csv_button, self.excel_button, self.save_chart_button]),
+            w.HBox([self.csv_style, self.export_folder], layout=w.Layout(flex_flow="row wrap")),
             self.export_link,
         )
-        self.source = w.HTML(self._source_html())
-        self.widget = w.VBox(
+        drill = w.VBox(
             [
-                self.source,
-                filters,
-                chart,
-                actions,
-                self.stale,
-                self.summary,
-                w.Tab(
-                    children=[self.chart_output, self.table_output],
-                    titles=("Chart", "First rows"),
-                ),
-            ],
+                w.HBox([self.cell_period, self.cell_value, self.show_contacts_button]),
+                self.contacts_csv_button,
+                self.drill_status,
+                self.contacts_output,
+            ]
+        )
+        self.source = w.HTML(self._source_html())
+        tabs = w.Tab(
+            children=[self.chart_output, self.table_output, drill],
+            titles=(t("tab.chart"), t("tab.rows"), t("tab.contacts")),
+        )
+        self.widget = w.VBox(
+            [self.source, self._filters_section(), chart, actions, self.stale, self.summary, tabs],
             layout=w.Layout(max_width="900px"),
         )
         self.widget.add_class("vnb-explorer")
@@ -356,6 +403,11 @@ class FormLayout:
         self.refresh_button.on_click(lambda _b: self.run(refresh=True))
         self.csv_button.on_click(lambda _b: self.export("csv"))
         self.excel_button.on_click(lambda _b: self.export("xlsx"))
+        self.save_chart_button.on_click(lambda _b: self.save_chart())
+        self.show_contacts_button.on_click(lambda _b: self.show_contacts())
+        self.contacts_csv_button.on_click(lambda _b: self.export_contacts("csv"))
+        self.cell_period.observe(self._on_cell, names="value")
+        self.cell_value.observe(self._on_cell, names="value")
 
     def _source_html(self) -> str:
         base = html.escape(str(getattr(self.client, "base_url", "") or ""))
@@ -363,8 +415,7 @@ class FormLayout:
             return (
                 '<div class="vnb-source"><span style="background:#f0ad4e;color:white;'
                 f'padding:2px 8px;border-radius:3px;font-weight:600">{DEMO_BANNER}</span> '
-                f"synthetic contacts from the built-in stand-in ({base}); configure "
-                "VITEC_USERNAME and VITEC_PASSWORD for your own CRM.</div>"
+                f"{html.escape(self._t('source.demo', base=base))}</div>"
             )
         return (
             '<div class="vnb-source"><span style="background:#5cb85c;color:white;'

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from vitec_nb import i18n
 from vitec_nb.errors import (
     AuthenticationError,
     ForbiddenError,
@@ -16,27 +17,37 @@ from vitec_nb.errors import (
     VitecError,
 )
 
-__all__ = ["FIELD_LABELS", "error_message", "stars"]
+__all__ = ["FIELD_LABELS", "error_message", "field_labels", "stars"]
+
+_FIELDS = (
+    "customer_id",
+    "agent_id",
+    "created_from",
+    "created_to",
+    "changed_from",
+    "changed_to",
+    "lead_score",
+    "scheduled_order_type",
+    "newsletter_list_id",
+    "custom_field_name",
+    "custom_field_value",
+    "by",
+    "measure",
+    "period",
+    "start",
+    "end",
+    "compare",
+    "office_group",
+)
+
+
+def field_labels(language: str = "en") -> dict[str, str]:
+    """Python field name -> what the analyst sees on the form, in `language`."""
+    return {name: i18n.text(f"field.{name}", language) for name in _FIELDS}
+
 
 # Python field name -> what the analyst sees on the form (also used in validation messages).
-FIELD_LABELS: dict[str, str] = {
-    "customer_id": "Office",
-    "agent_id": "Agent",
-    "created_from": "Created from",
-    "created_to": "Created to",
-    "changed_from": "Changed from",
-    "changed_to": "Changed to",
-    "lead_score": "Lead score",
-    "scheduled_order_type": "Scheduled order",
-    "newsletter_list_id": "Newsletter list",
-    "custom_field_name": "Custom field",
-    "custom_field_value": "Field value",
-    "by": "Split by",
-    "measure": "Measure",
-    "period": "Period",
-    "start": "Date range",
-    "end": "Date range",
-}
+FIELD_LABELS: dict[str, str] = field_labels("en")
 
 
 def stars(score: int) -> str:
@@ -44,58 +55,59 @@ def stars(score: int) -> str:
     return "★" * score + "☆" * (5 - score)
 
 
-def _in_labels(text: str) -> str:
+def _in_labels(text: str, labels: dict[str, str]) -> str:
     """Python field names in a message replaced by the form's labels ("created_from 1 May")."""
-    pattern = r"\b(" + "|".join(sorted(FIELD_LABELS, key=len, reverse=True)) + r")\b"
-    return re.sub(pattern, lambda m: FIELD_LABELS[m.group(1)].lower(), text)
+    pattern = r"\b(" + "|".join(sorted(labels, key=len, reverse=True)) + r")\b"
+    return re.sub(pattern, lambda m: labels[m.group(1)].lower(), text)
 
 
-def error_message(err: BaseException, context: str | None = None) -> str:
+def error_message(err: BaseException, context: str | None = None, language: str = "en") -> str:
     """A sentence an analyst can act on for any error a run can raise (never a traceback).
 
     `context` says what the run asked for in the analyst's words ("office M30011, contacts
     created 1 Jan – 31 Dec 2025"); offline misses name it instead of internal bounds.
+    `language`: "en" or "sv" (the words of the translation table, `vitec_nb.i18n`).
     """
+
+    def say(key: str, **values: object) -> str:
+        return i18n.text(key, language, **values)
+
     if isinstance(err, InvalidQueryError):
-        label = FIELD_LABELS.get(err.field, err.field)
-        text = str(err)
-        if text.startswith(f"{err.field}: "):
-            text = text[len(err.field) + 2 :]
-        return f"{label}: {_in_labels(text)}"
+        return _invalid_message(err, language)
     if isinstance(err, AuthenticationError):
-        office = f" for office {err.customer_id}" if err.customer_id else ""
-        return (
-            f"Vitec Connect did not accept the credentials{office} (401): "
-            "check user name and password (VITEC_USERNAME, VITEC_PASSWORD)."
-        )
+        office = say("err.auth_office", office=err.customer_id) if err.customer_id else ""
+        return say("err.auth", office=office)
     if isinstance(err, ForbiddenError):
-        office = err.customer_id or "this office"
-        return (
-            f"No access to office {office} (403): your account may not read this office's "
-            "contacts; ask Vitec or your administrator."
-        )
+        return say("err.forbidden", office=err.customer_id or say("err.this_office"))
     if isinstance(err, ServerValidationError):
         said = err.server_message or "; ".join(err.messages) or str(err)
-        return f"Vitec Connect rejected the query (400): {said}"
+        return say("err.rejected", said=said)
     if isinstance(err, IncompleteBreakdownError):
-        return _incomplete_message(err, context)
+        return _incomplete_message(err, context, language=language)
     if isinstance(err, NotCachedError):
-        what = f" for {context}" if context else ""
-        return (
-            f"Offline: the answer{what} is not in the cache and nothing was sent. "
-            "Switch Offline off to fetch from Vitec Connect."
-        )
+        return say("err.offline", what=say("err.for", context=context) if context else "")
     if isinstance(err, RequestTimeoutError):
-        return f"Vitec Connect did not answer in time: {err} Try again later."
+        return say("err.timeout", error=err)
     if isinstance(err, TransportError):
-        return f"Could not reach Vitec Connect: {err}"
+        return say("err.transport", error=err)
     if isinstance(err, VitecError):
         return str(err)
-    return f"Unexpected error ({type(err).__name__}): {err}"
+    return say("err.unexpected", kind=type(err).__name__, error=err)
+
+
+def _invalid_message(err: InvalidQueryError, language: str) -> str:
+    """ "Created to: 1 jan 2025 is before ..." with the form's label of the field."""
+    labels = field_labels(language)
+    text = str(err)
+    if text.startswith(f"{err.field}: "):
+        text = text[len(err.field) + 2 :]
+    if language != "en" and err.allowed:
+        text = text.replace("(allowed: ", "(" + i18n.text("err.allowed", language, allowed=""))
+    return f"{labels.get(err.field, err.field)}: {_in_labels(text, labels)}"
 
 
 def _incomplete_message(
-    err: IncompleteBreakdownError, context: str | None = None, shown: int = 8
+    err: IncompleteBreakdownError, context: str | None = None, shown: int = 8, language: str = "en"
 ) -> str:
     """What failed and what is missing, in a few lines.
 
@@ -103,8 +115,12 @@ def _incomplete_message(
     server down) that cause is the message. Otherwise the common cause (if any) comes
     first, then which calls are missing, named by what they were for.
     """
+
+    def say(key: str, **values: object) -> str:
+        return i18n.text(key, language, **values)
+
     if not err.missing:  # nothing structured to say: the breakdown's own sentence
-        return f"{err} Run again to fetch only what is missing (the rest is cached)."
+        return say("err.incomplete", error=err)
     causes = [getattr(m, "error", None) for m in err.missing]
     labels = [str(getattr(getattr(m, "call", None), "label", m)) for m in err.missing]
     plan = getattr(err.partial, "plan", None)
@@ -112,24 +128,16 @@ def _incomplete_message(
     kinds = {type(c) for c in causes}
     same = bool(causes) and None not in kinds and len(kinds) == 1
     if same and isinstance(causes[0], NotCachedError):
-        what = f" for {context}" if context else ""
+        what = say("err.for", context=context) if context else ""
         if len(causes) == total:
-            return (
-                f"Offline: none of the {total} answers{what} is in the cache, and nothing "
-                "was sent. Switch Offline off to fetch them from Vitec Connect."
-            )
-        return (
-            f"Offline: {len(causes)} of the {total} answers{what} are not in the cache "
-            "(nothing was sent). Switch Offline off to fetch only those."
-        )
-    head = error_message(causes[0]) if same and causes[0] is not None else ""
+            return say("err.offline_none", total=total, what=what)
+        return say("err.offline_some", n=len(causes), total=total, what=what)
+    head = error_message(causes[0], language=language) if same and causes[0] is not None else ""
     if same and len(causes) == total:
-        return f"{head} (all {total} calls failed.)"
+        return say("err.all_failed", head=head, total=total)
     names = "; ".join(labels[:shown])
     if len(labels) > shown:
-        names += f"; … and {len(labels) - shown} more"
-    return (
-        (head + "\n" if head else "")
-        + f"{len(labels)} of {total} calls of the breakdown failed, so these counts are "
-        f"missing: {names}.\nRun again to fetch only these (the others are cached)."
+        names += "; " + say("err.and_more", n=len(labels) - shown)
+    return (head + "\n" if head else "") + say(
+        "err.some_failed", n=len(labels), total=total, names=names
     )

@@ -7,27 +7,37 @@ from typing import Any
 
 import pandas as pd
 
+from vitec_nb import i18n
 from vitec_nb.errors import InvalidQueryError
 from vitec_nb.form_layout import ANY_VALUE
 
 __all__: list[str] = []  # internal to the form (widgets.py)
 
 
-def _check_days(pair: str, start: dt.date | None, end: dt.date | None) -> None:
+def _check_days(
+    pair: str, start: dt.date | None, end: dt.date | None, language: str = "en"
+) -> None:
     """A whole-day range whose last day is before its first: name the "to" control."""
     if start is not None and end is not None and end < start:
         raise InvalidQueryError(
             f"{pair}_to",
-            f"{end:%Y-%m-%d} is before {pair}_from {start:%Y-%m-%d}",
-            f"a day on or after {start:%Y-%m-%d}",
-        )
+            i18n.text(
+                "err.before", language, end=f"{end:%Y-%m-%d}", start_label=f"{pair}_from",
+                start=f"{start:%Y-%m-%d}",
+            ),
+            i18n.text("err.on_or_after", language, start=f"{start:%Y-%m-%d}"),
+        )  # fmt: skip
 
 
-def _combine(day: dt.date | None, time: dt.time | None, field: str) -> Any:
+def _combine(day: dt.date | None, time: dt.time | None, field: str, language: str = "en") -> Any:
     """Date picker + optional time of day -> the day, a naive datetime (Swedish time), None."""
     if day is None:
         if time is not None:
-            raise InvalidQueryError(field, "a time of day needs a date", "pick a date too")
+            raise InvalidQueryError(
+                field,
+                i18n.text("err.time_needs_date", language),
+                i18n.text("err.pick_date", language),
+            )
         return None
     return day if time is None else dt.datetime.combine(day, time)
 
@@ -42,13 +52,14 @@ def _chosen(value: Any) -> Any:
     return None if value == ANY_VALUE else value
 
 
-def _agent_options(agents: pd.DataFrame) -> list[tuple[str, Any]]:
+def _agent_options(agents: pd.DataFrame, language: str = "en") -> list[tuple[str, Any]]:
     """Agents as (label, user id): active first, archived marked; names stay unique."""
+    archived = " (" + i18n.text("archived", language) + ")"
     rows = agents.sort_values(["archived", "name"], kind="stable")
     seen: dict[str, int] = {}
     options = []
     for r in rows.itertuples():
-        label = str(r.name) + (" (archived)" if bool(r.archived) else "")
+        label = str(r.name) + (archived if bool(r.archived) else "")
         seen[label] = seen.get(label, 0) + 1
         if seen[label] > 1:
             label += f" [{r.user_id}]"

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from vitec_nb import captions, vocab
+from vitec_nb import captions, i18n
 from vitec_nb.captions import Caption
 from vitec_nb.errors import InvalidQueryError
 from vitec_nb.vocab import KIND_LABELS, TIMEZONE
@@ -35,9 +35,17 @@ __all__ = [
     "summary_html",
 ]
 
-KINDS: list[tuple[str, str]] = list(vocab.KIND_PLURALS.items())
+KINDS = ("person", "company", "deceased_estate")
 TABLE_ROWS = 10
-SPLIT_WORDS = {name: singular for name, (singular, _) in vocab.DIMENSIONS.items()}
+CONTACT_ROWS = 500  # rows of a drill-down table shown in the form (all are exported)
+SPLIT_WORDS = (
+    "agent",
+    "lead_score",
+    "newsletter_list",
+    "scheduled_order_type",
+    "custom_field",
+    "office",
+)
 CHART_WIDTH = 840  # pixels on screen: the form's width less the output area's padding
 CHART_DPI = 100  # 10-inch charts become 1000 px, shown at 840: crisp, and a small PNG
 DOWNLOAD_LINK_LIMIT = 20_000_000  # bytes; bigger exports are only written to the folder
@@ -88,6 +96,13 @@ class RunRecord:
         )
         return f"contacts-{self.office.replace(', ', '+')}-run{self.number}-{stamp}"
 
+    def chart_stem(self) -> str:
+        """E.g. "chart-M30012-contacts-created-per-month-by-agent-1-jan-31-dec-2025-run3":
+        the office, what the chart shows and its range, as the run's caption says them."""
+        words = f"{self.office} {self.caption.what} {self.caption.range}"
+        slug = "-".join("".join(c if c.isalnum() else " " for c in words).lower().split())
+        return f"chart-{slug[:150]}-run{self.number}"
+
 
 def make_caption(
     result: Any,
@@ -112,7 +127,15 @@ def make_caption(
     filters = captions.filters_in_words(query, names, language=language)
     for pair, (a, b) in ranges.items():
         if pair != plan.measure and (a is not None or b is not None):
-            filters.append(f"{pair} {captions.range_text(a, b, language)} also applies")
+            words = captions.range_text(a, b, language)
+            pair_words = i18n.text(f"measure.{pair}", language)
+            filters.append(
+                i18n.text("caption.also_applies", language, pair=pair_words, range=words)
+            )
+    split = ", ".join(
+        i18n.text(f"dim.{d}", language) if d in SPLIT_WORDS else d.replace("_", " ")
+        for d in plan.by
+    )
     return Caption(
         office=captions.offices_text(query.customer_ids, office_names),
         filters=tuple(filters),
@@ -121,8 +144,48 @@ def make_caption(
         range=shown,
         demo=demo,
         fetched_at=getattr(result, "fetched_at", None) or result.facts.attrs.get("fetched_at"),
-        split=", ".join(SPLIT_WORDS.get(d, d.replace("_", " ")) for d in plan.by),
+        split=split,
+        language=language,
+        compare=comparison_text(result, language) or "",
     )
+
+
+def _range_words(plan: Any, language: str) -> str:
+    first = i18n.period_label(plan.periods[0], plan.period, language, multiline=False)
+    last = i18n.period_label(plan.periods[-1], plan.period, language, multiline=False)
+    return first if first == last else f"{first} – {last}"
+
+
+def comparison_text(result: Any, language: str = "en") -> str | None:
+    """With a comparison: "+12 % on the same months of 2024: 1,234 contacts created in Jan
+    2025 – Dec 2025, against 1,102 in Jan 2024 – Dec 2024" ("+12 % jämfört med samma
+    månader 2024: ..."), the contacts of the base set in each range. None without."""
+    earlier = getattr(result, "previous", None)
+    if earlier is None:
+        return None
+    plan, lang = result.plan, language
+    now, then = len(result.facts), len(earlier.facts)
+    periods = i18n.period_noun(plan.period, lang, plural=True)
+    measure = i18n.text(f"measure_words.{plan.measure}", lang)
+    counts = i18n.text(
+        "compare.counts", lang, now=i18n.number(now, lang), then=i18n.number(then, lang),
+        measure=measure, range=_range_words(plan, lang), earlier=_range_words(earlier.plan, lang),
+    )  # fmt: skip
+    if then == 0:
+        text = i18n.text("compare.nothing", lang, measure=measure) + f": {counts}."
+    else:
+        pct = i18n.percent((now - then) / then * 100, lang)
+        years = sorted({p.year for p in earlier.plan.periods})
+        span = str(years[0]) if len(years) == 1 else f"{years[0]}–{years[-1]}"
+        if result.compare == "year":
+            head = i18n.text("compare.same", lang, pct=pct, periods=periods, years=span)
+        else:
+            n = len(plan.periods)
+            head = i18n.text("compare.previous_n", lang, pct=pct, n=n, periods=periods)
+        text = f"{head}: {counts}."
+    if not (result.is_complete and earlier.is_complete):
+        text += " " + i18n.text("compare.incomplete", lang)
+    return text
 
 
 def contacts_caption(frame: pd.DataFrame) -> Caption:
@@ -204,7 +267,7 @@ def summarize(result: Any, client: Any, office: Any) -> dict[str, Any]:
     """The numbers of the summary line: counts per kind, calls, cache, fetch time, source."""
     facts = result.facts
     counts = facts["kind"].value_counts()
-    summary: dict[str, Any] = {k: int(counts.get(k, 0)) for k, _ in KINDS}
+    summary: dict[str, Any] = {k: int(counts.get(k, 0)) for k in KINDS}
     plan = result.plan
     summary.update(
         total=len(facts),
@@ -223,23 +286,31 @@ def summarize(result: Any, client: Any, office: Any) -> dict[str, Any]:
     return summary
 
 
-def summary_html(s: dict[str, Any], caption: Caption | None = None) -> str:
+def summary_html(s: dict[str, Any], caption: Caption | None = None, language: str = "en") -> str:
     """The summary as HTML; numbers sit in spans with class vnb-count for tests to read.
 
     With a caption (the form's runs) it says what the run shows: the office, every filter
-    in words and the range as the analyst wrote it.
+    in words, the range as the analyst wrote it and, comparing, the change.
     """
-    kinds = ", ".join(f"{_count(s[k], k)} {label}" for k, label in KINDS)
+
+    def t(key: str, **values: Any) -> str:
+        return i18n.text(key, language, **values)
+
+    def n(value: int, kind: str) -> str:
+        return _count(value, kind, language)
+
+    kinds = ", ".join(f"{n(s[k], k)} {t(f'summary.kind.{k}')}" for k in KINDS)
     source = (
-        f'<b style="color:#c77c02">{vocab.DEMO_BANNER}</b>'
+        f'<b style="color:#c77c02">{t("summary.demo")}</b>'
         if s["demo"]
-        else '<b style="color:#3c763d">live data</b>'
+        else f'<b style="color:#3c763d">{t("summary.live")}</b>'
     )
     if caption is not None:
-        what = caption.what.removeprefix("contacts ")
+        what = caption.what.split(" ", 1)[-1]  # "contacts created per month" less "contacts"
         span = f"{what}, {caption.range}" if caption.range else what
         office = caption.office
-        filters = "Filters: " + ("; ".join(caption.filters) if caption.filters else "none")
+        listed = "; ".join(caption.filters) if caption.filters else t("summary.none")
+        filters = f"{t('summary.filters')}: {listed}"
     else:
         last_day = s["end"] - pd.Timedelta(microseconds=1)
         span = f"{s['measure']} {_local(s['start'])[:10]} to {_local(last_day)[:10]}"
@@ -248,42 +319,45 @@ def summary_html(s: dict[str, Any], caption: Caption | None = None) -> str:
     warnings = "".join(
         f'<br><span style="color:#b94a48">⚠ {html.escape(w)}</span>' for w in s["warnings"]
     )
-    head = f"<b>{_count(s['total'], 'total')} contacts</b> {html.escape(span)}: {kinds}"
+    head = f"<b>{n(s['total'], 'total')} {t('summary.contacts')}</b> {html.escape(span)}: {kinds}"
     if s["total"] == 0:
         head = (
-            f'<b class="vnb-empty">No contacts match</b> ({_count(0, "total")} contacts) '
-            f"{html.escape(span)}"
+            f'<b class="vnb-empty">{t("summary.no_match")}</b> ({n(0, "total")} '
+            f"{t('summary.contacts')}) {html.escape(span)}"
         )
+    compare = s.get("comparison")
+    when = ""
+    if fetched:
+        when = " · " + (t("summary.oldest") + " " if s["cached"] else "")
+        when += t("summary.fetched", when=fetched)
     return (
         '<div style="padding:4px 2px;line-height:1.6">'
         f"{head}<br>"
+        + (f'<span class="vnb-compare">{html.escape(compare)}</span><br>' if compare else "")
         + (f"{html.escape(filters)}<br>" if filters else "")
-        + f"Office {html.escape(office)} · {source} · "
-        f'<span class="vnb-calls">{s["calls"]}</span> calls made, '
-        f'<span class="vnb-cached">{s["cached"]}</span> answered from the cache'
-        + (
-            f" · {'oldest answer ' if s['cached'] else ''}fetched {fetched} (Swedish time)"
-            if fetched
-            else ""
-        )
+        + f"{t('summary.office')} {html.escape(office)} · {source} · "
+        f'<span class="vnb-calls">{s["calls"]}</span> {t("summary.calls")}, '
+        f'<span class="vnb-cached">{s["cached"]}</span> {t("summary.cached")}'
+        + when
         + warnings
         + "</div>"
     )
 
 
-COLUMN_LABELS = {
-    "kind": "Kind",
-    "id": "Contact id",
-    "customer_id": "Office",
-    "changed_at": "Last changed (Swedish time)",
-    "period": "Period",
-    "created_period": "Created in",
-    "agent_name": "Agent",
-    "lead_score": "Lead score",
-    "newsletter_list_name": "Newsletter lists",
-    "scheduled_order_type_name": "Services",
-    "custom_field": "Field value",
-}
+COLUMN_LABELS = {c: i18n.text(f"col.{c}") for c in (
+    "kind", "id", "customer_id", "changed_at", "created_at", "name", "period",
+    "created_period", "agent_name", "lead_score", "newsletter_list_name",
+    "scheduled_order_type_name", "custom_field", "office",
+)}  # fmt: skip
+
+
+def column_label(column: str, language: str = "en") -> str:
+    """A table's column heading in `language` ("Senast ändrad (svensk tid)")."""
+    if column in COLUMN_LABELS:
+        return i18n.text(f"col.{column}", language)
+    return column.replace("_", " ")
+
+
 HIDDEN_IN_TABLE = ("agent", "newsletter_list", "scheduled_order_type")  # shown by name
 
 
@@ -291,8 +365,11 @@ def _table(
     frame: pd.DataFrame,
     names: Mapping[str, Mapping[Any, str]] | None = None,
     language: str = "en",
+    *,
+    rows: int = TABLE_ROWS,
+    caption: str | None = None,
 ) -> Any:
-    """The first rows as an HTML table: labels for columns, names for ids, no wrapping.
+    """The first `rows` rows as an HTML table: labels for columns, names for ids, no wrapping.
 
     Written out directly: `DataFrame.to_html` took ~14 ms of each form run for ten rows
     (docs/benchmarks.md, benchmark 6). The markup is pandas' (`class="dataframe"`), so
@@ -300,7 +377,7 @@ def _table(
     """
     from IPython.display import HTML
 
-    head = frame.head(TABLE_ROWS)
+    head = frame.head(rows)
     head.attrs = {}  # pandas deep-copies attrs on every column access
     names = names or {}
     kind_words = KIND_LABELS.get(language, KIND_LABELS["en"])
@@ -315,15 +392,15 @@ def _table(
         if col == "kind":
             values = [kind_words.get(v, v) for v in values]
         cells[col] = [_cell(v, dates_only=col.endswith("period")) for v in values]
-    header = "".join(
-        f"<th>{html.escape(COLUMN_LABELS.get(c, c.replace('_', ' ')))}</th>" for c in cells
-    )
+    header = "".join(f"<th>{html.escape(column_label(c, language))}</th>" for c in cells)
     rows = "".join(
         "<tr>" + "".join(f"<td>{column[i]}</td>" for column in cells.values()) + "</tr>"
         for i in range(len(head))
     )
+    if caption is None:
+        caption = i18n.text("rows.first", language, shown=len(head), total=len(frame))
     return HTML(
-        f"<p>First {len(head)} of {len(frame)} rows.</p>"
+        f"<p>{html.escape(caption)}</p>"
         '<table border="1" class="dataframe vnb-rows" style="white-space:nowrap">'
         f'<thead><tr style="text-align: right;">{header}</tr></thead>'
         f"<tbody>{rows}</tbody></table>"
@@ -412,7 +489,7 @@ def export_contacts(
         )
     local = fmt == "xlsx" or csv_style == "excel-sv"
     table = export_columns(frame, names, local_times=local, language=language)
-    lines = [*(caption.lines() if caption is not None else []), _times_line(local)]
+    lines = [*(caption.lines() if caption is not None else []), _times_line(local, language)]
     path.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "xlsx":
         with pd.ExcelWriter(path) as writer:
@@ -430,10 +507,9 @@ def export_contacts(
     return path.resolve()
 
 
-def _times_line(local: bool) -> str:
-    if local:
-        return f"Times: Swedish local time ({TIMEZONE}), written without a UTC offset"
-    return f"Times: ISO 8601 with the UTC offset ({TIMEZONE})"
+def _times_line(local: bool, language: str = "en") -> str:
+    key = "lines.times_local" if local else "lines.times_iso"
+    return i18n.text(key, language, tz=TIMEZONE)
 
 
 def export_frame(frame: pd.DataFrame, folder: Path, fmt: str, office: Any = None) -> Path:
@@ -444,23 +520,27 @@ def export_frame(frame: pd.DataFrame, folder: Path, fmt: str, office: Any = None
     return export_contacts(frame, Path(folder) / f"contacts-{office or 'all'}-{stamp}.{fmt}")
 
 
-def download_link(path: Path) -> str:
+def download_link(path: Path, language: str = "en") -> str:
     """HTML: the path written, plus a data-URI download anchor when the file is small."""
-    shown = f"Saved to <code>{html.escape(str(path))}</code>"
+    shown = f"{i18n.text('saved_to', language)} <code>{html.escape(str(path))}</code>"
     size = path.stat().st_size
     if size > DOWNLOAD_LINK_LIMIT:
-        return shown + " (too large for a download link)."
-    mime = (
-        "text/csv"
-        if path.suffix == ".csv"
-        else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    )
+        return shown + f" ({i18n.text('too_large', language)})."
+    mime = MIME_TYPES.get(path.suffix.lower(), "application/octet-stream")
     data = base64.b64encode(path.read_bytes()).decode("ascii")
     return (
         f'{shown} <a class="vnb-download" download="{html.escape(path.name)}" '
-        f'href="data:{mime};base64,{data}" style="{LINK_STYLE}">⬇ Download '
-        f"{html.escape(path.name)}</a>"
+        f'href="data:{mime};base64,{data}" style="{LINK_STYLE}">⬇ '
+        f"{i18n.text('download', language)} {html.escape(path.name)}</a>"
     )
+
+
+MIME_TYPES = {
+    ".csv": "text/csv",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ".png": "image/png",
+    ".svg": "image/svg+xml",
+}
 
 
 def _local(ts: Any) -> str:
@@ -473,5 +553,9 @@ def _local(ts: Any) -> str:
     return ts.strftime("%Y-%m-%d %H:%M")
 
 
-def _count(n: int, kind: str) -> str:
-    return f'<span class="vnb-count" data-kind="{kind}">{n}</span>'
+def _count(n: int, kind: str, language: str = "en") -> str:
+    """A count in a span tests read (`data-value` is the plain number)."""
+    return (
+        f'<span class="vnb-count" data-value="{n}" data-kind="{kind}">'
+        f"{i18n.number(n, language)}</span>"
+    )

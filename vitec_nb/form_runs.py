@@ -7,8 +7,8 @@ import html
 from pathlib import Path
 from typing import Any
 
-from vitec_nb import captions
-from vitec_nb.errors import InvalidQueryError
+from vitec_nb import captions, i18n
+from vitec_nb.errors import InvalidQueryError, VitecError
 from vitec_nb.form_layout import ANY_VALUE
 from vitec_nb.form_output import (
     RunRecord,
@@ -52,14 +52,15 @@ class FormRuns:
             self.stale.value = ""
             return
         assert self.record is not None
+        record = self.record
         shown = html.escape(
-            f"run {self.record.number}: {self.record.caption.what}, "
-            f"office {self.record.caption.office}, {self.record.caption.range}"
+            f"#{record.number}: {record.caption.what}, {record.caption.office}, "
+            f"{record.caption.range}"
         )
         self.stale.value = (
             '<div class="vnb-out-of-date" style="background:#fcf8e3;border:1px solid #f0ad4e;'
             'color:#8a6d3b;padding:4px 8px;font-weight:600">'
-            f"⚠ {STALE_TEXT} — the chart, rows and exports below still show {shown}</div>"
+            f"⚠ {self._t('stale')} — {self._t('stale.still')} {shown}</div>"
         )
 
     def _show(self, result: Any) -> None:
@@ -79,10 +80,13 @@ class FormRuns:
             language=self.language,
             **chart,
         )
+        if result.previous is not None:
+            self._label_earlier(fig, result)
         summary = summarize(result, self.client, record.office)
+        summary["comparison"] = caption.compare
         self.record = record
         self.last_result, self.last_frame, self.last_summary = result, result.facts, summary
-        self.summary.value = summary_html(summary, caption)
+        self.summary.value = summary_html(summary, caption, self.language)
         image = figure_image(fig)
         self.last_png = image.data  # the PNG bytes shown (what a front end receives)
         with self.chart_output:
@@ -94,12 +98,34 @@ class FormRuns:
         with self.table_output:
             self.table_output.clear_output(wait=True)
             display(_table(result.facts, record.names, self.language))
+        self._fill_cells(result)
         self._show_staleness()
+
+    def _label_earlier(self, fig: Any, result: Any) -> None:
+        """The earlier range's line (drawn by `result.plot`) labelled in the form's words."""
+        ax = fig.axes[0]
+        measure = i18n.text(f"measure_words.{result.plan.measure}", self.language)
+        earlier = result.previous.plan
+        first = i18n.period_label(
+            earlier.periods[0], earlier.period, self.language, multiline=False
+        )
+        last = i18n.period_label(
+            earlier.periods[-1], earlier.period, self.language, multiline=False
+        )
+        label = self._t("compare.earlier", range=f"{first} – {last}", measure=measure)
+        lines = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
+        legend = ax.get_legend()
+        if lines and legend is not None:
+            lines[-1].set_label(label)
+            legend.get_texts()[-1].set_text(label)
 
     def _record(self, result: Any) -> RunRecord:
         """The record of a finished run: its query, plan, result, names and caption."""
         self._runs += 1
         names: dict[str, dict[Any, str]] = {k: dict(v) for k, v in result.names.items()}
+        names.setdefault("office", {}).update(
+            {o: self._office_label(o) for o in result.plan.query.customer_ids}
+        )
         for dim, control in (("agent", self.agent), ("newsletter_list", self.newsletter_list)):
             names.setdefault(dim, {}).update(_labels(control))
         names["custom_field"] = _labels(self.custom_field)
@@ -131,13 +157,24 @@ class FormRuns:
             ends.append(dt.datetime.combine(day, time) if day and time else day)
         return ends[0], ends[1]
 
+    def _office_label(self, office: str) -> str:
+        """ "Södermalm (M30011)" (`client.office_label`), the id alone when unknown."""
+        try:
+            return str(self.client.office_label(office, offline=True))
+        except (VitecError, AttributeError):
+            return office
+
     def _context_text(self) -> str:
         """What the controls ask for, for messages: office and the range as written."""
         measure = self.measure.value
         first, last = self._written(measure)
         when = captions.range_text(first, last, self.language)
         office = self.office.value or "?"
-        return f"office {office}, contacts {measure}" + (f" {when}" if when else "")
+        words = i18n.text(f"measure.{measure}", self.language)
+        return self._t("context", office=office, measure=words) + (f" {when}" if when else "")
+
+    def _download_link(self, path: Path) -> str:
+        return download_link(path, self.language)
 
     # ---------------------------------------------------------------- export
     def export(self, fmt: str = "csv") -> Path | None:
@@ -150,7 +187,7 @@ class FormRuns:
         """
         record = self.record
         if record is None:
-            self._set_status("Run first: there is nothing to export yet.", "error")
+            self._set_status(self._t("status.run_first"), "error")
             return None
         if fmt not in ("csv", "xlsx"):
             raise InvalidQueryError("format", f"unknown export format {fmt!r}", "csv, xlsx")
@@ -165,14 +202,45 @@ class FormRuns:
                 language=self.language,
             )
         except OSError as err:
-            self.last_error = f"Could not write the export: {err}"
+            self.last_error = self._t("status.write_failed", error=err)
             self._set_status(self.last_error, "error")
             return None
         self.last_export = path
-        self.export_link.value = download_link(path)
-        text = f"Exported run {record.number} ({len(record.result.facts)} rows, office "
-        text += f"{record.caption.office}, {record.caption.range}) to {path}"
+        self.export_link.value = self._download_link(path)
+        text = self._t(
+            "status.exported",
+            run=record.number,
+            rows=i18n.number(len(record.result.facts), self.language),
+            office=record.caption.office,
+            range=record.caption.range,
+            path=path,
+        )
         if self.is_out_of_date:
-            text += "\nThe controls have changed since that run: Run to export what they show."
+            text += "\n" + self._t("status.exported_stale")
         self._set_status(text, "ok")
         return path
+
+    def save_chart(self, formats: tuple[str, ...] = ("png", "svg")) -> list[Path]:
+        """Write the shown run's chart (PNG and SVG) to the export folder, named by the run
+        record's labels ("chart-m30012-contacts-created-per-month-...-run3.png")."""
+        record, fig = self.record, self.last_figure
+        if record is None or fig is None:
+            self._set_status(self._t("status.run_first"), "error")
+            return []
+        folder = Path(self.export_folder.value)
+        paths = []
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            for fmt in formats:
+                path = (folder / f"{record.chart_stem()}.{fmt}").resolve()
+                fig.savefig(path, format=fmt, dpi=150)
+                paths.append(path)
+        except (OSError, ValueError) as err:
+            self.last_error = self._t("status.write_failed", error=err)
+            self._set_status(self.last_error, "error")
+            return []
+        self.last_chart_files = paths
+        self.export_link.value = " ".join(self._download_link(p) for p in paths)
+        shown = ", ".join(str(p) for p in paths)
+        self._set_status(self._t("status.chart_saved", run=record.number, paths=shown), "ok")
+        return paths

@@ -517,6 +517,14 @@ _TABLE: dict[str, tuple[str, str]] = {
     "lines.default_range": ("default range", "standardintervall"),
     "lines.fetched": ("Fetched", "Hämtat"),
     "lines.source": ("Source", "Källa"),
+    "lines.times_local": (
+        "Times: Swedish local time ({tz}), written without a UTC offset",
+        "Tider: svensk lokal tid ({tz}), skrivna utan UTC-förskjutning",
+    ),
+    "lines.times_iso": (
+        "Times: ISO 8601 with the UTC offset ({tz})",
+        "Tider: ISO 8601 med UTC-förskjutningen ({tz})",
+    ),
     "lines.standin": (
         "built-in stand-in, not a real CRM",
         "inbyggd ersättare, inte ett riktigt CRM",
