@@ -304,4 +304,9 @@ def test_cache_files_are_created_private_to_their_owner(standin, tmp_path: Path)
     client.contacts(customer_id=standin.customer_ids[0], lead_score=5)
     modes = {p.name: oct(stat.S_IMODE(p.stat().st_mode)) for p in cache.iterdir()}
     assert {"http.sqlite", "http.sqlite-wal", "http.sqlite-shm"} <= set(modes)
-    assert set(modes.values()) == {"0o600"}, modes
+    folders = {p.name for p in cache.iterdir() if p.is_dir()}
+    assert folders == {"http.sqlite.parsed"}  # the parsed copies: a private folder
+    assert modes.pop("http.sqlite.parsed") == "0o700"
+    parsed = list((cache / "http.sqlite.parsed").iterdir())
+    modes.update({p.name: oct(stat.S_IMODE(p.stat().st_mode)) for p in parsed})
+    assert parsed and set(modes.values()) == {"0o600"}, modes

@@ -133,15 +133,24 @@ def test_redis_holds_no_password(redis_server, filled_redis) -> None:
 
 def test_redis_holds_only_json_200_answers(redis_server, filled_redis) -> None:
     from vitec_nb.cache import REDIS_SECRET_KEY
+    from vitec_nb.parsed_store import REDIS_PREFIX
 
-    # The credential-tag secret is the one plain value (random hex); the rest are answers.
-    responses = [
-        (k, v) for k, v in redis_responses(redis_server, filled_redis) if k != REDIS_SECRET_KEY
-    ]
+    # The credential-tag secret is the one plain value (random hex); the parsed copies
+    # beside the answers are Arrow IPC streams (data only); the rest are answers.
+    stored = redis_responses(redis_server, filled_redis)
+    parsed = [(k, v) for k, v in stored if k.startswith(REDIS_PREFIX)]
+    responses = [(k, v) for k, v in stored if k != REDIS_SECRET_KEY and (k, v) not in parsed]
     assert len(responses) == 2  # lead scores 1 and 5; the rejected call left nothing
     for key, data in responses:
         assert not data.startswith(b"\x80"), f"{key} is pickled"
         assert json.loads(data)["status_code"] == 200, key
+    assert sorted(k.removeprefix(REDIS_PREFIX) for k, _ in parsed) == sorted(
+        k.removeprefix("vitec_nb:") for k, _ in responses
+    )
+    import pyarrow.ipc
+
+    for key, data in parsed:
+        assert pyarrow.ipc.open_stream(data).read_all().num_rows >= 0, key
 
 
 def test_unreachable_redis_cache_is_a_clear_error_at_connect(standin) -> None:

@@ -192,7 +192,7 @@ class RedisParsed(ParsedStore):
         parsed_key = f"{REDIS_PREFIX}{key}"
         try:
             found = self._script(keys=[self.responses.bkey(key), parsed_key])
-        except redis.ResponseError:  # scripts not allowed on this server: never used
+        except redis.RedisError:  # scripts not allowed, or Redis gone: the cache says which
             return None
         if not found or found[1] is None:
             return None
@@ -210,9 +210,15 @@ class RedisParsed(ParsedStore):
         return frame, fetched
 
     def put(self, key: str, frame: pd.DataFrame, fetched_at: Any, expires: Any) -> None:
+        import redis
+
         seen = self.responses.seen(key)
         if seen is None:
             return
+        with contextlib.suppress(redis.RedisError):  # the answer itself was stored
+            self._put(key, frame, seen, fetched_at, expires)
+
+    def _put(self, key: str, frame: pd.DataFrame, seen: str, fetched_at: Any, expires: Any) -> None:
         table = _encode(frame, seen, _stamp(expires), fetched_at)
         sink = pa.BufferOutputStream()
         with ipc.new_stream(sink, table.schema) as writer:
