@@ -785,3 +785,37 @@ def assert_same_frame(left: pd.DataFrame, right: pd.DataFrame) -> None:
     assert left.index.equals(right.index)
     for column in left.columns:
         assert pa.array(left[column]).equals(pa.array(right[column])), column
+
+
+def _reordered(body: bytes) -> bytes:
+    """The same answer with the lists in the order deceasedEstates, persons, companies."""
+    persons, rest = body[1:-1].split(b',"companies":', 1)
+    companies, estates = rest.split(b',"deceasedEstates":', 1)
+    return b'{"deceasedEstates":' + estates + b"," + persons + b',"companies":' + companies + b"}"
+
+
+LARGE_JSON = {
+    "compact": lambda b: b,
+    "spaces between references": lambda b: b.replace(b"},{", b"},\n  {"),
+    "lists in another order": _reordered,
+    "an extra key": lambda b: b[:-1] + b',"totalCount":400000}',
+    "an extra field": lambda b: b.replace(b'"},{"id"', b'","name":"x"},{"id"', 1),
+}
+
+
+@pytest.fixture(scope="module")
+def twins_400k() -> tuple[bytes, pd.DataFrame]:
+    """400 000 references as JSON (46 MB) and the frame of the same answer's XML."""
+    as_json, as_xml = million_bodies(400_000, seed=17)
+    return as_json, parse_contacts(as_xml, format="xml")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("variant", sorted(LARGE_JSON))
+def test_a_json_answer_read_in_pieces_equals_its_xml_twin(variant: str, twins_400k) -> None:
+    """More than 32 MB of JSON is read in pieces (parse_json.PIECE): whatever the body's
+    layout, the frame is the one its XML twin gives."""
+    as_json, from_xml = twins_400k
+    body = LARGE_JSON[variant](as_json)
+    assert len(body) > 40_000_000
+    assert_same_frame(parse_contacts(body), from_xml)

@@ -33,7 +33,6 @@ defusedxml and is much slower (about 15-20 µs per reference); JSON is the API's
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Iterable, Iterator
 from operator import itemgetter
 from typing import Any, Literal
@@ -43,7 +42,6 @@ import orjson
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.json as pa_json
 
 from vitec_nb.errors import MalformedResponseError
 from vitec_nb.parse_columns import (
@@ -55,6 +53,7 @@ from vitec_nb.parse_columns import (
     first_occurrences,
     to_utc,
 )
+from vitec_nb.parse_json import read_json_lists
 from vitec_nb.parse_xml import refuse_dtd, scan_lists, stream_lists
 from vitec_nb.vocab import KIND_API_LISTS, KINDS, TIMEZONE
 
@@ -194,6 +193,8 @@ def _frame(columns: _Columns, call: str = "the contact list") -> pd.DataFrame:
             for a in parts[k]
             for c in (a.chunks if isinstance(a, pa.ChunkedArray) else (a,))
         ]
+        for k in KINDS:  # the chunks are freed once combined: one column's copy at a time
+            parts[k] = []
         return pa.chunked_array(chunks, type=type_).combine_chunks()
 
     id_array = combined(columns.ids, pa.large_string())
@@ -318,58 +319,14 @@ def _timestamps(kind: str, changed: pa.Array, refs: list[Any]) -> pa.Array:
         raise  # pragma: no cover - the whole array failed, so one element must fail
 
 
-# -- JSON, fast path ---------------------------------------------------------------------
-#
-# pyarrow's JSON reader parses the whole body as one row whose three columns are lists of
-# {id, changedAt, customerId} structs, straight into Arrow arrays: no Python object per
-# reference, and a little less CPU than orjson.loads alone. It is a real JSON parser, so a
-# body it accepts is valid JSON; we then insist on exactly one row, at least one list
-# present (a list sent as null or left out is empty) and no null inside a list. Anything
-# else (PascalCase keys, no list at all, a reference without customerId, wrong types,
-# invalid JSON) returns False and the orjson path below takes over, which also writes the
-# precise error messages.
-
-_FAST_LISTS = tuple(KIND_API_LISTS.items())
-_REFERENCE = pa.struct(
-    [("id", pa.large_string()), ("changedAt", pa.string()), ("customerId", pa.string())]
-)
-_ARROW_SCHEMA = pa.schema([(name, pa.list_(_REFERENCE)) for _, name in _FAST_LISTS])
-_ARROW_PARSE = pa_json.ParseOptions(
-    explicit_schema=_ARROW_SCHEMA, unexpected_field_behavior="ignore", newlines_in_values=True
-)
-_OBJECT_START = re.compile(rb"\s*\{")
-_ARROW_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError)
+# -- JSON, fast path: pyarrow's JSON reader (parse_json.py) -----------------------------
 
 
 def _json_fast(body: bytes, columns: _Columns) -> bool:
     """Parse a well-formed camelCase answer into `columns`; False (columns untouched) if not."""
-    if not _OBJECT_START.match(body):
+    parsed = read_json_lists(body)
+    if parsed is None:
         return False
-    # One block holding the whole body: the answer is a single JSON document.
-    read = pa_json.ReadOptions(block_size=len(body) + 1, use_threads=False)
-    try:
-        table = pa_json.read_json(
-            pa.BufferReader(body), read_options=read, parse_options=_ARROW_PARSE
-        )
-    except _ARROW_ERRORS:
-        return False
-    if table.num_rows != 1:
-        return False
-    if all(table.column(name).null_count for _, name in _FAST_LISTS):
-        return False  # no list at all: `{}` or not a contact list, the slow path decides
-    parsed = []
-    for kind, name in _FAST_LISTS:
-        refs = table.column(name).combine_chunks().flatten()  # a null list adds nothing
-        if refs.null_count:
-            return False
-        ids, changed, cids = refs.flatten()
-        if ids.null_count or changed.null_count or cids.null_count:
-            return False
-        try:
-            times = to_utc(changed)
-        except _ARROW_ERRORS:
-            return False
-        parsed.append((kind, ids, times, cids))
     for kind, ids, times, cids in parsed:
         columns.add_arrays(kind, ids, times, cids)
     return True

@@ -46,7 +46,7 @@ _KIND_OF_TAG = {
 }
 _LIST_KINDS = {tag.decode().lower(): kind for tag, kind in _KIND_OF_TAG.items()}
 _FIELDS = ("Id", "ChangedAt", "CustomerId")
-_CHUNK = 8 << 20  # bytes of references matched at once: bounds the scan's extra memory
+_CHUNK = 4 << 20  # bytes of references matched at once: bounds the scan's extra memory
 _BATCH = 1 << 16  # references the strict parser hands on at once
 _WS = rb"[ \t\r\n]*"
 _NAME = rb"[A-Za-z_][A-Za-z0-9_.-]*"
