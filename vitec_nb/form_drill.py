@@ -30,6 +30,21 @@ def largest_cell(result: Any) -> tuple[Any, Any]:
     return row["period"], (row[by[0]] if by else None)
 
 
+def _with_filters(rows: pd.DataFrame, record: Any) -> pd.DataFrame:
+    """Agent and lead score of every row: from the split, else from a filter (the same for
+    all rows). Neither split nor filtered, a breakdown does not know them per contact."""
+    query = record.query
+    rows = rows.copy()
+    agent = getattr(query, "agent_id", None)
+    if "agent" not in rows.columns and agent:
+        rows["agent"] = agent
+        rows["agent_name"] = record.names.get("agent", {}).get(agent, agent)
+    score = getattr(query, "lead_score", None)
+    if "lead_score" not in rows.columns and score is not None:
+        rows["lead_score"] = int(score)
+    return rows
+
+
 class FormDrill:
     """A mixin of `ContactExplorer` (widgets.py): the cell choice, "Show contacts", their
     table and its export. Reads the shown run's record only, never the controls."""
@@ -128,6 +143,7 @@ class FormDrill:
     def _show_contacts(self, rows: pd.DataFrame) -> pd.DataFrame:
         from IPython.display import display
 
+        rows = _with_filters(rows, self.record)
         first = [c for c in CONTACT_COLUMNS if c in rows.columns]
         rest = [c for c in rows.columns if c not in first and c not in _NOT_SHOWN]
         rows = rows[[*first, *rest]]

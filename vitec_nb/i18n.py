@@ -247,14 +247,10 @@ _TABLE: dict[str, tuple[str, str]] = {
         "Sparade diagrammet från körning {run}: {paths}",
     ),
     "status.details_plan": (
-        (
-            "Show contacts: {calls} contact-details {call_word} for {contacts} contacts ({cached} "
-            "already cached)."
-        ),
-        (
-            "Visa kontakter: {calls} anrop av kontaktuppgifter ({call_word}) för {contacts} "
-            "kontakter ({cached} redan i cachen)."
-        ),
+        "Show contacts will make {calls} contact-details {call_word} for {contacts} contacts "
+        "({cached} already cached).",
+        "Visa kontakter gör {calls} {call_word} efter kontaktuppgifter för {contacts} kontakter "
+        "({cached} redan i cachen).",
     ),
     "status.details_done": (
         "{contacts} contacts of {cell}: {calls} contact-details calls, {cached} from the cache.",
@@ -412,7 +408,7 @@ _TABLE: dict[str, tuple[str, str]] = {
     "rows.contacts": ("{total} contacts of {cell}.", "{total} kontakter i {cell}."),
     # messages (form_messages.py)
     "err.before": ("{end} is before {start_label} {start}", "{end} är före {start_label} {start}"),
-    "err.on_or_after": ("a day on or after {start}", "en dag samma dag som {start} eller senare"),
+    "err.on_or_after": ("a day on or after {start}", "en dag från och med {start}"),
     "err.time_needs_date": ("a time of day needs a date", "ett klockslag kräver ett datum"),
     "err.pick_date": ("pick a date too", "välj ett datum också"),
     "err.auth": (

@@ -54,6 +54,13 @@ def explorer(form_client: Any, form_standin: Any) -> Any:
     return form
 
 
+@pytest.fixture(autouse=True)
+def english_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Forms, charts and reports in English unless a test asks for a language: the
+    default follows VITEC_NB_LANGUAGE and the locale, which differ between machines."""
+    monkeypatch.setenv("VITEC_NB_LANGUAGE", "en")
+
+
 @pytest.fixture
 def standin_env(form_standin: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Environment pointing kernels at the shared stand-in, with a tmp cache; returns it."""
