@@ -63,6 +63,7 @@ _LIST_TAG = re.compile(
     _WS + rb"<(Companies|DeceasedEstates|Persons)(?:[ \t\r\n]+(" + _NAME
     + rb"):nil[ \t\r\n]*=[ \t\r\n]*\"true\")?" + _WS + rb"(/?)>"
 )  # fmt: skip
+_CONTROL = re.compile(rb"[\x00-\x1f]")
 _TAIL = re.compile(_WS + rb"</CrmContactList>" + _WS)
 _END_REF = "</CrmContactReference>"
 _TEXT = r"([^<&\]\x00-\x1f\x{FFFE}\x{FFFF}]+)"
@@ -120,9 +121,12 @@ def _declared(attrs: bytes) -> dict[bytes | None, str] | None:
     found: dict[bytes | None, str] = {}
     for prefix, uri in _DECLARATION.findall(attrs):
         key = prefix or None
-        if key in found or (key or b"").lower().startswith(b"xml"):
+        if key in found or (key or b"").lower().startswith(b"xml") or _CONTROL.search(uri):
             return None
-        found[key] = uri.decode("utf-8", "replace")
+        try:
+            found[key] = uri.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
     return found
 
 
