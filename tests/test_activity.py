@@ -183,3 +183,74 @@ def test_wide_table_keeps_unknown_cells_unknown():
     counts["contacts"] = counts["contacts"].astype(float)
     counts.loc[0, "contacts"] = np.nan
     assert np.isnan(wide(counts).iloc[0, 0])
+
+
+def two_multi_valued() -> pd.DataFrame:
+    return facts_frame().assign(
+        scheduled_order_type=[(1, 3), (2,), (), (1,)],
+        newsletter_list=[("L1", "L2"), (), ("L1",), np.nan],  # the last one unknown
+    )
+
+
+def test_two_multi_valued_dimensions_count_a_contact_once_in_each_pair():
+    counts = activity_counts(
+        two_multi_valued(),
+        "created",
+        ("newsletter_list", "scheduled_order_type"),
+        "Q",
+        "2025-01-01",
+        "2025-04-01",
+    )
+    cells = counts.set_index(["newsletter_list", "scheduled_order_type"])["contacts"]
+    assert cells[cells > 0].to_dict() == {
+        ("L1", 1): 1,
+        ("L1", 3): 1,
+        ("L2", 1): 1,
+        ("L2", 3): 1,  # the first contact: two lists x two services, once in each pair
+        ("(no list)", 2): 1,
+        ("L1", "(no active service)"): 1,
+    }  # the fourth contact's lists are unknown: in no cell
+    assert len(counts) == 3 * 4  # L1, L2, (no list) x 1, 2, 3, (no active service)
+
+
+def test_multi_valued_values_may_be_lists_and_order_is_kept():
+    facts = two_multi_valued()
+    facts["newsletter_list"] = [["L2", "L1"], [], ["L1"], ["L2"]]
+    counts = activity_counts(
+        facts,
+        "created",
+        ("scheduled_order_type", "newsletter_list"),
+        "Y",
+        "2025-01-01",
+        "2026-01-01",
+        values={"newsletter_list": ["L2", "L1", "(no list)"]},
+    )
+    assert list(counts["newsletter_list"].cat.categories) == ["L2", "L1", "(no list)"]
+    cells = counts.set_index(["scheduled_order_type", "newsletter_list"])["contacts"]
+    assert cells[cells > 0].to_dict() == {
+        (1, "L2"): 2,  # the first and the fourth contact
+        (1, "L1"): 1,
+        (3, "L2"): 1,
+        (3, "L1"): 1,
+        (2, "(no list)"): 1,
+        ("(no active service)", "L1"): 1,
+    }
+
+
+def test_wide_refuses_to_sum_over_a_multi_valued_dimension():
+    counts = activity_counts(
+        two_multi_valued(),
+        "created",
+        ("newsletter_list", "scheduled_order_type"),
+        "Q",
+        "2025-01-01",
+        "2025-04-01",
+    )
+    with pytest.raises(InvalidQueryError) as info:
+        wide(counts, "newsletter_list")
+    assert info.value.field == "by"
+    assert "'scheduled_order_type'" in str(info.value) and "once under each" in str(info.value)
+    by_agent = activity_counts(
+        two_multi_valued(), "created", ("newsletter_list", "agent"), "Q", "2025-01-01", "2025-04-01"
+    )
+    assert wide(by_agent, "newsletter_list").loc[t("2025-01-01"), "L1"] == 2  # agents summed

@@ -181,6 +181,37 @@ def period_label(start: pd.Timestamp, period: str, *, multiline: bool = True) ->
     return str(ts.year)
 
 
+def _exploded(column: pd.Series, name: str) -> tuple[np.ndarray, pd.Series]:
+    """(row positions, values): one pair per (contact, value) of a multi-valued column.
+
+    Positions are places in `column`, never its index labels: after a first multi-valued
+    dimension a row's label repeats, once per value it holds. A contact with no value gets
+    the dimension's "(no list)" / "(no active service)" label; <NA> (unknown) gets no row.
+    The work is per distinct tuple (a few hundred), not per contact.
+    """
+    empty = NO_VALUE_LABELS.get(name, "(none)")
+    items = column.to_numpy(dtype=object)
+    try:
+        pattern_of, patterns = pd.factorize(items)
+    except TypeError:  # lists (unhashable) count as the tuples they hold
+        items = np.empty(len(column), dtype=object)
+        for i, value in enumerate(column):
+            items[i] = tuple(value) if isinstance(value, list) else value
+        pattern_of, patterns = pd.factorize(items)
+    held = [tuple(p) if isinstance(p, tuple) else (p,) for p in patterns]
+    held = [values if values else (empty,) for values in held]
+    lengths = np.array([len(values) for values in held], dtype=np.int64)
+    known = np.flatnonzero(pattern_of >= 0)
+    per_row = lengths[pattern_of[known]]
+    rows = np.repeat(known, per_row)
+    # row r's values are held[pattern_of[r]]: their places in `flat`, one after the other
+    flat = np.empty(int(lengths.sum()), dtype=object)
+    flat[:] = [value for values in held for value in values]
+    first = (np.cumsum(lengths) - lengths)[pattern_of[known]]
+    within = np.arange(len(rows)) - np.repeat(np.cumsum(per_row) - per_row, per_row)
+    return rows, pd.Series(flat[np.repeat(first, per_row) + within], dtype=object)
+
+
 def _dimension_codes(
     column: pd.Series, name: str, order: Sequence[Any] | None
 ) -> tuple[np.ndarray, np.ndarray, list[Any]]:
@@ -191,13 +222,7 @@ def _dimension_codes(
     """
     rows = np.arange(len(column))
     if name in MULTI_VALUED:
-        empty = NO_VALUE_LABELS.get(name, "(none)")
-        column = column.map(
-            lambda v: (empty,) if isinstance(v, tuple | list) and len(v) == 0 else v,
-            na_action="ignore",
-        ).explode()
-        rows = np.repeat(rows, column.groupby(level=0, sort=False).size().to_numpy())
-        column = column.reset_index(drop=True)
+        rows, column = _exploded(column, name)
     if isinstance(column.dtype, pd.CategoricalDtype):
         present_codes = np.unique(column.cat.codes.to_numpy())
         present = list(column.cat.categories[present_codes[present_codes >= 0]])
@@ -339,13 +364,24 @@ def wide(counts: pd.DataFrame, by: str | None = None) -> pd.DataFrame:
 
     With no dimension (or `by=None` and only ``period``/``contacts`` columns) the result has
     one column, ``contacts``. With several dimensions, pass the one to spread across;
-    the others are summed.
+    the others are summed. A multi-valued dimension (lists, services) cannot be summed
+    away (a contact on two lists would count twice): re-aggregate the facts instead, as
+    ``BreakdownResult.to_frame(by)`` does.
     """
     dims = [c for c in counts.columns if c not in ("period", "contacts")]
     if by is None:
         if not dims:
             return counts.set_index("period")[["contacts"]]
         by = dims[0]
+    summed = [d for d in dims if d != by and d in MULTI_VALUED]
+    if summed:
+        raise InvalidQueryError(
+            "by",
+            f"{by!r} would sum the counts over {summed[0]!r}, and a contact with several "
+            f"values of {summed[0]!r} would count once under each",
+            f"{', '.join(map(repr, dims))} on counts of that one dimension "
+            "(result.activity(by=...) or result.to_frame(by=...) re-count the facts)",
+        )
     # one groupby and an unstack: the same table as two pivot_tables, a third of the time
     # (the form draws it on every run; docs/benchmarks.md, benchmark 6)
     keys = [counts["period"], counts[by]]

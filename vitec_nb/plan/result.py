@@ -269,8 +269,11 @@ class BreakdownResult:
         return None if self.previous is None else compare_mod.comparison_sentence(self)
 
     def to_frame(self, by: str | None = None) -> pd.DataFrame:
-        """Counts pivoted for export: one row per period, one column per value of `by`."""
-        return activity.wide(self.counts, by)
+        """Counts pivoted for export: one row per period, one column per value of `by`
+        (default: the first dimension), each contact once per value (re-counted from the
+        facts when the breakdown has other dimensions, never summed over them)."""
+        by = by if by is not None or not self.plan.by else self.plan.by[0]
+        return activity.wide(self.counts if by is None else self._counts_by(by), by)
 
     def plot(self, kind: str = "auto", **kwargs: Any) -> Figure:
         """A matplotlib Figure of the counts (the caller shows and closes it).
