@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from vitec_nb.standin import frames
+from vitec_nb.standin.placed import placed_rows
 from vitec_nb.standin.render import render_json_rows, render_xml_rows
 from vitec_nb.standin.times import change_times, creation_times, stockholm_offsets
 from vitec_nb.standin.vocab import (
@@ -40,7 +41,7 @@ from vitec_nb.standin.vocab import (
     TITLE_SHARES,
     TITLES,
 )
-from vitec_nb.vocab import KINDS, TIMEZONE
+from vitec_nb.vocab import TIMEZONE
 
 KIND_SHARES = (0.90, 0.09, 0.01)
 # The data ends at "now": its last day is the day before the clock's day (Stockholm), and
@@ -51,7 +52,6 @@ TEST_NOW = "2026-11-01"
 """The tests' fixed clock (tests/plugins/standin.py sets $STANDIN_NOW to it)."""
 DEFAULT_END = "2026-10-31"
 """The last day of the data under `TEST_NOW`."""
-EXTRA_FIELDS = ("customer_id", "created_at", "changed_at", "kind", "agent_id", "lead_score")
 YEARS = 4.5
 DEFAULT_OFFICES = 3
 FIRST_CUSTOMER_NUMBER = 30011
@@ -459,8 +459,7 @@ def extra_columns(
     """
     if not extra:
         return None
-    starts = np.concatenate([[0], np.cumsum(per_office)])
-    rows = [_extra_row(spec, cids, agent_ids, starts) for spec in extra]
+    rows = placed_rows(extra, cids, agent_ids, per_office)
     ids, keys = _hex_ids(np.random.default_rng([seed, 0x5EED]), len(rows), b"ADR")
     column = np.array(rows, dtype=np.int64).T
     n = len(rows)
@@ -471,55 +470,6 @@ def extra_columns(
         "services": np.zeros(n, np.uint8), "lists": np.zeros(n, np.uint16),
         "custom": np.full((n, len(CUSTOM_FIELDS)), -1, dtype=np.int8),
     }  # fmt: skip
-
-
-def _extra_row(
-    spec: Mapping[str, Any], cids: list[str], agent_ids: np.ndarray, starts: np.ndarray
-) -> tuple[int, int, int, int, int, int]:
-    """One placed contact as (office, kind, created_ns, changed_ns, agent, lead_score)."""
-    unknown = sorted(set(spec) - set(EXTRA_FIELDS))
-    if unknown or "customer_id" not in spec or "created_at" not in spec:
-        raise ValueError(
-            f"extra_contacts: {dict(spec)!r} needs customer_id and created_at "
-            f"(allowed keys: {', '.join(EXTRA_FIELDS)})"
-        )
-    if spec["customer_id"] not in cids:
-        raise ValueError(
-            f"extra_contacts: customer_id {spec['customer_id']!r} is not an office here "
-            f"(allowed: {', '.join(cids)})"
-        )
-    office = cids.index(spec["customer_id"])
-    kind_name = spec.get("kind", "person")
-    if kind_name not in KINDS:
-        raise ValueError(f"extra_contacts: kind {kind_name!r} (allowed: {', '.join(KINDS)})")
-    kind = list(KINDS).index(kind_name)
-    created = _instant_ns(spec["created_at"], "created_at")
-    changed = _instant_ns(spec.get("changed_at", spec["created_at"]), "changed_at")
-    if changed < created:
-        raise ValueError(f"extra_contacts: changed_at before created_at in {dict(spec)!r}")
-    own = [str(a) for a in agent_ids[starts[office] : starts[office + 1]]]
-    agent = spec.get("agent_id")
-    if agent is not None and agent not in own:
-        raise ValueError(f"extra_contacts: agent_id {agent!r} is not a user of {cids[office]}")
-    code = -1 if agent is None else int(starts[office]) + own.index(agent)
-    score = spec.get("lead_score", -1 if kind == 2 else 0)
-    if (kind == 2) != (score == -1) or not -1 <= score <= 5:
-        raise ValueError(
-            f"extra_contacts: lead_score {score!r} (allowed: 0-5; none for a deceased estate)"
-        )
-    return office, kind, created, changed, code, int(score)
-
-
-def _instant_ns(value: Any, name: str) -> int:
-    """UTC epoch ns of `value` (a naive time is Stockholm's), at microsecond precision."""
-    try:
-        ts = pd.Timestamp(value)
-        ts = ts.tz_localize(TIMEZONE) if ts.tzinfo is None else ts
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"extra_contacts: {name} {value!r} is not an instant") from exc
-    if ts.nanosecond:
-        raise ValueError(f"extra_contacts: {name} {value!r} is finer than a microsecond")
-    return int(ts.as_unit("ns").value)
 
 
 def _distinct_from(extra: dict[str, np.ndarray], keys: np.ndarray) -> dict[str, np.ndarray]:
