@@ -387,13 +387,21 @@ class VitecClient:
         _log_request(query.path, params, 200, True, started)
         return self._labelled(hit[0], query, "json", hit[1])
 
-    def _parsed_hit(self, key: str) -> tuple[pd.DataFrame, dict[str, Any]] | None:
+    def _parsed_hit(self, key: str, *, keep: bool = True) -> tuple[Any, dict[str, Any]] | None:
+        """The answer parsed from the unchanged, fresh entry `key`: remembered in this
+        process, or (`keep`: contact frames) kept beside the cache; None if neither."""
         assert self._parsed is not None
-        hit = self._parsed.get(key)
+        hit = self._parsed.recall(key)
+        if hit is None and keep:
+            stored = self._parsed.get(key)
+            if stored is not None:
+                info = {"fetched_at": stored[1].tz_convert(TIMEZONE), "from_cache": True}
+                hit = (stored[0], dict(info, stale=False))
+                self._parsed.remember(key, hit[0], hit[1], len(hit[0]))
         if hit is None:
             return None
-        fetched = hit[1].tz_convert(TIMEZONE)
-        return hit[0], {"fetched_at": fetched, "from_cache": True, "stale": False}
+        value = hit[0].copy(deep=False) if isinstance(hit[0], pd.DataFrame) else hit[0]
+        return value, dict(hit[1], from_cache=True, stale=False)
 
     def _fetch_contacts(
         self, q: ContactQuery, fmt: str, refresh: bool, offline: bool
@@ -431,9 +439,9 @@ class VitecClient:
         while that entry is unchanged and fresh: no read of the body, no parse).
         """
         key = self._cache_key(path, params, cid, fmt)
-        if keep and not refresh and self._parsed is not None:
+        if not refresh and self._parsed is not None:
             started = time.perf_counter()
-            hit = self._parsed_hit(key)
+            hit = self._parsed_hit(key, keep=keep)
             if hit is not None:
                 _log_request(path, params, 200, True, started)
                 return hit
@@ -457,8 +465,13 @@ class VitecClient:
                 if len(response.content) >= RELEASE_ARROW_MEMORY_FROM:
                     release_arrow_memory()
         info = _response_info(response, stale)
-        if keep and self._parsed is not None and not info["stale"]:
-            self._parsed.put(key, parsed, info["fetched_at"], getattr(response, "expires", None))
+        if self._parsed is not None and not info["stale"]:
+            self._parsed.remember(key, parsed, info, len(parsed))
+            if keep:
+                expires = getattr(response, "expires", None)
+                self._parsed.put(key, parsed, info["fetched_at"], expires)
+            if isinstance(parsed, pd.DataFrame):  # the remembered frame stays intact
+                parsed = parsed.copy(deep=False)
         return parsed, info
 
     def _drop_entry(self, key: str, stale: bool) -> None:
