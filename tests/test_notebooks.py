@@ -130,6 +130,29 @@ def test_report_filters_are_parameters_and_named_in_the_report(
     assert "Filters: lead score ★★★★☆ 4" in text
 
 
+@pytest.mark.notebook
+def test_report_in_swedish_from_the_cli(
+    form_standin: Any, standin_env: Path, tmp_path: Path
+) -> None:
+    from vitec_nb.cli import main
+
+    start, end = last_full_months(3)
+    out = tmp_path / "rapport.html"
+    args = ["report", "--out", str(out), "--start", str(start), "--end", str(end)]
+    assert main([*args, "--language", "sv"]) == 0
+    text = out.read_text(encoding="utf-8")
+    assert "Kontaktaktivitet · Kontor " in text and "Per handläggare" in text
+    assert "Skapade och ändrade kontakter" in text and "By agent" not in text
+
+
+def test_bad_report_language_is_refused_before_a_kernel_starts(tmp_path: Path) -> None:
+    from vitec_nb.errors import InvalidQueryError
+
+    with pytest.raises(InvalidQueryError, match="allowed: en, sv"):
+        render_report(tmp_path / "r.html", language="de")
+    assert not (tmp_path / "r.html").exists()
+
+
 def test_parameters_are_injected_after_the_parameters_cell() -> None:
     from vitec_nb.report import inject_parameters
 

@@ -129,6 +129,11 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--period", default=None, help="D, W, M, Q or Y")
     p.add_argument("--start", default=None, help="first day, e.g. 2025-01-01")
     p.add_argument("--end", default=None, help="last day, included, e.g. 2025-12-31")
+    p.add_argument(
+        "--language",
+        default=None,
+        help="en or sv (default: VITEC_NB_LANGUAGE, else the locale)",
+    )
     return parser
 
 
@@ -295,7 +300,7 @@ def _agents(args: argparse.Namespace) -> int:
     for office, frame in zip(offices, frames, strict=True):
         complete = frame.attrs.get("agents_complete", True)
         which = "every user (GetAllUsers)" if complete else "public users only (GetUser)"
-        demo = " [DEMO DATA from the built-in stand-in]" if frame.attrs.get("demo") else ""
+        demo = f" [{vocab.DEMO_SOURCE}]" if frame.attrs.get("demo") else ""
         print(f"{office}: {len(frame)} agents, {which}{demo}")
         if frame.empty:
             continue
@@ -390,7 +395,7 @@ def _report(args: argparse.Namespace) -> int:
     if args.office:
         offices = [o.strip() for o in args.office.split(",") if o.strip()]
         params["office"] = offices[0] if len(offices) == 1 else offices
-    for name in ("period", "start", "end"):
+    for name in ("period", "start", "end", "language"):
         if getattr(args, name) is not None:
             params[name] = getattr(args, name)
     path = render_report(args.out, **params)

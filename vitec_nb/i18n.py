@@ -22,7 +22,15 @@ from typing import Any
 import pandas as pd
 
 from vitec_nb.errors import InvalidQueryError
-from vitec_nb.vocab import TIMEZONE
+from vitec_nb.vocab import (
+    COMPANY,
+    DECEASED_ESTATE,
+    DEMO_BANNER,
+    DEMO_NOTE,
+    KIND_PLURALS,
+    PERSON,
+    TIMEZONE,
+)
 
 __all__ = [
     "LANGUAGES",
@@ -283,13 +291,13 @@ _TABLE: dict[str, tuple[str, str]] = {
     # summary
     "summary.contacts": ("contacts", "kontakter"),
     "summary.no_match": ("No contacts match", "Inga kontakter matchar"),
-    "summary.kind.person": ("persons", "personer"),
-    "summary.kind.company": ("companies", "företag"),
-    "summary.kind.deceased_estate": ("deceased estates", "dödsbon"),
+    "summary.kind.person": (KIND_PLURALS[PERSON], "personer"),
+    "summary.kind.company": (KIND_PLURALS[COMPANY], "företag"),
+    "summary.kind.deceased_estate": (KIND_PLURALS[DECEASED_ESTATE], "dödsbon"),
     "summary.filters": ("Filters", "Filter"),
     "summary.none": ("none", "inga"),
     "summary.office": ("Office", "Kontor"),
-    "summary.demo": ("DEMO DATA", "DEMODATA"),
+    "summary.demo": (DEMO_BANNER, "DEMODATA"),
     "summary.live": ("live data", "riktiga data"),
     "summary.calls": ("calls made", "anrop gjorda"),
     "summary.cached": ("answered from the cache", "besvarade från cachen"),
@@ -365,7 +373,7 @@ _TABLE: dict[str, tuple[str, str]] = {
         "Inga kontakter matchar filtren i det här intervallet",
     ),
     "chart.demo": (
-        "DEMO DATA — built-in stand-in, not a real CRM",
+        DEMO_NOTE,
         "DEMODATA — inbyggd ersättare, inte ett riktigt CRM",
     ),
     "chart.contacts": ("contacts", "kontakter"),
@@ -530,6 +538,7 @@ _TABLE: dict[str, tuple[str, str]] = {
         "Several offices for the chain (Ctrl/Shift-click); the Office above is always included",
         "Flera kontor för kedjan (Ctrl/Skift-klick); kontoret ovan ingår alltid",
     ),
+    "report.created_changed": ("Created and changed contacts", "Skapade och ändrade kontakter"),
     "archived": ("archived", "arkiverad"),
     "context": ("office {office}, contacts {measure}", "kontor {office}, kontakter {measure}"),
 }

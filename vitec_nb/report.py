@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 import vitec_nb
-from vitec_nb import vocab
+from vitec_nb import i18n, vocab
 from vitec_nb.errors import InvalidQueryError, VitecError
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ EXPLORER_NOTEBOOK = NOTEBOOKS / "explore_contacts.ipynb"
 REPORT_NOTEBOOK = NOTEBOOKS / "activity_report.ipynb"
 
 # The report's parameters (names of the variables in its `parameters` cell).
-REPORT_PARAMETERS = ("office", "period", "start", "end", "dimensions", "filters")
+REPORT_PARAMETERS = ("office", "period", "start", "end", "dimensions", "filters", "language")
 AUTHOR_TAG = "author"  # cells for whoever edits the notebook: left out of the rendered report
 DIMENSIONS = ("agent", "lead_score", "newsletter_list")
 DIMENSION_NAMES = {name: vocab.dimension_label(name) for name in DIMENSIONS}
@@ -119,6 +119,8 @@ def render_report(
     check_parameters(
         **{k: v for k, v in params.items() if k in ("period", "start", "end", "dimensions")}
     )
+    if params.get("language") is not None:
+        params["language"] = i18n.check_language(params["language"])
     client = NotebookClient(
         nb, timeout=timeout, kernel_name=KERNEL, resources={"metadata": {"path": str(path.parent)}}
     )
@@ -269,6 +271,7 @@ class Report:
     end: pd.Timestamp
     dimensions: tuple[str, ...]
     filters: tuple[tuple[str, Any], ...] = ()
+    language: str = "en"
 
     @classmethod
     def create(
@@ -280,11 +283,13 @@ class Report:
         end: Any = None,
         dimensions: Sequence[str] = ("agent", "lead_score"),
         filters: dict[str, Any] | None = None,
+        language: str | None = None,
     ) -> Report:
         """Check and complete the report's parameters (errors name the parameter).
 
         `filters` are further `ContactQuery` filters (agent_id, lead_score, ...), checked
-        here; `end` given as a day is that whole day (included).
+        here; `end` given as a day is that whole day (included). `language`: "en" or
+        "sv" (None: VITEC_NB_LANGUAGE, else the locale) for titles, charts and tables.
         """
         from vitec_nb.query import ContactQuery
 
@@ -311,18 +316,25 @@ class Report:
                 f"{unknown[0] if unknown else office!r} is not a configured office",
                 ", ".join(offices) or "configure an office (VITEC_CUSTOMER_IDS)",
             )
-        return cls(client, chosen, period, start_ts, end_ts, dims, tuple(sorted(filters.items())))
+        lang = i18n.resolve_language(language)
+        return cls(
+            client, chosen, period, start_ts, end_ts, dims, tuple(sorted(filters.items())), lang
+        )
 
     @property
     def range_text(self) -> str:
         """The range as people write it, both ends included: "1 Nov 2025 – 31 Oct 2026"."""
         from vitec_nb.captions import plan_range
 
-        return plan_range(self.start, self.end)
+        return plan_range(self.start, self.end, self.language)
 
     @property
     def title(self) -> str:
         """E.g. 'Contact activity · Office M30011 · month by month · 1 Jan – 31 Dec 2025'."""
+        if self.language == "sv":
+            noun = i18n.period_noun(self.period, "sv")
+            where = "Kontor " + ", ".join(self.offices)
+            return f"Kontaktaktivitet · {where} · {noun} för {noun} · {self.range_text}"
         where = ("Office " if len(self.offices) == 1 else "Offices ") + ", ".join(self.offices)
         return (
             f"Contact activity · {where} · {PERIODS[self.period]} by {PERIODS[self.period]} · "
@@ -422,8 +434,11 @@ def show_header(report: Report) -> None:
     times = f"Generated {now:%Y-%m-%d %H:%M}"
     if fetched is not None and pd.notna(fetched):
         times += f" · data fetched {pd.Timestamp(fetched).tz_convert(TIMEZONE):%Y-%m-%d %H:%M}"
-    words = filters_in_words(report.query, result.names)
-    filters = "Filters: " + ("; ".join(words) if words else "none (every contact)")
+    words = filters_in_words(report.query, result.names, language=report.language)
+    none = i18n.text("caption.no_filters", report.language)
+    filters = (
+        i18n.text("summary.filters", report.language) + ": " + "; ".join(words) if words else none
+    )
     body = (
         f"<h1>{html.escape(report.title)}</h1><p>{html.escape(filters)}<br>{source}<br>"
         f"{times} (Swedish time)</p>"
@@ -435,9 +450,11 @@ def show_breakdown(report: Report, dimension: str, *, measure: str = "created") 
     """Chart and table of activity split by one dimension (agent, lead score, list)."""
     from IPython.display import HTML, display
 
-    display(HTML(f"<h3>By {html.escape(DIMENSION_NAMES[dimension])}</h3>"))
+    words = i18n.text(f"dim.{dimension}", report.language)
+    heading = f"Per {words}" if report.language == "sv" else f"By {DIMENSION_NAMES[dimension]}"
+    display(HTML(f"<h3>{html.escape(heading)}</h3>"))
     result = report.breakdown((dimension,), measure)
-    _show_figure(result.plot(query=report.query))
+    _show_figure(result.plot(query=report.query, language=report.language))
     # One row per value (agents can be many), periods across, and a total per row.
     table = _label_periods(result.to_frame(dimension), report.period).T
     names = result.names.get(dimension, {})
@@ -451,10 +468,13 @@ def show_breakdown(report: Report, dimension: str, *, measure: str = "created") 
 
 def show_created_vs_changed(report: Report) -> None:
     """Contacts created per period and, of those, how many were last changed per period."""
+    from IPython.display import HTML, display
+
     from vitec_nb import activity
 
+    display(HTML(f"<h2>{html.escape(i18n.text('report.created_changed', report.language))}</h2>"))
     result = report.breakdown((), "created")
-    _show_figure(result.plot("created_vs_changed", query=report.query))
+    _show_figure(result.plot("created_vs_changed", query=report.query, language=report.language))
     created = activity.wide(result.activity(measure="created", by=()))["contacts"]
     changed = activity.wide(result.activity(measure="changed", by=(), end=report.end))
     table = pd.DataFrame({"created": created, "last changed": changed["contacts"]})
