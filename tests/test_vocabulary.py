@@ -150,7 +150,8 @@ def test_the_restating_modules_now_take_vocabs_values() -> None:
     assert report.DIMENSION_NAMES["lead_score"] == "lead score"
     assert client.DEMO_BANNER == vocab.DEMO_SOURCE  # the client's public name, kept
     assert charts.DEMO_NOTE == vocab.DEMO_NOTE
-    assert dict(form_output.KINDS) == vocab.KIND_PLURALS
+    assert form_output.KINDS is vocab.KINDS
+    assert tuple(vocab.DIMENSIONS) == form_output.SPLIT_WORDS
 
 
 @pytest.mark.parametrize("given", ["m30011", " M30011 ", "s1", "T0042"])

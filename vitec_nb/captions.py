@@ -16,14 +16,14 @@ from typing import Any
 import pandas as pd
 
 from vitec_nb import i18n
-from vitec_nb.vocab import DEMO_BANNER, TIMEZONE, service_label
+from vitec_nb.vocab import DEMO_BANNER, PERIODS, TIMEZONE, service_label
 
 __all__ = ["Caption", "day_text", "filters_in_words", "plan_range", "range_text"]
 
 MONTHS = i18n.MONTHS
 DASH = " – "
 MEASURE_WORDS = {"created": "created", "changed": "last changed"}
-PERIOD_WORDS = {"D": "day", "W": "week", "M": "month", "Q": "quarter", "Y": "year"}
+PERIOD_WORDS = {code: noun for code, (_, noun) in PERIODS.items()}
 
 
 def _has_time(value: Any) -> bool:

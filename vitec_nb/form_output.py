@@ -16,7 +16,7 @@ import pandas as pd
 from vitec_nb import captions, i18n
 from vitec_nb.captions import Caption
 from vitec_nb.errors import InvalidQueryError
-from vitec_nb.vocab import KIND_LABELS, TIMEZONE
+from vitec_nb.vocab import DIMENSIONS, KIND_LABELS, KINDS, TIMEZONE
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CSV_STYLES",
     "RunRecord",
+    "chart_html",
     "contacts_caption",
     "download_link",
     "export_contacts",
@@ -35,17 +36,9 @@ __all__ = [
     "summary_html",
 ]
 
-KINDS = ("person", "company", "deceased_estate")
 TABLE_ROWS = 10
 CONTACT_ROWS = 500  # rows of a drill-down table shown in the form (all are exported)
-SPLIT_WORDS = (
-    "agent",
-    "lead_score",
-    "newsletter_list",
-    "scheduled_order_type",
-    "custom_field",
-    "office",
-)
+SPLIT_WORDS = tuple(DIMENSIONS)  # the dimensions the form names through i18n ("dim.agent")
 CHART_WIDTH = 840  # pixels on screen: the form's width less the output area's padding
 CHART_DPI = 100  # 10-inch charts become 1000 px, shown at 840: crisp, and a small PNG
 DOWNLOAD_LINK_LIMIT = 20_000_000  # bytes; bigger exports are only written to the folder
@@ -231,6 +224,18 @@ def figure_image(fig: Figure, width: int = CHART_WIDTH) -> Any:
     from IPython.display import Image
 
     return Image(data=png_bytes(fig), format="png", width=width)
+
+
+def chart_html(png: bytes, alt: str, width: int = CHART_WIDTH) -> Any:
+    """The chart PNG as an HTML image whose alt text is its title (front ends show a PNG
+    output without one; readers, tests and screen readers get the title as text)."""
+    from IPython.display import HTML
+
+    data = base64.b64encode(png).decode("ascii")
+    return HTML(
+        f'<img class="vnb-chart" alt="{html.escape(alt)}" width="{width}" '
+        f'src="data:image/png;base64,{data}">'
+    )
 
 
 def png_bytes(fig: Figure, dpi: int = CHART_DPI) -> bytes:
