@@ -24,7 +24,7 @@ from tests.plugins.breakdown import (
 from vitec_nb import ContactQuery, InvalidQueryError
 from vitec_nb.activity import wide
 from vitec_nb.charts import bar_segments
-from vitec_nb.plan import run_breakdown
+from vitec_nb.plan import BreakdownWarning, plan_breakdown, run_breakdown
 
 START, END = "2025-01-01", "2025-12-31"  # the whole of 2025 (a date-only end is its day)
 END_TS = "2026-01-01"
@@ -291,3 +291,36 @@ def test_plot_draws_the_first_dimension_each_contact_once_per_value(
             plt.close(fig)
         heights = sorted(round(h) for h in segments if h > 0)
         assert heights == sorted(truth_cells_one(s.truth, office, name).values())
+
+
+def test_a_lost_list_and_a_lost_service_leave_exactly_their_cells_unknown(
+    make_standin, make_breakdown_client
+):
+    s = make_standin(seed=5, contacts=2000, offices=1, agents=5)
+    office = s.customer_ids[0]
+    by = ("newsletter_list", "scheduled_order_type")
+    client = make_breakdown_client(s, max_retries=0)
+    plan = plan_breakdown(client, ContactQuery(office), by, start=START, end=END)
+    lost_list = next(c for c in plan.calls if c.dimension == "newsletter_list")
+    lost_service = next(c for c in plan.calls if c.dimension == "scheduled_order_type")
+    for call in plan.calls:  # fill the cache with every answer but two
+        if call not in (lost_list, lost_service):
+            client.contacts(call.query)
+    s.set_faults(down=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BreakdownWarning)
+        result = run_breakdown(client, plan, progress=False, allow_partial=True)
+    s.set_faults()
+
+    assert sorted(result.incomplete["call"]) == sorted([lost_list.label, lost_service.label])
+    counts = result.counts
+    unknown = counts["newsletter_list"].isin([lost_list.value, "(no list)"]) | counts[
+        "scheduled_order_type"
+    ].isin([lost_service.value, "(no active service)"])
+    assert unknown.any() and (~unknown).any()
+    assert counts.loc[unknown, "contacts"].isna().all()
+    expected = truth_cells(s.truth, office, by)
+    known = counts[~unknown]
+    for cell in known.itertuples():
+        key = (cell.period, cell.newsletter_list, cell.scheduled_order_type)
+        assert cell.contacts == expected.get(key, 0)
