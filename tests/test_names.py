@@ -108,3 +108,24 @@ def test_an_unknown_name_lists_close_matches(namesakes: StandIn) -> None:
     )
     with pytest.raises(InvalidQueryError, match="no close match"):
         agent_id_for(agents, "Zzyzx Qwerty")
+
+
+def test_the_charts_legend_shows_namesakes_as_in_counts_named(
+    namesakes: StandIn, tmp_path: Path
+) -> None:
+    import matplotlib.pyplot as plt
+
+    name, ids = shared_name(namesakes)
+    with vitec_nb.connect(base_url=namesakes.url, username=namesakes.username,
+                          password=namesakes.password, customer_ids=namesakes.customer_ids,
+                          cache=tmp_path / "c.sqlite") as client:  # fmt: skip
+        result = client.breakdown(ContactQuery(OFFICE), by=("agent",), period="Y",
+                                  start="2024-01-01", end="2024-12-31", progress=False)  # fmt: skip
+    fig = result.plot(top=len(result.labels["agent"]))
+    try:
+        legends = [*fig.legends, *(ax.get_legend() for ax in fig.axes)]
+        texts = {t.get_text() for legend in legends if legend for t in legend.get_texts()}
+    finally:
+        plt.close(fig)
+    assert {result.labels["agent"][i] for i in ids} <= texts
+    assert name not in texts  # the bare shared name would not say which of the two

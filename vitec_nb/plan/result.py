@@ -219,7 +219,7 @@ class BreakdownResult:
             "end": end,
             "offices": tuple(self.plan.query.customer_ids),
             "demo": self.demo,
-            "names": self.names,
+            "names": self.labels,  # namesakes told apart in legends, as in counts_named
         }
 
     def contacts_in(self, **cell: Any) -> pd.DataFrame:
