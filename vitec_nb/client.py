@@ -1,11 +1,14 @@
 """`connect()` and `VitecClient`: contact queries and lookups as DataFrames, through the cache.
 
-The client turns a `ContactQuery` into one cached GET per office, maps every failure to
-the exception hierarchy in errors.py, and labels each frame with where it came from
-(`df.attrs`). Sending is layered, one concern per step:
+A thin façade (httpx's _client.py style) over private modules, one concern each:
 
-    contacts() -> _fetch_contacts() per office -> _get() (cache, retries, timeout, one log
-    line) -> _raise_for_status() / parse
+- `_session.py`: the session (cache, retrying and gated adapter, no redirects);
+- `_send.py`: the one send path (reuse of parsed answers, the cached GET, the pure
+  stale-answer decision `serve_stale`, parsing once, a malformed body deleted and asked
+  again);
+- `_status.py`: what went wrong, as the exception hierarchy (status table, transport);
+- `lookups.py`, `details.py`: the lookups and contact details, as data;
+- `parsed_store.py`: answers kept parsed beside the cache entries they came from.
 
 Retries happen below the cache, on the session's HTTP adapter (urllib3 `Retry`), so cache
 hits never wait; the policy, the 429 gate and `HTTP_SLOTS` live in retries.py (also
@@ -15,51 +18,31 @@ the built-in stand-in once per process and every result says it is demo data.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
-import math
 import threading
 import time
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
-import orjson
 import pandas as pd
 import requests
-from urllib3.exceptions import ReadTimeoutError
 
 from vitec_nb import cache as cache_mod
-from vitec_nb.cache_serializer import RELEASE_ARROW_MEMORY_FROM, release_arrow_memory
+from vitec_nb._send import FORMATS, Call, Sender, log_request
+from vitec_nb._session import client_session, positive
+from vitec_nb._status import public_url
 from vitec_nb.credentials import Credentials
 from vitec_nb.errors import (
-    ApiError,
     ConfigurationError,
     InvalidQueryError,
     MalformedResponseError,
-    NotCachedError,
-    RateLimitedError,
     Redactor,
-    RedirectError,
-    RequestTimeoutError,
-    ServerValidationError,
-    TransportError,
-    VitecError,
-    error_for_status,
 )
-from vitec_nb.parsed_store import parsed_store
-from vitec_nb.query import TIMEZONE, ContactQuery
-from vitec_nb.retries import (
-    DEFAULT_DEADLINE,
-    DeadlineExceeded,
-    GatedAdapter,
-    RateLimitGate,
-    make_retry,
-    retry_after_seconds,
-)
+from vitec_nb.query import ContactQuery
+from vitec_nb.retries import DEFAULT_DEADLINE
 from vitec_nb.retries import HTTP_SLOTS as HTTP_SLOTS
 from vitec_nb.retries import RETRY_STATUSES as RETRY_STATUSES
 from vitec_nb.retries import CappedRetry as CappedRetry
@@ -74,13 +57,12 @@ if TYPE_CHECKING:
     from vitec_nb.plan import BreakdownPlan, BreakdownResult
     from vitec_nb.profile import ServerProfile
 
-__all__ = ["DEMO_BANNER", "VitecClient", "connect"]
+__all__ = ["DEMO_BANNER", "FORMATS", "VitecClient", "connect"]
 
 logger = logging.getLogger("vitec_nb")
 
 DEMO_SEED = 0
 DEMO_CONTACTS = 20_000
-FORMATS = {"json": "application/json", "xml": "application/xml"}
 
 # --- the demo stand-in ----------------------------------------------------------------------
 
@@ -108,48 +90,6 @@ def _parse_contacts(body: bytes, fmt: str, customer_id: str) -> pd.DataFrame:
     return parse_contacts(body, format=fmt, customer_id=customer_id)
 
 
-def _server_message(
-    response: requests.Response, redact: Callable[[str], str | None] = lambda t: t
-) -> tuple[str | None, list[str]]:
-    """The server's message and, for validation errors, the per-field messages.
-
-    `redact` runs on every text before it is cut to length, so no secret survives in part.
-    """
-
-    def clean(text: Any) -> str:
-        return str(redact(str(text)) or "")[:300]
-
-    try:
-        body = orjson.loads(response.content) if response.content else None
-    except orjson.JSONDecodeError:  # plain text: the message, then "field: problem" lines
-        text = str(redact(response.text) or "")
-        lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-        if not lines:
-            return None, []
-        return clean(lines[0]), [clean(line) for line in lines[1:] if ":" in line]
-    if not isinstance(body, dict):
-        return (clean(body) if body else None), []
-    lowered = {str(k).lower(): v for k, v in body.items()}
-    message = lowered.get("message") or lowered.get("title") or lowered.get("error")
-    messages: list[str] = []
-    for key in ("errors", "modelstate", "validationerrors", "details"):
-        value = lowered.get(key)
-        if isinstance(value, Mapping):
-            for field, problems in value.items():
-                problems = problems if isinstance(problems, list) else [problems]
-                messages += [f"{field}: {p}" for p in problems]
-        elif isinstance(value, list):
-            for item in value:
-                if isinstance(item, Mapping):
-                    low = {str(k).lower(): v for k, v in item.items()}
-                    field = low.get("field") or low.get("parameter") or low.get("name")
-                    text = low.get("message") or low.get("error") or str(dict(item))
-                    messages.append(f"{field}: {text}" if field else str(text))
-                else:
-                    messages.append(str(item))
-    return (clean(message) if message is not None else None), [clean(m) for m in messages]
-
-
 # --- the client -----------------------------------------------------------------------------
 
 
@@ -171,8 +111,8 @@ class VitecClient:
             raise ConfigurationError("VitecClient needs resolved settings; use vitec_nb.connect()")
         self.settings = settings
         self.standin = standin
-        self.deadline = _positive(deadline, DEFAULT_DEADLINE, "deadline")
-        lock_timeout = _positive(
+        self.deadline = positive(deadline, DEFAULT_DEADLINE, "deadline")
+        lock_timeout = positive(
             cache_lock_timeout, cache_mod.DEFAULT_LOCK_TIMEOUT, "cache_lock_timeout"
         )
         # Every form of every password in use, removed from any server text we quote.
@@ -180,37 +120,19 @@ class VitecClient:
             self.credentials.username,
             [self.credentials.password or "", *self.credentials.passwords.values()],
         )
-        self.session: CachedSession = cache_mod.make_session(
-            settings.cache,
-            expire_after=settings.expire_after,
-            lock_timeout=lock_timeout,
+        self.session: CachedSession
+        self.session, self.gate = client_session(
+            settings, self.base_url, deadline=self.deadline, lock_timeout=lock_timeout
         )
-        self.gate = RateLimitGate()
-        adapter = GatedAdapter(
-            gate=self.gate,
+        self._sender = Sender(
+            self.session,
+            base_url=self.base_url,
+            credentials=self.credentials,
+            timeout=settings.timeout,
             deadline=self.deadline,
-            max_retries=make_retry(settings, self.gate),
-            pool_connections=4,
-            pool_maxsize=max(settings.concurrency, 10),
+            max_retries=settings.max_retries,
+            redact=self._redact,
         )
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
-        self.session.headers["User-Agent"] = "vitec_nb"
-        # No request of this session ever follows a redirect, whoever sends it: a 3xx is
-        # the API's error to report (RedirectError), and another host's body is no answer.
-        self.session.max_redirects = 0
-        # Proxies and CA bundle from the environment, resolved once for the base URL (every
-        # request goes there): left to requests, each request scans the whole environment
-        # again, ~0.15 ms under the GIL (docs/benchmarks.md, benchmark 5). Auth is always
-        # explicit, so trust_env's other use (netrc) never applied.
-        env = self.session.merge_environment_settings(self.base_url, {}, None, None, None)
-        self.session.proxies = env["proxies"]
-        self.session.verify = env["verify"]
-        self.session.cert = env["cert"]
-        self.session.trust_env = False
-        self._keys: dict[tuple[Any, ...], str] = {}  # request -> cache key (same credential)
-        # Contact frames kept parsed beside the cache entries they came from (SQLite, Redis).
-        self._parsed = parsed_store(self.session.cache)
         # lookup request -> (the parsed body it was built from, its frame): a warm planner
         # run asks for the same users lookup every time (building it costs ~5 ms)
         self._lookup_frames: dict[tuple[Any, ...], tuple[Any, pd.DataFrame]] = {}
@@ -225,7 +147,7 @@ class VitecClient:
     @property
     def base_url(self) -> str:
         """The API's base URL: scheme, host, port and path only (never user info or query)."""
-        return _public_url(str(self.settings.base_url))
+        return public_url(str(self.settings.base_url))
 
     @property
     def concurrency(self) -> int:
@@ -374,34 +296,18 @@ class VitecClient:
         beside it (parsed_store.py); None otherwise. Sends nothing and parses nothing: for
         the planner, an answer it can have at once needs no thread.
         """
-        if self._parsed is None or not isinstance(query, ContactQuery):
+        if not isinstance(query, ContactQuery):
             return None
         if len(query.customer_ids) != 1:
             return None
         cid = query.customer_ids[0]
         params = query.to_params()
         started = time.perf_counter()
-        hit = self._parsed_hit(self._cache_key(query.path, params, cid, "json"))
+        hit = self._sender.reused(self._cache_key(query.path, params, cid, "json"))
         if hit is None:
             return None
-        _log_request(query.path, params, 200, True, started)
+        log_request(query.path, params, 200, True, started)
         return self._labelled(hit[0], query, "json", hit[1])
-
-    def _parsed_hit(self, key: str, *, keep: bool = True) -> tuple[Any, dict[str, Any]] | None:
-        """The answer parsed from the unchanged, fresh entry `key`: remembered in this
-        process, or (`keep`: contact frames) kept beside the cache; None if neither."""
-        assert self._parsed is not None
-        hit = self._parsed.recall(key)
-        if hit is None and keep:
-            stored = self._parsed.get(key)
-            if stored is not None:
-                info = {"fetched_at": stored[1].tz_convert(TIMEZONE), "from_cache": True}
-                hit = (stored[0], dict(info, stale=False))
-                self._parsed.remember(key, hit[0], hit[1], len(hit[0]))
-        if hit is None:
-            return None
-        value = hit[0].copy(deep=False) if isinstance(hit[0], pd.DataFrame) else hit[0]
-        return value, dict(hit[1], from_cache=True, stale=False)
 
     def _fetch_contacts(
         self, q: ContactQuery, fmt: str, refresh: bool, offline: bool
@@ -431,54 +337,10 @@ class VitecClient:
         parse: Callable[[requests.Response], Any],
         keep: bool = False,
     ) -> tuple[Any, dict[str, Any]]:
-        """(parsed body, where it came from) for one GET: the one send path.
-
-        Sent through the cache, then parsed here, once. A body that does not parse is
-        dropped from the cache and asked for again (refresh), up to the retry budget.
-        `keep`: a contact frame, kept parsed beside the cache entry (and served from there
-        while that entry is unchanged and fresh: no read of the body, no parse).
-        """
-        key = self._cache_key(path, params, cid, fmt)
-        if not refresh and self._parsed is not None:
-            started = time.perf_counter()
-            hit = self._parsed_hit(key, keep=keep)
-            if hit is not None:
-                _log_request(path, params, 200, True, started)
-                return hit
-        attempts = self.settings.max_retries + 1
-        for attempt in range(1, attempts + 1):
-            response, stale = self._get(
-                path, params, cid, fmt, refresh=refresh, offline=offline, what=what
-            )
-            try:
-                parsed = parse(response)
-                break
-            except MalformedResponseError as exc:
-                self._drop_entry(key, stale)
-                if attempt == attempts or offline:
-                    raise self._malformed(exc, response) from None
-                logger.warning(
-                    "malformed answer for %s; asking again (%d of %d)", what, attempt, attempts - 1
-                )
-                refresh = True
-            finally:
-                if len(response.content) >= RELEASE_ARROW_MEMORY_FROM:
-                    release_arrow_memory()
-        info = _response_info(response, stale)
-        if self._parsed is not None and not info["stale"]:
-            self._parsed.remember(key, parsed, info, len(parsed))
-            if keep:
-                expires = getattr(response, "expires", None)
-                self._parsed.put(key, parsed, info["fetched_at"], expires)
-            if isinstance(parsed, pd.DataFrame):  # the remembered frame stays intact
-                parsed = parsed.copy(deep=False)
-        return parsed, info
-
-    def _drop_entry(self, key: str, stale: bool) -> None:
-        """A body that did not parse is never answered from the cache again."""
-        if not stale:
-            with contextlib.suppress(*cache_mod.CACHE_ERRORS):
-                self.session.cache.delete(key)
+        """(parsed body, where it came from) for one GET (lookups.py, details.py): the one
+        send path, `_send.Sender.get_parsed`."""
+        call = Call(path, params, cid, fmt, what)
+        return self._sender.get_parsed(call, parse, refresh=refresh, offline=offline, keep=keep)
 
     # -- lookups (vitec_nb/lookups.py, vitec_nb/details.py) ---------------------------------
 
@@ -589,29 +451,8 @@ class VitecClient:
     def _probe(
         self, path: str, params: Mapping[str, str], cid: str, what: str
     ) -> requests.Response:
-        """One GET sent to the server whatever the cache holds (force_refresh: never a cached
-        or stale answer), returned whatever its status; retries, auth and the 429 gate as for
-        every request. A transport failure raises the client's (secret-free) error."""
-        started = time.perf_counter()
-        try:
-            response = self.session.get(
-                f"{self.base_url}/{path}",
-                params=dict(params),
-                headers={"Accept": FORMATS["json"]},
-                auth=self.credentials.basic_auth_for(cid),
-                timeout=self.settings.timeout,
-                force_refresh=True,
-            )
-        except requests.RequestException as exc:
-            _log_request(path, params, "error", False, started)
-            raise self._transport_error(exc, what) from None
-        except cache_mod.CACHE_ERRORS as exc:  # storing the fresh answer failed
-            raise TransportError(
-                f"The answer cache at {cache_mod.cache_location(self.session)} failed "
-                f"({what}): {type(exc).__name__}: {exc}."
-            ) from None
-        _log_request(path, params, response.status_code, False, started)
-        return response
+        """One GET to the server whatever the cache holds, whatever its status (doctor)."""
+        return self._sender.probe(path, params, cid, what)
 
     # -- breakdowns (planner) -------------------------------------------------------------
 
@@ -689,199 +530,13 @@ class VitecClient:
         return cid
 
     def _cache_key(self, path: str, params: Mapping[str, str], cid: str, fmt: str) -> str:
-        """The cache key of a request, remembered (URL normalisation costs milliseconds)."""
-        slot = (path, tuple(params.items()), cid, fmt)
-        key = self._keys.get(slot)
-        if key is None:
-            key = self.session.cache.create_key(self._prepare(path, params, cid, FORMATS[fmt]))
-            if len(self._keys) > 50_000:
-                self._keys.clear()
-            self._keys[slot] = key
-        return key
+        """The cache key of a request (remembered: URL normalisation costs milliseconds)."""
+        return self._sender.cache_key(path, params, cid, fmt)
 
     def _prepare(
         self, path: str, params: Mapping[str, str], cid: str, accept: str
     ) -> requests.PreparedRequest:
-        request = requests.Request(
-            "GET",
-            f"{self.base_url}/{path}",
-            params=dict(params),
-            headers={"Accept": accept},
-            auth=self.credentials.basic_auth_for(cid),
-        )
-        return self.session.prepare_request(request)
-
-    def _get(
-        self,
-        path: str,
-        params: Mapping[str, str],
-        cid: str,
-        fmt: str,
-        *,
-        refresh: bool,
-        offline: bool,
-        what: str,
-    ) -> tuple[requests.Response, bool]:
-        """One cached GET and whether it is a stale answer; failures become VitecErrors.
-
-        When the server fails (5xx or 429 after the retries, no connection, a timeout) or
-        offline mode misses, an expired cached answer is returned instead, marked stale.
-        Never for 4xx: a rejected credential gets no stale data.
-        """
-        started = time.perf_counter()
-        response, failure = self._send(path, params, cid, fmt, refresh, offline, what)
-        status: Any = "error" if response is None else response.status_code
-        cached = bool(getattr(response, "from_cache", False))
-        damaged = self._damaged(path, params, cid, fmt, what)
-        if offline and status == 504:  # only-if-cached miss: a synthetic 504, nothing sent
-            status, cached = "not-cached", False
-            why = "its cached copy was damaged and was dropped" if damaged else "not in the cache"
-            failure = NotCachedError(f"{why} (offline mode): {what}")
-        server_failed = isinstance(status, int) and (status == 429 or status >= 500)
-        if (server_failed or failure is not None) and not isinstance(
-            failure, MalformedResponseError
-        ):
-            stale = self._stale_entry(path, params, cid, fmt)
-            if stale is not None:
-                _log_request(path, params, f"{status}->stale", True, started)
-                return stale, True
-        _log_request(path, params, status, cached, started)
-        if failure is not None:
-            raise failure
-        assert response is not None
-        if status != 200:
-            self._raise_for_status(response, cid, what)
-        return response, False
-
-    def _send(
-        self,
-        path: str,
-        params: Mapping[str, str],
-        cid: str,
-        fmt: str,
-        refresh: bool,
-        offline: bool,
-        what: str,
-    ) -> tuple[requests.Response | None, VitecError | None]:
-        """The session's answer (cache, retries, deadline), or the VitecError instead."""
-        try:
-            response = self.session.get(
-                f"{self.base_url}/{path}",
-                params=dict(params),
-                headers={"Accept": FORMATS[fmt]},
-                auth=self.credentials.basic_auth_for(cid),
-                timeout=self.settings.timeout,
-                allow_redirects=False,  # a 3xx is an error (RedirectError), never followed
-                only_if_cached=offline,
-                force_refresh=refresh,
-            )
-        except requests.RequestException as exc:
-            return None, self._transport_error(exc, what)
-        except UnicodeError:  # requests reading a header (e.g. a Location) that is not UTF-8
-            return None, TransportError(f"The answer for {what} has unreadable headers.")
-        except cache_mod.CACHE_ERRORS as exc:  # the cache's store failed, not the server
-            raise TransportError(
-                f"The answer cache at {cache_mod.cache_location(self.session)} failed "
-                f"({what}): {type(exc).__name__}: {exc}. Check that it is running and "
-                "reachable, or connect with another cache (cache=...)."
-            ) from None
-        return response, None
-
-    def _malformed(
-        self, exc: MalformedResponseError, response: requests.Response | None
-    ) -> MalformedResponseError:
-        """`exc` without secrets: its text may quote the body, which may echo credentials
-        (then no excerpt at all: a cut excerpt could hold part of an encoded secret)."""
-        text = str(self._redact(str(exc)))
-        body = response.content if response is not None else b""
-        if body and self._redact.finds(body.decode("utf-8", "replace")):
-            text = text.split(" Near there:")[0] + " (no excerpt: the answer quoted credentials)"
-        return MalformedResponseError(text)
-
-    def _damaged(self, path: str, params: Mapping[str, str], cid: str, fmt: str, what: str) -> bool:
-        """Whether this request's cache entry was just found damaged (then dropped): warns."""
-        if not cache_mod.has_damaged(self.session):  # the usual case: no key to compute
-            return False
-        if not cache_mod.take_damaged(self.session, self._cache_key(path, params, cid, fmt)):
-            return False
-        warnings.warn(
-            f"The cached answer for {what} in {cache_mod.cache_location(self.session)} was "
-            "damaged; it was dropped and asked for again.",
-            RuntimeWarning,
-            stacklevel=4,
-        )
-        return True
-
-    def _transport_error(self, exc: requests.RequestException, what: str) -> VitecError:
-        """The VitecError for an exception from requests (no password, no URL credentials)."""
-        if _caused_by(exc, DeadlineExceeded):
-            return RequestTimeoutError(
-                f"Vitec Connect at {self.base_url} took longer than the deadline of "
-                f"{self.deadline:g} s for one call ({what}); try again, or raise deadline= in "
-                "connect()."
-            )
-        read_timeout = self.settings.timeout[1]
-        timeout = RequestTimeoutError(
-            f"Vitec Connect at {self.base_url} did not answer within {read_timeout:g} s "
-            f"({what}); try again, or raise timeout= in connect()."
-        )
-        if isinstance(exc, requests.Timeout) or _caused_by_read_timeout(exc):
-            return timeout
-        if isinstance(
-            exc, requests.exceptions.ChunkedEncodingError | requests.exceptions.ContentDecodingError
-        ):
-            return MalformedResponseError(
-                f"The answer for {what} was cut off or garbled in transit; nothing was cached."
-            )
-        if isinstance(exc, requests.ConnectionError):
-            return TransportError(
-                f"Could not reach Vitec Connect at {self.base_url} ({what}): {_reason(exc)}. "
-                "Check the network and the base URL; cached answers still work with "
-                "offline=True."
-            )
-        if isinstance(exc, requests.TooManyRedirects) and exc.response is not None:
-            location = exc.response.headers.get("Location") or ""
-            return RedirectError(
-                status=exc.response.status_code,
-                location=self._redact(_public_url(location)) or None,
-            )
-        return TransportError(f"The request for {what} failed: {_reason(exc)}.")
-
-    def _stale_entry(
-        self, path: str, params: Mapping[str, str], cid: str, fmt: str
-    ) -> requests.Response | None:
-        """The cached answer for this request even if expired (None if there is none)."""
-        entry = self.session.cache.get_response(self._cache_key(path, params, cid, fmt))
-        if entry is None or entry.status_code != 200:
-            return None
-        return entry
-
-    def _raise_for_status(self, response: requests.Response, cid: str, what: str) -> None:
-        status = response.status_code
-        message, messages = _server_message(response, self._redact)
-        cls = error_for_status(status)
-        url = response.url.split("?", 1)[0] if response.url else None
-        kwargs: dict[str, Any] = {
-            "status": status,
-            "url": url,
-            "server_message": message,
-            "customer_id": cid,
-        }
-        error: ApiError
-        if cls is ServerValidationError:
-            if messages and message:
-                kwargs["server_message"] = f"{message} {'; '.join(messages)}"
-            error = ServerValidationError(messages=messages, **kwargs)
-        elif cls is RateLimitedError:
-            retry_after = response.headers.get("Retry-After")
-            seconds = None if retry_after is None else retry_after_seconds(retry_after)
-            error = RateLimitedError(retry_after=seconds, **kwargs)
-        elif cls is RedirectError:
-            location = self._redact(_public_url(response.headers.get("Location") or "")) or None
-            error = RedirectError(location=location, **kwargs)
-        else:
-            error = cls(**kwargs)
-        raise error
+        return self._sender.prepare(path, params, cid, accept)
 
     @staticmethod
     def _parse_response(response: requests.Response) -> pd.DataFrame:
@@ -907,85 +562,6 @@ class VitecClient:
 def _flag(name: str, value: Any) -> None:
     if not isinstance(value, bool):
         raise InvalidQueryError(name, f"{value!r} is not True or False", "True or False")
-
-
-def _reason(exc: BaseException) -> str:
-    text = str(exc.args[0] if exc.args else exc)
-    for marker in ("Connection refused", "Name or service not known", "timed out", "reset"):
-        if marker in text:
-            return marker.lower()
-    return type(exc).__name__
-
-
-def _positive(value: Any, default: float, name: str) -> float:
-    """A finite positive number of seconds (None: the default); ConfigurationError else."""
-    if value is None:
-        return default
-    ok = isinstance(value, int | float) and not isinstance(value, bool)
-    if not ok or not math.isfinite(value) or value <= 0:
-        raise ConfigurationError(
-            f"{name}: {value!r} is not allowed (allowed: a finite number of seconds > 0)"
-        )
-    return float(value)
-
-
-def _public_url(url: str) -> str:
-    """`url` without user info, query or fragment (safe to show, to log and to cache)."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        port = parts.port
-    except ValueError:
-        return "(an unreadable URL)"
-    if ":" in host:
-        host = f"[{host}]"
-    netloc = f"{host}:{port}" if port else host
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
-
-
-def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
-    """Whether `exc` or anything it wraps (args, cause, context, reason) is a `kind`."""
-    seen: set[int] = set()
-    stack: list[Any] = [exc]
-    while stack:
-        item = stack.pop()
-        if item is None or id(item) in seen:
-            continue
-        seen.add(id(item))
-        if isinstance(item, kind):
-            return True
-        if isinstance(item, BaseException):
-            stack += [*item.args, item.__cause__, item.__context__, getattr(item, "reason", None)]
-    return False
-
-
-def _caused_by_read_timeout(exc: BaseException) -> bool:
-    return _caused_by(exc, ReadTimeoutError) or _caused_by(exc, requests.ReadTimeout)
-
-
-def _log_request(
-    path: str, params: Mapping[str, str], status: Any, cached: bool, started: float
-) -> None:
-    """One line per request: method, path with parameters, status, cached, milliseconds."""
-    if not logger.isEnabledFor(logging.INFO):  # formatting costs more than the check
-        return
-    query = "&".join(f"{k}={v}" for k, v in params.items())
-    target = f"/{path}?{query}" if query else f"/{path}"
-    elapsed = (time.perf_counter() - started) * 1000
-    logger.info("GET %s %s cached=%s %.0f ms", target, status, cached, elapsed)
-
-
-def _response_info(response: requests.Response, stale: bool = False) -> dict[str, Any]:
-    from_cache = bool(getattr(response, "from_cache", False))
-    created = getattr(response, "created_at", None)
-    fetched = pd.Timestamp(created) if created is not None else pd.Timestamp.now(tz="UTC")
-    if fetched.tzinfo is None:
-        fetched = fetched.tz_localize("UTC")
-    return {
-        "fetched_at": fetched.tz_convert(TIMEZONE),
-        "from_cache": from_cache,
-        "stale": bool(stale or (from_cache and getattr(response, "is_expired", False))),
-    }
 
 
 def _concat_offices(frames: list[pd.DataFrame], offices: Sequence[str]) -> pd.DataFrame:
@@ -1071,7 +647,7 @@ def connect(
     )
     bounds = {"deadline": deadline, "cache_lock_timeout": cache_lock_timeout}
     for name, value in bounds.items():
-        _positive(value, 1.0, name)  # checked before anything starts (e.g. the stand-in)
+        positive(value, 1.0, name)  # checked before anything starts (e.g. the stand-in)
     if not settings.demo:
         return VitecClient(settings, **bounds)
     standin = demo_standin()

@@ -27,9 +27,13 @@ from vitec_nb.doctor_findings import Probe
 from vitec_nb.errors import InvalidQueryError, VitecError
 from vitec_nb.profile import PROFILE_FILE, ServerProfile, load_profile, save_profile
 from vitec_nb.vocab import (
+    COMPANY,
     CUSTOMER_ID_ALLOWED,
-    CUSTOMER_ID_PATTERN,
+    DECEASED_ESTATE,
+    KIND_TYPES,
+    PERSON,
     TIMEZONE,
+    is_customer_id,
     normalize_customer_id,
 )
 
@@ -109,9 +113,9 @@ class _Prober:
 def _status_words(response: Any, redact: Callable[[str], str | None]) -> str:
     """The status and the server's words, every form of the account's secrets removed
     (`redact`: the client's redactor; a proxy may echo the Authorization header)."""
-    from vitec_nb.client import _server_message
+    from vitec_nb._status import server_message
 
-    message, messages = _server_message(response, redact)
+    message, messages = server_message(response, redact)
     text = " ".join([message or "", *messages]).strip()
     return f"{response.status_code}: {text[:200]}" if text else str(response.status_code)
 
@@ -224,7 +228,7 @@ def _chosen_offices(client: VitecClient, offices: Sequence[str] | str | None) ->
     chosen: list[str] = []
     for value in offices:
         cid = normalize_customer_id(value) if isinstance(value, str) else value
-        if not isinstance(cid, str) or not CUSTOMER_ID_PATTERN.fullmatch(cid):
+        if not isinstance(cid, str) or not is_customer_id(cid):
             raise InvalidQueryError("office", f"{value!r} is not an office id", CUSTOMER_ID_ALLOWED)
         client.credentials.auth_for(cid)  # no password for it: an error naming it, no request
         if cid not in chosen:
@@ -298,12 +302,12 @@ def _details(prober: _Prober, office: str, base: Probe) -> Probe | None:
     """One typed details call for up to 20 of the window's persons (or companies): more
     than 5 ids go in the query string, as Vitec's help page says. None: no contact."""
     refs = facts.contact_refs(base.body)
-    kind = max(("person", "company"), key=lambda k: len(refs[k]))
-    kind = kind if refs[kind] else "deceased_estate"
+    kind = max((PERSON, COMPANY), key=lambda k: len(refs[k]))
+    kind = kind if refs[kind] else DECEASED_ESTATE
     if not refs[kind]:
         return None
     ids = [str(facts.field(r, "id")) for r in refs[kind][:DETAIL_IDS]]
-    route = {"person": "Person", "company": "Company", "deceased_estate": "DeceasedEstate"}[kind]
+    route = KIND_TYPES[kind]
     path = f"CRM/Contact/{office}/{route}"
     if len(ids) > 5:
         return prober.get(office, "details", path, {"contactIds": ",".join(ids)})
