@@ -97,7 +97,7 @@ def agent_id_for(agents: pd.DataFrame, name: str, option: str = "agent") -> str:
             + "; ".join(shown[uid] for uid in found),
             "one of those labels as written, or --agent-id with the user id",
         )
-    by_plain = {_plain(text): text for text in [*names.values(), *shown.values()]}
+    by_plain = {_plain(text): text for text in shown.values()}  # what --agent accepts
     close = [by_plain[t] for t in difflib.get_close_matches(wanted, list(by_plain), n=5)]
     hint = f"; close matches: {', '.join(close)}" if close else "; no close match"
     raise InvalidQueryError(
