@@ -16,6 +16,7 @@ import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import pandas as pd
 import requests
@@ -26,6 +27,7 @@ from vitec_nb import cache as cache_mod
 from vitec_nb.cache_serializer import RELEASE_ARROW_MEMORY_FROM, release_arrow_memory
 from vitec_nb.credentials import Credentials
 from vitec_nb.errors import (
+    InvalidQueryError,
     MalformedResponseError,
     NotCachedError,
     Redactor,
@@ -35,11 +37,46 @@ from vitec_nb.errors import (
 from vitec_nb.parsed_store import parsed_store
 from vitec_nb.query import TIMEZONE
 
-__all__ = ["FORMATS", "Call", "Sender", "log_request", "serve_stale"]
+__all__ = [
+    "FORMATS",
+    "Call",
+    "Sender",
+    "checked_format",
+    "log_request",
+    "parse_contacts_answer",
+    "serve_stale",
+]
 
 logger = logging.getLogger("vitec_nb")
 
 FORMATS = {"json": "application/json", "xml": "application/xml"}
+
+
+def checked_format(fmt: str) -> str:
+    """'json' or 'xml' (any case); InvalidQueryError naming the option otherwise."""
+    if not isinstance(fmt, str) or fmt.lower() not in FORMATS:
+        raise InvalidQueryError("format", f"{fmt!r} is not a format", "'json' or 'xml'")
+    return fmt.lower()
+
+
+def parse_contacts_answer(response: requests.Response) -> pd.DataFrame:
+    """A contacts answer as the contacts frame; MalformedResponseError naming the office."""
+    from vitec_nb.parse import parse_contacts
+
+    path = urlsplit(response.url).path
+    cid = path.rstrip("/").rsplit("/", 1)[-1]
+    accept = response.request.headers.get("Accept", "") if response.request else ""
+    fmt = "xml" if "xml" in accept else "json"
+    try:
+        return parse_contacts(response.content, format=fmt, customer_id=cid)
+    except MalformedResponseError as exc:
+        reason = str(exc)
+    except Exception as exc:  # a parser bug or an unforeseen body: still a bad answer
+        reason = f"{type(exc).__name__}: {str(exc)[:200]}"
+    raise MalformedResponseError(
+        f"The {fmt.upper()} answer for office {cid} is not a valid contact list, so it was "
+        f"not cached. {reason}"
+    )
 
 
 @dataclass(frozen=True)

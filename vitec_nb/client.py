@@ -25,20 +25,19 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 import pandas as pd
 import requests
 
 from vitec_nb import cache as cache_mod
-from vitec_nb._send import FORMATS, Call, Sender, log_request
+from vitec_nb._lookup_methods import LookupMethods
+from vitec_nb._send import FORMATS, Call, Sender, checked_format, log_request, parse_contacts_answer
 from vitec_nb._session import client_session, positive
 from vitec_nb._status import public_url
 from vitec_nb.credentials import Credentials
 from vitec_nb.errors import (
     ConfigurationError,
     InvalidQueryError,
-    MalformedResponseError,
     Redactor,
 )
 from vitec_nb.query import ContactQuery
@@ -53,7 +52,6 @@ if TYPE_CHECKING:
     from requests_cache import CachedSession
 
     from vitec_nb.doctor import DoctorReport
-    from vitec_nb.lookups import OfficeLookups
     from vitec_nb.plan import BreakdownPlan, BreakdownResult
     from vitec_nb.profile import ServerProfile
 
@@ -81,19 +79,10 @@ def demo_standin() -> Any:
         return _demo_standin
 
 
-# --- parsing ------------------------------------------------------------------------------
-
-
-def _parse_contacts(body: bytes, fmt: str, customer_id: str) -> pd.DataFrame:
-    from vitec_nb.parse import parse_contacts
-
-    return parse_contacts(body, format=fmt, customer_id=customer_id)
-
-
 # --- the client -----------------------------------------------------------------------------
 
 
-class VitecClient:
+class VitecClient(LookupMethods):
     """Contacts and lookups from Vitec Connect (or the stand-in) as DataFrames, cached.
 
     Create it with `connect()`. Thread-safe: one client may serve several threads at once.
@@ -230,7 +219,7 @@ class VitecClient:
         cache when fresh; `refresh=True` asks the server again, `offline=True` never does
         (NotCachedError on a miss). `df.attrs` says what, when, and from where.
         """
-        q = self._query(query, filters)
+        q = _checked_query(query, filters)
         fmt = self._format(format)
         _flag("refresh", refresh)
         _flag("offline", offline)
@@ -282,7 +271,7 @@ class VitecClient:
         self, query: ContactQuery | None = None, /, *, format: str = "json", **filters: Any
     ) -> bool:
         """Whether every office's answer is in the cache and fresh; sends nothing."""
-        q = self._query(query, filters)
+        q = _checked_query(query, filters)
         fmt = self._format(format)
         for cid in q.customer_ids:
             single = q.for_office(cid)
@@ -341,93 +330,6 @@ class VitecClient:
         send path, `_send.Sender.get_parsed`."""
         call = Call(path, params, cid, fmt, what)
         return self._sender.get_parsed(call, parse, refresh=refresh, offline=offline, keep=keep)
-
-    # -- lookups (vitec_nb/lookups.py, vitec_nb/details.py) ---------------------------------
-
-    def agents(
-        self, customer_id: str, *, refresh: bool = False, offline: bool = False
-    ) -> pd.DataFrame:
-        """The office's users: user_id, name, title, archived, public, customer_id.
-
-        From `User/GetAllUsers` when it answers (`attrs["agents_complete"]` True), else the
-        public users of `User/GetUser` (False); a refusal is remembered by this client.
-        """
-        from vitec_nb import lookups
-
-        return lookups.fetch_agents(self, self._office(customer_id), refresh=refresh,
-                                    offline=offline)  # fmt: skip
-
-    def newsletter_lists(
-        self, customer_id: str, *, refresh: bool = False, offline: bool = False
-    ) -> pd.DataFrame:
-        """The office's newsletter lists: id, name, customer_id."""
-        return self._table("newsletter_lists", customer_id, refresh, offline)
-
-    def custom_fields(
-        self, customer_id: str, *, refresh: bool = False, offline: bool = False
-    ) -> pd.DataFrame:
-        """The office's custom fields: name, label, type, valid_for (tuple), customer_id.
-
-        Only those valid for a person or company can match a contact:
-        `vitec_nb.lookups.contact_fields(frame)`.
-        """
-        return self._table("custom_fields", customer_id, refresh, offline)
-
-    def offices(
-        self, customer_id: Any = None, *, refresh: bool = False, offline: bool = False
-    ) -> pd.DataFrame:
-        """Offices (`Office/GetOffice`) of every configured office (or those given):
-        customer_id, office_id, name, archived, chain_id, chain_name, groups."""
-        from vitec_nb import lookups
-
-        return lookups.fetch_offices(self, customer_id, refresh=refresh, offline=offline)
-
-    def office_groups(
-        self, customer_id: Any = None, *, refresh: bool = False, offline: bool = False
-    ) -> pd.DataFrame:
-        """Office groups (`CRM/Officegroups`): id, name, offices (tuple of customer ids)."""
-        from vitec_nb import lookups
-
-        return lookups.fetch_office_groups(self, customer_id, refresh=refresh, offline=offline)
-
-    def office_label(self, customer_id: str, *, offline: bool = False) -> str:
-        """The office for display, "Södermalm (M30011)" (the id alone without a name)."""
-        from vitec_nb import lookups
-
-        cid = self._office(customer_id)
-        return lookups.office_label(cid, lookups.fetch_office_name(self, cid, offline=offline))
-
-    def lookups(
-        self, office: str, *, refresh: bool = False, offline: bool = False
-    ) -> OfficeLookups:
-        """What the planner needs about one office (`vitec_nb.lookups.OfficeLookups`)."""
-        from vitec_nb import lookups
-
-        return lookups.fetch_office_lookups(self, office, refresh=refresh, offline=offline)
-
-    def contact_details(
-        self,
-        customer_id: str,
-        ids: Any,
-        fields: Any = None,
-        *,
-        refresh: bool = False,
-        offline: bool = False,
-        progress: Any = None,
-    ) -> pd.DataFrame:
-        """One row per contact id: kind, id, customer_id, name, created_at, changed_at,
-        agent_id, lead_score; personal data only as `fields=` names it (docs/lookups.md)."""
-        from vitec_nb import details
-
-        return details.fetch_details(self, customer_id, ids, fields, refresh=refresh,
-                                     offline=offline, progress=progress)  # fmt: skip
-
-    def _table(self, name: str, customer_id: str, refresh: bool, offline: bool) -> pd.DataFrame:
-        from vitec_nb import lookups
-
-        cid = self._office(customer_id)
-        return lookups.fetch_lookup(self, lookups.LOOKUPS[name], cid, refresh=refresh,
-                                    offline=offline)  # fmt: skip
 
     # -- doctor (vitec_nb/doctor.py) and the server profile ----------------------------------
 
@@ -497,30 +399,8 @@ class VitecClient:
 
     # -- sending -----------------------------------------------------------------------------
 
-    def _query(self, query: ContactQuery | None, filters: Mapping[str, Any]) -> ContactQuery:
-        known = [f.name for f in dataclasses.fields(ContactQuery)]
-        for name in filters:
-            if name not in known:  # a typo like leadscore=3: say what the filters are called
-                raise InvalidQueryError(name, "is not a filter", ", ".join(known))
-        if query is None:
-            if "customer_id" not in filters:
-                raise InvalidQueryError(
-                    "customer_id", "is required", "an office id like M30011, or a list of them"
-                )
-            return ContactQuery(**filters)
-        if not isinstance(query, ContactQuery):
-            raise InvalidQueryError(
-                "query", f"must be a ContactQuery, not {type(query).__name__}", "a ContactQuery"
-            )
-        if filters:
-            return query.replace(**filters)
-        return query
-
-    @staticmethod
-    def _format(fmt: str) -> str:
-        if not isinstance(fmt, str) or fmt.lower() not in FORMATS:
-            raise InvalidQueryError("format", f"{fmt!r} is not a format", "'json' or 'xml'")
-        return fmt.lower()
+    _format = staticmethod(checked_format)
+    _parse_response = staticmethod(parse_contacts_answer)
 
     def _office(self, customer_id: str) -> str:
         cid = ContactQuery(customer_id).customer_id
@@ -538,25 +418,29 @@ class VitecClient:
     ) -> requests.PreparedRequest:
         return self._sender.prepare(path, params, cid, accept)
 
-    @staticmethod
-    def _parse_response(response: requests.Response) -> pd.DataFrame:
-        path = urlsplit(response.url).path
-        cid = path.rstrip("/").rsplit("/", 1)[-1]
-        accept = response.request.headers.get("Accept", "") if response.request else ""
-        fmt = "xml" if "xml" in accept else "json"
-        try:
-            return _parse_contacts(response.content, fmt, cid)
-        except MalformedResponseError as exc:
-            reason = str(exc)
-        except Exception as exc:  # a parser bug or an unforeseen body: still a bad answer
-            reason = f"{type(exc).__name__}: {str(exc)[:200]}"
-        raise MalformedResponseError(
-            f"The {fmt.upper()} answer for office {cid} is not a valid contact list, so it was "
-            f"not cached. {reason}"
-        )
-
 
 # --- helpers --------------------------------------------------------------------------------
+
+
+def _checked_query(query: ContactQuery | None, filters: Mapping[str, Any]) -> ContactQuery:
+    """The query of `contacts()` / `is_cached()`: a ContactQuery, with any filters applied."""
+    known = [f.name for f in dataclasses.fields(ContactQuery)]
+    for name in filters:
+        if name not in known:  # a typo like leadscore=3: say what the filters are called
+            raise InvalidQueryError(name, "is not a filter", ", ".join(known))
+    if query is None:
+        if "customer_id" not in filters:
+            raise InvalidQueryError(
+                "customer_id", "is required", "an office id like M30011, or a list of them"
+            )
+        return ContactQuery(**filters)
+    if not isinstance(query, ContactQuery):
+        raise InvalidQueryError(
+            "query", f"must be a ContactQuery, not {type(query).__name__}", "a ContactQuery"
+        )
+    if filters:
+        return query.replace(**filters)
+    return query
 
 
 def _flag(name: str, value: Any) -> None:
@@ -581,6 +465,19 @@ def _cats(frame: pd.DataFrame) -> list[str]:
 
 
 # --- connect --------------------------------------------------------------------------------
+
+
+def _demo_settings(settings: Settings, standin: Any) -> Settings:
+    """`settings` pointed at the demo stand-in: its URL, account, offices, the demo cache."""
+    return dataclasses.replace(
+        settings,
+        base_url=standin.url,
+        credentials=Credentials(
+            standin.username, standin.password, sources={"username": "demo", "password": "demo"}
+        ),
+        customer_ids=tuple(standin.customer_ids),
+        cache=settings.cache if settings.cache is not None else cache_mod.demo_cache_path(),
+    )
 
 
 def connect(
@@ -651,17 +548,7 @@ def connect(
     if not settings.demo:
         return VitecClient(settings, **bounds)
     standin = demo_standin()
-    import dataclasses
-
-    settings = dataclasses.replace(
-        settings,
-        base_url=standin.url,
-        credentials=Credentials(
-            standin.username, standin.password, sources={"username": "demo", "password": "demo"}
-        ),
-        customer_ids=tuple(standin.customer_ids),
-        cache=settings.cache if settings.cache is not None else cache_mod.demo_cache_path(),
-    )
+    settings = _demo_settings(settings, standin)
     client = VitecClient(settings, standin=standin, **bounds)
     if isinstance(client.session.cache, cache_mod.VitecSQLiteCache):
         # Demo answers are keyed by the stand-in's port, new in every process: old ones can
