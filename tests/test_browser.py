@@ -144,7 +144,7 @@ def control(page: Any, label: str) -> Any:
 def shown_choices(page: Any) -> list[str]:
     """The text each drop-down of the form shows (blank when it has no selection)."""
     return page.eval_on_selector_all(
-        ".vnb-explorer select",
+        ".vnb-explorer select:not([multiple])",  # a multiple choice may choose none
         "els => els.map(e => e.selectedIndex < 0 ? '' : e.options[e.selectedIndex].text)",
     )
 
@@ -214,6 +214,69 @@ def test_explorer_runs_in_a_browser_and_matches_the_ground_truth(
     expect(page.locator(".vnb-out-of-date")).to_be_visible()  # lead score 0 was run
 
 
+@pytest.fixture
+def voila_sv_url(browser_standin: Any, tmp_path: Path) -> Iterator[str]:
+    """Voila serving the explorer in Swedish (VITEC_NB_LANGUAGE=sv) against the stand-in."""
+    env = standin_env(browser_standin, tmp_path) | {"VITEC_NB_LANGUAGE": "sv"}
+    yield from voila(env, tmp_path)
+
+
+def test_the_form_in_swedish_in_a_browser(
+    voila_sv_url: str, browser_standin: Any, browser: Any, tmp_path: Path
+) -> None:
+    """Labels, the chart's title, an error message, the drill-down and compare in Swedish."""
+    from playwright.sync_api import expect
+
+    office = browser_standin.customer_ids[0]
+    start, end = last_full_months(6)
+    page = browser.new_page(viewport={"width": 1000, "height": 2200})
+    page.goto(voila_sv_url, timeout=FORM_TIMEOUT_MS)
+    run = page.locator(".vnb-explorer button", has_text="Kör").first
+    expect(run).to_be_enabled(timeout=FORM_TIMEOUT_MS)
+    for label in ("Kontor", "Handläggare", "Skapad från", "Leadpoäng", "Jämför med"):
+        expect(control(page, label)).to_be_visible()
+    expect(page.locator(".vnb-status")).to_contain_text("Gör ")
+
+    control(page, "Skapad från").locator("input[type=date]").fill(f"{end:%Y-%m-%d}")
+    control(page, "Skapad till").locator("input[type=date]").fill(f"{start:%Y-%m-%d}")
+    expect(page.locator(".vnb-status")).to_contain_text("Skapad till: ")
+    expect(page.locator(".vnb-status")).to_contain_text("är före skapad från")
+    expect(run).to_be_disabled()
+
+    control(page, "Skapad från").locator("input[type=date]").fill(f"{start:%Y-%m-%d}")
+    control(page, "Skapad till").locator("input[type=date]").fill(f"{end:%Y-%m-%d}")
+    page.locator(".vnb-split button", has_text="handläggare").click()
+    control(page, "Jämför med").locator("select").select_option(label="samma period i fjol")
+    expect(page.locator(".vnb-status")).to_contain_text("Gör ")
+    run.click()
+    expect(page.locator(".vnb-status")).to_contain_text("Klart", timeout=FORM_TIMEOUT_MS)
+    chart = page.locator("img.vnb-chart")
+    expect(chart).to_have_attribute(
+        "alt", re.compile(r"^Kontakter skapade per månad och handläggare")
+    )
+    expected = truth_matching(browser_standin.truth, office, created=(start, end))
+    total = page.locator('.vnb-summary .vnb-count[data-kind="total"]')
+    expect(total).to_have_attribute("data-value", str(len(expected)))
+    expect(page.locator(".vnb-summary .vnb-compare")).to_contain_text("jämfört med samma månader")
+    drill_down(page, tmp_path)
+
+
+def drill_down(page: Any, folder: Path) -> None:
+    """The Kontakter tab of a Swedish form after a run: Visa kontakter, the table."""
+    from playwright.sync_api import expect
+
+    page.locator(".vnb-explorer").screenshot(path=str(folder / "explorer-sv.png"))
+    page.locator("img.vnb-chart").screenshot(path=str(folder / "compare-sv.png"))
+    tabs = page.locator(".vnb-explorer .lm-TabBar-tab, .vnb-explorer .p-TabBar-tab")
+    tabs.filter(has_text="Kontakter").first.click()
+    expect(page.locator(".vnb-drill")).to_contain_text("Visa kontakter gör")
+    page.locator(".vnb-explorer button", has_text="Visa kontakter").click()
+    expect(page.locator(".vnb-drill")).to_contain_text("kontakter i", timeout=FORM_TIMEOUT_MS)
+    table = page.locator(".vnb-explorer table.vnb-rows").last
+    expect(table).to_contain_text("Namn")
+    page.locator(".vnb-explorer").screenshot(path=str(folder / "drilldown-sv.png"))
+
+
 @pytest.mark.skipif(not SCREENSHOTS, reason="set VITEC_NB_SCREENSHOTS=docs/images to write them")
 def test_documentation_screenshots(browser: Any, tmp_path: Path) -> None:
     """The docs' pictures, in demo mode (the DEMO DATA badge): Voila, JupyterLab, report."""
@@ -233,6 +296,18 @@ def test_documentation_screenshots(browser: Any, tmp_path: Path) -> None:
         expect(page.locator(".vnb-status")).to_contain_text("Done", timeout=FORM_TIMEOUT_MS)
         expect(page.locator(".vnb-explorer .widget-output img").first).to_be_visible()
         page.locator(".vnb-explorer").screenshot(path=str(folder / "explorer.png"))
+    page = browser.new_page(viewport={"width": 1000, "height": 1700}, locale="sv-SE")
+    for url in voila(env | {"VITEC_NB_LANGUAGE": "sv"}, tmp_path):  # the form in Swedish
+        page.goto(url, timeout=FORM_TIMEOUT_MS)
+        run = page.locator(".vnb-explorer button", has_text="Kör").first
+        expect(run).to_be_enabled(timeout=FORM_TIMEOUT_MS)
+        page.locator(".vnb-split button", has_text="handläggare").click()
+        compare = control(page, "Jämför med").locator("select")
+        compare.select_option(label="samma period i fjol")
+        expect(page.locator(".vnb-status")).to_contain_text("Gör ")
+        run.click()
+        expect(page.locator(".vnb-status")).to_contain_text("Klart", timeout=FORM_TIMEOUT_MS)
+        drill_down(page, folder)
     lab_screenshot(browser, env, tmp_path, folder / "explorer-jupyterlab.png")
     report_screenshot(browser, env, tmp_path, folder / "report.png")
     chart_pictures(tmp_path, folder)

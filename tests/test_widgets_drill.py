@@ -173,7 +173,7 @@ def test_a_swedish_form_speaks_swedish(form_client: Any) -> None:
     assert form.agent.options[0][0] == "(alla)"
     assert form.status_text.startswith("Gör ")
     run_months(form)
-    title = form.last_figure._suptitle.get_text()
+    title = form.last_figure.get_suptitle()
     assert title.startswith("Kontakter skapade per månad")
     assert form.last_figure.axes[0].get_xlabel().startswith("Månad (svensk tid)")
     assert "kontakter" in form.summary.value and "anrop gjorda" in form.summary.value

@@ -376,7 +376,8 @@ def _draw_by(
         table = table[regular + special]  # the order colours and hatches assume
         extra = []
     taken: set[str] = set()
-    labels = [_display_name(v, names, taken) for v in regular] + extra + special
+    labels = [_display_name(v, names, taken) for v in regular] + extra
+    labels += [i18n.special_value(v, language) for v in special]
     if cmap:
         palette = colormaps[cmap](np.linspace(0.15, 0.95, max(len(regular), 1)))
     else:

@@ -61,12 +61,12 @@ class FormDrill:
         if by:
             names = self.record.names.get(by[0], {}) if self.record else {}
             seen = pd.unique(result.counts[by[0]].astype(object))
-            values = [(str(names.get(v, v)), v) for v in seen]
+            values = [(str(names.get(v, i18n.special_value(v, lang))), v) for v in seen]
         period, value = largest_cell(result)
         self._updating = True
         try:
             self.cell_period.options = periods
-            self.cell_value.options = values
+            self.cell_value.options = values or [(self._any, "")]  # no split: every value
             self.cell_value.layout.display = "" if by else "none"
             if period is not None:
                 self.cell_period.value = period
@@ -80,11 +80,11 @@ class FormDrill:
     def cell(self) -> dict[str, Any]:
         """The chosen cell as `contacts_in` / `details` keywords: period and the value."""
         record = self.record
-        if record is None or self.cell_period.value is None:
+        if record is None or self.cell_period.value in (None, ""):
             return {}
         chosen: dict[str, Any] = {"period": self.cell_period.value}
         by = record.plan.by[:1]
-        if by and self.cell_value.value is not None:
+        if by and self.cell_value.value not in (None, ""):
             chosen[by[0]] = self.cell_value.value
         return chosen
 
@@ -127,6 +127,7 @@ class FormDrill:
         if record is None or not self.cell():
             self._drill_message(self._t("err.no_cell"), "error")
             return None
+        status = self.status.value, self.status_text  # the run's "Done" line stays
         self._set_busy(True)
         try:
             rows = record.result.details(
@@ -138,6 +139,7 @@ class FormDrill:
             return None
         finally:
             self._set_busy(False)
+            self.status.value, self.status_text = status
         return self._show_contacts(rows)
 
     def _show_contacts(self, rows: pd.DataFrame) -> pd.DataFrame:

@@ -318,11 +318,18 @@ class FormLayout:
         """A cell of the shown run (period, value), Show contacts, and their table."""
         t = self._t
         style = {"description_width": "60px"}
+        before = [(t("tip.run_first"), "")]  # never a blank drop-down (ANY_VALUE's reason)
         self.cell_period = w.Dropdown(
-            options=[], description=t("cell_period"), style=style, layout=w.Layout(width="220px")
+            options=before,
+            description=t("cell_period"),
+            style=style,
+            layout=w.Layout(width="220px"),
         )
         self.cell_value = w.Dropdown(
-            options=[], description=t("cell_value"), style=style, layout=w.Layout(width="300px")
+            options=before,
+            description=t("cell_value"),
+            style=style,
+            layout=w.Layout(width="300px"),
         )
         self.show_contacts_button = w.Button(
             description=t("show_contacts"), icon="users", disabled=True, tooltip=t("tip.run_first")

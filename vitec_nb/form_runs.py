@@ -13,10 +13,11 @@ from vitec_nb.form_layout import ANY_VALUE
 from vitec_nb.form_output import (
     RunRecord,
     _table,
+    chart_html,
     download_link,
     export_contacts,
-    figure_image,
     make_caption,
+    png_bytes,
     summarize,
     summary_html,
 )
@@ -87,11 +88,11 @@ class FormRuns:
         self.record = record
         self.last_result, self.last_frame, self.last_summary = result, result.facts, summary
         self.summary.value = summary_html(summary, caption, self.language)
-        image = figure_image(fig)
-        self.last_png = image.data  # the PNG bytes shown (what a front end receives)
+        self.last_png = png_bytes(fig)  # the PNG bytes shown (what a front end receives)
+        title = fig.get_suptitle() or caption.what
         with self.chart_output:
             self.chart_output.clear_output(wait=True)
-            display(image)
+            display(chart_html(self.last_png, f"{title}. {caption.subtitle}"))
         plt.close(fig)  # a no-op for charts' Figure(); stops pyplot figures piling up
         self.last_figure = fig
         self.figures_shown += 1

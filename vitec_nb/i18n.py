@@ -43,6 +43,7 @@ __all__ = [
     "period_label",
     "period_noun",
     "resolve_language",
+    "special_value",
     "text",
 ]
 
@@ -533,7 +534,7 @@ _TABLE: dict[str, tuple[str, str]] = {
         "built-in stand-in, not a real CRM",
         "inbyggd ersättare, inte ett riktigt CRM",
     ),
-    "field.more_offices": ("Offices", "Kontor"),
+    "field.more_offices": ("More offices", "Fler kontor"),
     "tip.more_offices": (
         "Several offices for the chain (Ctrl/Shift-click); the Office above is always included",
         "Flera kontor för kedjan (Ctrl/Skift-klick); kontoret ovan ingår alltid",
@@ -542,6 +543,28 @@ _TABLE: dict[str, tuple[str, str]] = {
     "archived": ("archived", "arkiverad"),
     "context": ("office {office}, contacts {measure}", "kontor {office}, kontakter {measure}"),
 }
+
+# the planner's special values ("(no agent)") as Swedish legends and tables show them
+SPECIAL_VALUES_SV: dict[str, str] = {
+    "(no agent)": "(ingen handläggare)",
+    "(no agent or an unlisted user)": "(ingen handläggare eller en olistad användare)",
+    "(other)": "(annan)",
+    "(none)": "(ingen)",
+    "(no lead score)": "(ingen leadpoäng)",
+    "(no list)": "(ingen lista)",
+    "(no active service)": "(ingen aktiv bevakning)",
+    "(other or no list)": "(annan eller ingen lista)",
+    "(other or no service)": "(annan eller ingen bevakning)",
+    "(conflict)": "(konflikt)",
+}
+
+
+def special_value(value: Any, language: str = "en") -> Any:
+    """A special value's words in `language` ("(no agent)" -> "(ingen handläggare)")."""
+    if language == "sv" and isinstance(value, str):
+        return SPECIAL_VALUES_SV.get(value, value)
+    return value
+
 
 TEXTS: dict[str, dict[str, str]] = {
     language: {key: pair[i] for key, pair in _TABLE.items()} for i, language in enumerate(LANGUAGES)
