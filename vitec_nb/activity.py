@@ -24,6 +24,7 @@ from vitec_nb.errors import InvalidQueryError
 __all__ = [
     "MULTI_VALUED",
     "NO_VALUE_LABELS",
+    "OTHER_OR_NONE_LABELS",
     "PERIODS",
     "TIMEZONE",
     "activity_counts",
@@ -50,10 +51,16 @@ _ALLOWED_PERIODS = vocab.PERIODS_ALLOWED
 # newsletter lists and hold several active services); the facts hold a tuple of values.
 MULTI_VALUED = frozenset({"newsletter_list", "scheduled_order_type"})
 
-# Label used in counts for a multi-valued dimension's contacts that have none of the values.
+# Label used in counts for a multi-valued dimension's contacts that have none of the values
+# (when every value was asked: a breakdown says which through `empty_labels`).
 NO_VALUE_LABELS: dict[str, str] = {
     "newsletter_list": "(no list)",
     "scheduled_order_type": "(no active service)",
+}
+# The same contacts when only some values were asked: on none of those, maybe on another.
+OTHER_OR_NONE_LABELS: dict[str, str] = {
+    "newsletter_list": "(other or no list)",
+    "scheduled_order_type": "(other or no service)",
 }
 
 
@@ -181,15 +188,14 @@ def period_label(start: pd.Timestamp, period: str, *, multiline: bool = True) ->
     return str(ts.year)
 
 
-def _exploded(column: pd.Series, name: str) -> tuple[np.ndarray, pd.Series]:
+def _exploded(column: pd.Series, empty: str) -> tuple[np.ndarray, pd.Series]:
     """(row positions, values): one pair per (contact, value) of a multi-valued column.
 
     Positions are places in `column`, never its index labels: after a first multi-valued
     dimension a row's label repeats, once per value it holds. A contact with no value gets
-    the dimension's "(no list)" / "(no active service)" label; <NA> (unknown) gets no row.
+    the label `empty` ("(no list)", "(other or no list)", ...); <NA> (unknown) gets no row.
     The work is per distinct tuple (a few hundred), not per contact.
     """
-    empty = NO_VALUE_LABELS.get(name, "(none)")
     items = column.to_numpy(dtype=object)
     try:
         pattern_of, patterns = pd.factorize(items)
@@ -213,16 +219,17 @@ def _exploded(column: pd.Series, name: str) -> tuple[np.ndarray, pd.Series]:
 
 
 def _dimension_codes(
-    column: pd.Series, name: str, order: Sequence[Any] | None
+    column: pd.Series, name: str, order: Sequence[Any] | None, empty: str | None = None
 ) -> tuple[np.ndarray, np.ndarray, list[Any]]:
     """(row positions, value codes, values) for one dimension; -1 codes are left out.
 
-    Multi-valued columns (tuples) give one pair per (contact, value), "(no list)" for none.
-    Values come in `order` (then any other value found, sorted), else categories or sorted.
+    Multi-valued columns (tuples) give one pair per (contact, value), `empty` (default
+    `NO_VALUE_LABELS[name]`) for none. Values come in `order` (then any other value found,
+    sorted), else categories or sorted.
     """
     rows = np.arange(len(column))
     if name in MULTI_VALUED:
-        rows, column = _exploded(column, name)
+        rows, column = _exploded(column, empty or NO_VALUE_LABELS.get(name, "(none)"))
     if isinstance(column.dtype, pd.CategoricalDtype):
         present_codes = np.unique(column.cat.codes.to_numpy())
         present = list(column.cat.categories[present_codes[present_codes >= 0]])
@@ -257,6 +264,7 @@ def activity_counts(
     end: Any = None,
     *,
     values: Mapping[str, Sequence[Any]] | None = None,
+    empty_labels: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """Contacts per period (× each dimension value): a tidy frame with every period present.
 
@@ -275,6 +283,10 @@ def activity_counts(
             outside it are left out. Default: the range of the data.
         values: for each dimension, the values to list in this order even when no contact
             has them (so zeros show).
+        empty_labels: for a multi-valued dimension, the label of the contacts holding none
+            of its values (an empty tuple). Default `NO_VALUE_LABELS` ("(no list)", "(no
+            active service)"): right only when every value was asked; a breakdown of some
+            lists passes "(other or no list)" (`OTHER_OR_NONE_LABELS`, from its plan).
 
     Returns columns ``period`` (period start), one per `by`, and ``contacts`` (int64);
     every combination of period and listed values is present, zero where none.
@@ -303,7 +315,7 @@ def activity_counts(
     inside = ~nat & (position >= 0) & (stamps < end_ts.as_unit("ns").value)
     if measure == "changed":
         inside &= stamps >= start_ts.as_unit("ns").value
-    return _counted(facts, index, position, inside, by, values)
+    return _counted(facts, index, position, inside, by, values, empty_labels or {})
 
 
 def _measure_times(facts: pd.DataFrame, measure: str, by: Sequence[str]) -> pd.Series:
@@ -335,6 +347,7 @@ def _counted(
     inside: np.ndarray,
     by: Sequence[str],
     values: Mapping[str, Sequence[Any]] | None,
+    empty_labels: Mapping[str, str],
 ) -> pd.DataFrame:
     """Contacts per cell of period × each dimension's values, every cell listed."""
     rows = np.flatnonzero(inside)
@@ -342,7 +355,9 @@ def _counted(
     levels: list[list[Any]] = [list(index)]
     for name in by:
         order = None if values is None else values.get(name)
-        dim_rows, dim_codes, vals = _dimension_codes(facts[name].iloc[rows], name, order)
+        dim_rows, dim_codes, vals = _dimension_codes(
+            facts[name].iloc[rows], name, order, empty_labels.get(name)
+        )
         keep = dim_codes >= 0
         cell = cell[dim_rows[keep]] * len(vals) + dim_codes[keep]
         rows = rows[dim_rows[keep]]  # the next dimension is read for the rows that remain

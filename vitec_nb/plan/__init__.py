@@ -59,6 +59,8 @@ from vitec_nb.plan.values import NO_LIST as NO_LIST
 from vitec_nb.plan.values import NO_SCORE as NO_SCORE
 from vitec_nb.plan.values import NO_SERVICE as NO_SERVICE
 from vitec_nb.plan.values import OTHER as OTHER
+from vitec_nb.plan.values import OTHER_OR_NO_LIST as OTHER_OR_NO_LIST
+from vitec_nb.plan.values import OTHER_OR_NO_SERVICE as OTHER_OR_NO_SERVICE
 
 __all__ = [
     "DIMENSIONS",

@@ -20,6 +20,8 @@ from vitec_nb.plan.values import (
     NO_LIST,
     NO_SERVICE,
     OTHER,
+    OTHER_OR_NO_LIST,
+    OTHER_OR_NO_SERVICE,
     DimensionPlan,
 )
 from vitec_nb.profile import ServerProfile
@@ -45,6 +47,21 @@ def _agent_remainder(lookups: OfficeLookups, asked: set[str]) -> str:
     if frame is None or not asked >= set(map(str, frame["user_id"])):
         return OTHER
     return NO_AGENT if lookups.agents_complete else NO_AGENT_OR_UNLISTED
+
+
+def _list_remainder(lookups: OfficeLookups, asked: set[str]) -> str:
+    """What the contacts on none of the asked lists are: "(no list)" only when every list
+    of the office's lookup was asked; else they may be on a list not asked."""
+    frame = lookups.newsletter_lists
+    if frame is None or not asked >= set(map(str, frame["id"])):
+        return OTHER_OR_NO_LIST
+    return NO_LIST
+
+
+def _service_remainder(asked: set[Any]) -> str:
+    """What the contacts holding none of the asked services are: "(no active service)"
+    only when every published service (1-3) was asked; else they may hold another."""
+    return NO_SERVICE if asked >= set(vocab.SCHEDULED_ORDER_TYPES) else OTHER_OR_NO_SERVICE
 
 
 def _agent_dimension(
@@ -82,7 +99,8 @@ def _list_dimension(
         if given is None and lookups.newsletter_lists is not None:
             given = tuple(map(str, lookups.newsletter_lists["id"]))
         others = tuple(v for v in given or () if v != fixed)
-        return DimensionPlan("newsletter_list", office, others, names, NO_LIST, fixed=fixed)
+        rest = _list_remainder(lookups, {fixed, *others})
+        return DimensionPlan("newsletter_list", office, others, names, rest, fixed=fixed)
     if given is None:
         if lookups.newsletter_lists is None:
             raise InvalidQueryError(
@@ -91,7 +109,8 @@ def _list_dimension(
                 "a list of list ids",
             )
         given = tuple(map(str, lookups.newsletter_lists["id"]))
-    return DimensionPlan("newsletter_list", office, given, names, NO_LIST)
+    rest = _list_remainder(lookups, set(given))
+    return DimensionPlan("newsletter_list", office, given, names, rest)
 
 
 def _lead_score_dimension(
@@ -132,8 +151,9 @@ def _service_dimension(office: str, query: ContactQuery, opts: BreakdownOptions)
     if fixed is not None:
         # every contact holds the query's service; its other services are still asked
         others = tuple(v for v in values if v != fixed)
-        return DimensionPlan(name, office, others, labels, NO_SERVICE, fixed=fixed)
-    return DimensionPlan(name, office, tuple(values), labels, NO_SERVICE)
+        rest = _service_remainder({fixed, *others})
+        return DimensionPlan(name, office, others, labels, rest, fixed=fixed)
+    return DimensionPlan(name, office, tuple(values), labels, _service_remainder(set(values)))
 
 
 def _custom_field_dimension(

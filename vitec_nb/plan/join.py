@@ -27,6 +27,7 @@ from vitec_nb.plan.values import (
     OfficePlan,
     PlannedCall,
     _dimension_order,
+    empty_label,
 )
 from vitec_nb.query import ContactQuery
 
@@ -173,7 +174,10 @@ def _join_office(
         facts["period"] = _created_periods(plan, op, codes, failures, keep, found)
         facts["created_period"] = facts["period"]
     kinds = facts["kind"].astype(object).to_numpy()
-    for dim in op.dimensions:
+    for planned in op.dimensions:
+        # a multi-valued remainder has one label across offices (values.empty_label)
+        rest = empty_label(plan, planned.name) if planned.multi_valued else None
+        dim = dataclasses.replace(planned, remainder=rest) if rest else planned
         column, dim_conflicts, dim_notes, dim_unknowns = _join_dimension(
             dim, op, codes, failures, categories.get(dim.name), kinds
         )

@@ -13,7 +13,14 @@ from vitec_nb.errors import InvalidQueryError
 from vitec_nb.plan import compare as compare_mod
 from vitec_nb.plan import drill
 from vitec_nb.plan import names as value_names
-from vitec_nb.plan.values import DIMENSIONS, MEASURES, BreakdownPlan, _dimension_order, _fmt
+from vitec_nb.plan.values import (
+    DIMENSIONS,
+    MEASURES,
+    BreakdownPlan,
+    _dimension_order,
+    _fmt,
+    empty_labels,
+)
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -152,7 +159,14 @@ class BreakdownResult:
             if name in activity.MULTI_VALUED:
                 values[name] = [*_dimension_order(plan, name)]
         counts = activity.activity_counts(
-            self.facts, measure, dims, code, start_ts, end_ts, values=values
+            self.facts,
+            measure,
+            dims,
+            code,
+            start_ts,
+            end_ts,
+            values=values,
+            empty_labels=empty_labels(plan),  # "(other or no list)" when some were asked
         )
         counts = self._mark_unknown(counts, measure, dims, code)
         counts.attrs.update(self._chart_attrs(measure, code, start_ts, end_ts))
@@ -335,6 +349,24 @@ class BreakdownResult:
         )
 
 
+# what the remainder of only some lists / services asked counts, for the summary
+_PARTLY_ASKED = {
+    "newsletter_list": "contacts on none of the lists asked: on no list, or only on lists "
+    "not asked",
+    "scheduled_order_type": "contacts holding none of the services asked: no active service, "
+    "or only services not asked",
+}
+
+
+def _remainder_lines(plan: BreakdownPlan) -> list[str]:
+    """A sentence per multi-valued dimension whose remainder is not "none at all"."""
+    return [
+        f"{label!r} counts {_PARTLY_ASKED[name]}."
+        for name, label in empty_labels(plan).items()
+        if label == activity.OTHER_OR_NONE_LABELS[name]
+    ]
+
+
 def _summary(result: BreakdownResult) -> str:
     """`BreakdownResult.summary()`."""
     plan = result.plan
@@ -353,6 +385,7 @@ def _summary(result: BreakdownResult) -> str:
             "A contact on several newsletter lists or with several active services counts "
             "under each: those counts can add up to more than the contacts."
         )
+        lines.extend(_remainder_lines(plan))
     if result.partial_periods:
         cut = ", ".join(
             activity.period_label(p, plan.period, multiline=False) for p in result.partial_periods

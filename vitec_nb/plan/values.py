@@ -34,6 +34,9 @@ NO_SCORE = "(none)"
 NO_LEAD_SCORE = "(no lead score)"
 NO_LIST = activity.NO_VALUE_LABELS["newsletter_list"]  # one word for the planner and counts
 NO_SERVICE = activity.NO_VALUE_LABELS["scheduled_order_type"]
+# the same contacts when only some lists / services were asked (on none of those)
+OTHER_OR_NO_LIST = activity.OTHER_OR_NONE_LABELS["newsletter_list"]
+OTHER_OR_NO_SERVICE = activity.OTHER_OR_NONE_LABELS["scheduled_order_type"]
 CONFLICT = "(conflict)"
 SPECIAL_LABELS = (CONFLICT, NO_LEAD_SCORE, NO_SCORE, OTHER, NO_AGENT, NO_AGENT_OR_UNLISTED)
 # the lead scores asked: 0 is never asked (it may mean "no filter"); it is derived
@@ -126,8 +129,10 @@ class DimensionPlan:
         names: display names for values (agent names); ids are the fallback.
         remainder: the label of base-set contacts found under none of `values`
             ("(no agent)" when every user of the office is listed and asked, "(no agent or
-            an unlisted user)" with public users only, "(other)" for a given subset,
-            "(no list)", "(no active service)").
+            an unlisted user)" with public users only, "(other)" for a given subset;
+            "(no list)" / "(no active service)" only when every list of the lookup / every
+            published service was asked, else "(other or no list)" / "(other or no
+            service)").
         inferred: when not None, the value the remainder has, derived without a call (lead
             score 0: the base set minus the answers for 1-5).
         fixed: when not None, the base query already fixes this value: every contact has it
@@ -318,15 +323,44 @@ def _fmt(ts: pd.Timestamp) -> str:
     return local.strftime("%Y-%m-%d %H:%M:%S")
 
 
+def empty_label(plan: BreakdownPlan, name: str) -> str | None:
+    """The one label, across offices, of a multi-valued dimension's contacts holding none
+    of the values asked (an empty tuple in the facts); None when the query fixes a value.
+
+    An office's own remainder when all offices agree; when they differ (every list asked in
+    one office, some in another) the honest one for all: "(other or no list)".
+    """
+    found = {
+        dim.remainder
+        for op in plan.offices
+        for dim in op.dimensions
+        if dim.name == name and dim.fixed is None
+    }
+    if len(found) > 1:
+        return activity.OTHER_OR_NONE_LABELS[name]
+    return found.pop() if found else None
+
+
+def empty_labels(plan: BreakdownPlan) -> dict[str, str]:
+    """`empty_label` for each multi-valued dimension of the plan that has one (for
+    `activity.activity_counts(empty_labels=...)`)."""
+    labels = {name: empty_label(plan, name) for name in plan.by if name in activity.MULTI_VALUED}
+    return {name: label for name, label in labels.items() if label is not None}
+
+
 def _dimension_order(plan: BreakdownPlan, name: str) -> list[Any]:
     """Every value of a dimension across offices, in plan order, special labels last."""
     order: list[Any] = []
     specials: list[Any] = []
+    empty = empty_label(plan, name) if name in activity.MULTI_VALUED else None
     for op in plan.offices:
         for dim in op.dimensions:
             if dim.name != name:
                 continue
-            for value in (*dim.all_values, *((dim.unscored,) if dim.unscored else ())):
+            listed = (*dim.all_values, *((dim.unscored,) if dim.unscored else ()))
+            if empty is not None:  # one label across offices for those holding none
+                listed = tuple(empty if v == dim.remainder else v for v in listed)
+            for value in listed:
                 target = specials if isinstance(value, str) and value.startswith("(") else order
                 if value not in order and value not in specials:
                     target.append(value)
