@@ -40,6 +40,7 @@ from vitec_nb.errors import (
     InvalidQueryError,
     Redactor,
 )
+from vitec_nb.provenance import Provenance
 from vitec_nb.query import ContactQuery
 from vitec_nb.retries import DEFAULT_DEADLINE
 from vitec_nb.retries import HTTP_SLOTS as HTTP_SLOTS
@@ -253,16 +254,18 @@ class VitecClient(LookupMethods):
     def _labelled(
         self, frame: pd.DataFrame, q: ContactQuery, fmt: str, info: Mapping[str, Any]
     ) -> pd.DataFrame:
-        """`frame` with the `attrs` every contacts frame carries (what, when, from where)."""
-        frame.attrs = {
-            "query": q,
-            "fetched_at": info["fetched_at"],
-            "from_cache": info["from_cache"],
-            "stale": info["stale"],
-            "demo": self.is_demo,
-            "source": self.base_url,
-            "format": fmt,
-        }
+        """`frame` with the `attrs` every contacts frame carries (what, when, from where):
+        a `Provenance` (other layers read it back with `provenance_of`)."""
+        provenance = Provenance(
+            source=self.base_url,
+            fetched_at=info["fetched_at"],
+            from_cache=info["from_cache"],
+            stale=info["stale"],
+            demo=self.is_demo,
+            query=q,
+            format=fmt,
+        )
+        frame.attrs = provenance.attrs()
         if "offices" in info:
             frame.attrs["offices"] = info["offices"]
         return frame

@@ -29,6 +29,7 @@ from vitec_nb.plan.values import (
     PlannedCall,
     RunOptions,
 )
+from vitec_nb.provenance import provenance_of
 from vitec_nb.query import ContactQuery
 
 __all__ = ["JOIN_MEMO", "MissingCall", "cached_calls", "run_plan"]
@@ -168,17 +169,18 @@ class _Fetched:
             if not isinstance(error, NotCachedError):
                 self.failed_requests += 1
             return
-        if frame.attrs.get("from_cache"):
+        came = provenance_of(frame)
+        if came.from_cache:
             self.cached += 1
         else:
             self.fetched += 1
             # the join's first step, done now while other calls are in flight (a cached
             # answer's ids wait: a memoised join may not need them)
             self.ids[call.query] = _arrow_ids(frame)
-        self.demo = self.demo or bool(frame.attrs.get("demo"))
-        if frame.attrs.get("stale"):
+        self.demo = self.demo or came.demo
+        if came.stale:
             self.stale.append(call)
-        when = frame.attrs.get("fetched_at")
+        when = came.fetched_at
         self.versions[call.query] = when
         if when is not None and (self.fetched_at is None or when < self.fetched_at):
             self.fetched_at = when
