@@ -2,8 +2,8 @@
 
 Every lookup is one row of `LOOKUPS` (path, parameters, columns, how one record of the
 answer becomes rows), fetched through the client's one send path (`_get_parsed`: cache
-with the credential tag, retries, stale answers, the parsed-answer memo). An answer is
-checked before it is cached (`validate_answer`): a 200 of the wrong shape is never stored.
+with the credential tag, retries, stale answers, recent parsed answers). An answer is
+checked as it is parsed there: a 200 of the wrong shape is dropped from the cache.
 Empty lists sent as `[]`, `null` or left out are all empty.
 """
 
@@ -15,8 +15,7 @@ import re
 import threading
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from typing import Any
 
 import pandas as pd
 
@@ -40,9 +39,6 @@ from vitec_nb.errors import (
 )
 from vitec_nb.vocab import COMPANY, PERSON
 
-if TYPE_CHECKING:
-    import requests
-
 __all__ = [
     "CONTACT_OBJECT_TYPES",
     "LOOKUPS",
@@ -56,7 +52,6 @@ __all__ = [
     "fetch_office_lookups",
     "fetch_offices",
     "office_label",
-    "validate_answer",
 ]
 
 CONTACT_OBJECT_TYPES = frozenset({PERSON, COMPANY})
@@ -213,26 +208,6 @@ LOOKUPS: dict[str, Lookup] = {
 _STRING = pd.StringDtype("pyarrow")
 _BOOL_COLUMNS = frozenset({"archived", "public"})
 _TUPLE_COLUMNS = frozenset({"valid_for", "groups", "offices"})
-
-
-# --- answers: decoded, checked before caching ---------------------------------------------
-
-
-def validate_answer(response: requests.Response) -> Any | None:
-    """The checked records of a lookup or contact-details answer; None for other paths.
-
-    The client's cache filter calls this for every fresh 200 answer: raising keeps the
-    answer out of the cache.
-    """
-    path = urlsplit(response.url).path
-    for lookup in LOOKUPS.values():
-        if lookup.pattern.search(path):
-            return checked_records(response, lookup.what, lookup.key)
-    from vitec_nb import details
-
-    if details.DETAILS_PATH.search(path):
-        return details.answer_records(response)
-    return None
 
 
 # --- fetching -------------------------------------------------------------------------------
