@@ -153,6 +153,8 @@ class VitecClient(LookupMethods):
         """
         _flag("expired_only", expired_only)
         cache_mod.clear(self.session, expired_only=expired_only)  # parsed copies too
+        if self._sender.parsed is not None and not expired_only:
+            self._sender.parsed.clear()  # this client's recent parsed answers: memory back
         self._lookup_frames.clear()
 
     @property
