@@ -358,15 +358,21 @@ def _draw_by(
     cmap: str | None,
     dimension: str,
     language: str = "en",
+    keep: Sequence[Any] | None = None,
 ) -> list[Any]:
-    """Stacked segments per value: the `top` by volume, "others", special values last."""
+    """Stacked segments per value: the `top` by volume (or the values in `keep`), "others",
+    special values last."""
     table = table.loc[:, (table.fillna(0).sum() > 0) | table.isna().any()]
     regular = [c for c in table.columns if not _is_special(c)]
     special = [c for c in table.columns if _is_special(c)]
+    volume = table[regular].sum().sort_values(ascending=False, kind="stable")
+    picked = [v for v in volume.index if v in set(keep or ())]
     # An "others" group of one would hide a name for nothing: show it instead.
-    if top is not None and len(regular) > top + 1:
-        volume = table[regular].sum().sort_values(ascending=False, kind="stable")
-        keep, rest = list(volume.index[:top]), list(volume.index[top:])
+    if (keep and len(picked) < len(regular)) or (
+        not keep and top is not None and len(regular) > top + 1
+    ):
+        keep = picked if keep else list(volume.index[:top])
+        rest = [v for v in volume.index if v not in set(keep)]
         others = table[rest].sum(axis=1, min_count=1).mask(table[rest].isna().any(axis=1))
         plural = _dim_words(dimension, language, plural=True)
         label = i18n.text("chart.others", language, n=len(rest), dimensions=plural)
@@ -398,6 +404,7 @@ def stacked(
     names: Mapping[Any, str] | None = None,
     cmap: str | None = None,
     title: str | None = None,
+    keep: Sequence[Any] | None = None,
     **meta: Any,
 ) -> Figure:
     """Contacts per period as stacked bars, one colour per value of `dimension`.
@@ -410,6 +417,8 @@ def stacked(
         names: display names for values (agent id -> name); ids are the fallback.
         cmap: a sequential colormap name (ordered values), default a qualitative palette.
         title: overrides the generated title.
+        keep: show these values by name (in volume order) and sum every other as "others"
+            (the analyst's pick; `top` is then not used). Empty or None: `top` decides.
         measure, period, offices, demo: what the chart is about (default: counts.attrs).
     """
     info = _meta(counts, meta)
@@ -432,7 +441,7 @@ def stacked(
         handles = None
     else:
         names = names if names is not None else _names(info, dimension, table.columns)
-        handles = _draw_by(ax, table, names, top, cmap, dimension, language)
+        handles = _draw_by(ax, table, names, top, cmap, dimension, language, keep)
     _period_axis(ax, periods, code, info)
     _count_axis(ax, info["measure"], language)
     if handles is None and table.isna().to_numpy().any():

@@ -221,6 +221,16 @@ class FormLayout:
             style={"description_width": "30px"},
             layout=w.Layout(width="110px"),
         )
+        # Picked agents (issue 14): shown by name, every other one in "others"; none: top N.
+        self.pick_agents = w.SelectMultiple(
+            options=[],
+            value=(),
+            rows=4,
+            description=t("pick"),
+            tooltip=t("tip.pick"),
+            style={"description_width": "70px"},
+            layout=w.Layout(width="300px"),
+        )
         self.compare = w.Dropdown(
             options=[(t(f"compare.{c or 'none'}"), c) for c in COMPARES],
             value="",
@@ -309,6 +319,7 @@ class FormLayout:
             self.measure,
             self.period,
             self.top_agents,
+            self.pick_agents,
             self.more_offices,
             self.office_group,
             self.compare,
@@ -361,7 +372,10 @@ class FormLayout:
         t, labels = self._t, self._labels
         chart = _section(
             t("section.chart"),
-            w.HBox([_label(labels["by"]), self.split, self.top_agents]),
+            w.HBox(
+                [_label(labels["by"]), self.split, self.top_agents, self.pick_agents],
+                layout=w.Layout(flex_flow="row wrap"),
+            ),
             w.HBox(
                 [
                     _label(labels["measure"]),
@@ -404,6 +418,7 @@ class FormLayout:
         for control in self._inputs:
             control.observe(self._on_change, names="value")
         self.office.observe(self._on_office, names="value")
+        self.agent.observe(self._on_agent_options, names="options")
         self.offline.observe(self._on_offline, names="value")
         self.measure.observe(self._on_measure, names="value")
         self.run_button.on_click(lambda _b: self.run())

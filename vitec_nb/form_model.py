@@ -83,3 +83,31 @@ def _cached_calls(plan: Any, client: Any) -> int:
     from vitec_nb.plan import cached_calls  # the executor asks the cache (sends nothing)
 
     return cached_calls(client, plan)
+
+
+def _pick_options(agent_options: Any) -> list[tuple[str, Any]]:
+    """The agent drop-down's choices without "(any)": what the analyst can pick to show."""
+    return [(label, value) for label, value in agent_options if value != ANY_VALUE]
+
+
+def _others(result: Any, picked: tuple[str, ...]) -> int:
+    """Agents with contacts in the run who were not picked (the chart's "others" group);
+    special values such as "(no agent)" are their own segments, not counted."""
+    counts = result.activity(by="agent")
+    volume = counts.groupby("agent", observed=True)["contacts"].sum(min_count=1)
+    regular = [
+        v
+        for v, n in volume.items()
+        if not (isinstance(v, str) and v.startswith("(")) and (pd.isna(n) or n > 0)
+    ]
+    return sum(1 for v in regular if v not in set(picked))
+
+
+def _picked_caption(
+    result: Any, picked: tuple[str, ...], names: dict[Any, str], language: str = "en"
+) -> str:
+    """The pick in words for the run's caption: "agents: Anna Berg, Erik Holm; 17 others
+    grouped" (the count is of agents with contacts in the run, not picked)."""
+    shown = ", ".join(names.get(a, a) for a in picked)
+    n = i18n.number(_others(result, picked), language)
+    return i18n.text("caption.picked", language, names=shown, n=n)

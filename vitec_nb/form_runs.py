@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import html
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 from vitec_nb import captions, i18n
 from vitec_nb.errors import InvalidQueryError, VitecError
 from vitec_nb.form_layout import ANY_VALUE
+from vitec_nb.form_model import _picked_caption
 from vitec_nb.form_output import (
     RunRecord,
     _table,
@@ -74,6 +76,8 @@ class FormRuns:
         chart: dict[str, Any] = {}
         if result.plan.by[:1] == ("agent",):  # the analyst's top N; archived ones marked
             chart = {"top": int(self.top_agents.value), "names": record.names["agent"]}
+            if self.picked_agents:  # the analyst's pick: those by name, the rest "others"
+                chart["keep"] = self.picked_agents
         fig = result.plot(  # first: if the chart fails, nothing half-shown remains
             where=caption.office,
             when=caption.range,
@@ -138,6 +142,9 @@ class FormRuns:
             language=self.language,
             demo=bool(getattr(result, "demo", False) or getattr(self.client, "is_demo", False)),
         )
+        if self.picked_agents and result.plan.by[:1] == ("agent",):  # the pick, in words
+            pick = _picked_caption(result, self.picked_agents, names["agent"], self.language)
+            caption = dataclasses.replace(caption, filters=(*caption.filters, pick))
         return RunRecord(
             self._runs,
             result.plan.query,

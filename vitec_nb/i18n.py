@@ -101,6 +101,11 @@ _TABLE: dict[str, tuple[str, str]] = {
     "cell_period": ("Period", "Period"),
     "cell_value": ("Value", "Värde"),
     "top": ("top", "topp"),
+    "pick": ("agents", "handläggare"),
+    "caption.picked": (
+        "agents: {names}; {n} others grouped",
+        "handläggare: {names}; {n} övriga grupperade",
+    ),
     "split.none": ("none", "ingen"),
     "split.agent": ("agent", "handläggare"),
     "split.lead_score": ("lead score", "leadpoäng"),
@@ -172,6 +177,10 @@ _TABLE: dict[str, tuple[str, str]] = {
     "tip.custom_value": (
         "The value the custom field must have",
         "Värdet som det egna fältet ska ha",
+    ),
+    "tip.pick": (
+        "Split by agent: the agents picked are named, all others summed (none: the top N)",
+        "Per handläggare: de valda visas med namn, övriga summeras (inga: de N mest aktiva)",
     ),
     "tip.top": (
         "Split by agent: the busiest agents shown by name; the rest summed as others",

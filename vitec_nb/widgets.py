@@ -52,6 +52,7 @@ from vitec_nb.form_model import (
     _check_days,
     _chosen,
     _combine,
+    _pick_options,
 )
 from vitec_nb.form_output import (
     RunRecord,
@@ -151,6 +152,24 @@ class ContactExplorer(FormLookups, FormDrill, FormRuns, FormLayout):
 
     def _message(self, err: BaseException, context: str | None = None) -> str:
         return error_message(err, context=context, language=self.language)
+
+    @property
+    def picked_agents(self) -> tuple[str, ...]:
+        """The agents (user ids) picked to show by name when split by agent; () = top N."""
+        return tuple(str(v) for v in self.pick_agents.value)
+
+    def _on_agent_options(self, _change: dict[str, Any]) -> None:
+        """The agents offered to pick follow the agent drop-down (archived marked), keeping
+        the picks still offered."""
+        options = _pick_options(self.agent.options)
+        offered = {value for _, value in options}
+        keep = tuple(v for v in self.pick_agents.value if v in offered)
+        updating, self._updating = self._updating, True
+        try:
+            self.pick_agents.options = options
+            self.pick_agents.value = keep
+        finally:
+            self._updating = updating
 
     # ------------------------------------------------------------ validation
     def _offices(self) -> Any:
