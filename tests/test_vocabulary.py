@@ -150,7 +150,7 @@ def test_the_restating_modules_now_take_vocabs_values() -> None:
     assert report.DIMENSION_NAMES["lead_score"] == "lead score"
     assert client.DEMO_BANNER == vocab.DEMO_SOURCE  # the client's public name, kept
     assert charts.DEMO_NOTE == vocab.DEMO_NOTE
-    assert form_output.KINDS is vocab.KINDS
+    assert form_output.KIND_LABELS is vocab.KIND_LABELS
     assert tuple(vocab.DIMENSIONS) == form_output.SPLIT_WORDS
 
 

@@ -31,6 +31,7 @@ from vitec_nb.vocab import (
     KINDS,
     PERSON,
     TIMEZONE,
+    control_character,
 )
 
 if TYPE_CHECKING:
@@ -99,7 +100,8 @@ def validate_ids(ids: Any) -> tuple[str, ...]:
             shown = repr(value)[:50]
             raise InvalidQueryError("ids", f"item {position} is {shown}, not text", _IDS_ALLOWED)
         text = value.strip()
-        if not text or len(text) > CONTACT_ID_MAX_LENGTH or _BAD_ID.search(text):
+        bad = _BAD_ID.search(text) or control_character(text)
+        if not text or len(text) > CONTACT_ID_MAX_LENGTH or bad:
             shown = repr(value)[:60]
             raise InvalidQueryError("ids", f"item {position} ({shown}) is not an id", _IDS_ALLOWED)
         out.append(text)

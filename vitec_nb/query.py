@@ -33,7 +33,6 @@ import dataclasses
 import functools
 import numbers
 import re
-import unicodedata
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -191,7 +190,7 @@ def _text(field: str, value: Any, what: str) -> str | None:
         raise InvalidQueryError(field, "must not be empty or only whitespace", allowed)
     if len(value) > MAX_TEXT_LENGTH:
         raise InvalidQueryError(field, f"is {len(value)} characters long", allowed)
-    control = next((c for c in value if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")), None)
+    control = vocab.control_character(value)
     if control is not None:
         raise InvalidQueryError(
             field, f"{value[:40]!r} holds the control character {control!r}", allowed

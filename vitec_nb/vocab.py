@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import unicodedata
 
 __all__ = [
     "COMPANY",
@@ -36,6 +37,7 @@ __all__ = [
     "TIMEZONE",
     "USER_ID_PATTERN",
     "Service",
+    "control_character",
     "dimension_label",
     "is_customer_id",
     "normalize_customer_id",
@@ -207,3 +209,16 @@ CONTACT_ID_MAX_LENGTH = 40
 
 USER_ID_PATTERN = re.compile(r"HAN[0-9A-F]{32}")
 """A user (agent) id as the published samples show it (HAN + 32 hex digits)."""
+
+
+_CONTROL_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
+
+
+def control_character(text: str) -> str | None:
+    """The first control or invisible format character in `text` (None: there is none).
+
+    Control characters (newlines, NUL), format characters (a right-to-left override, a
+    zero-width space) and line/paragraph separators never belong in a filter or an id:
+    they break URLs or make what the analyst reads differ from what is sent.
+    """
+    return next((c for c in text if unicodedata.category(c) in _CONTROL_CATEGORIES), None)
