@@ -8,8 +8,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import ipywidgets as w
+import pandas as pd
 
 from vitec_nb import i18n
+from vitec_nb.errors import VitecError
 from vitec_nb.form_messages import field_labels, stars
 from vitec_nb.form_output import CSV_STYLES
 from vitec_nb.vocab import DEMO_BANNER, SCHEDULED_ORDER_TYPES
@@ -138,7 +140,7 @@ class FormLayout:
         offices = list(self.client.customer_ids)
         if offices:
             self.office = _dropdown(
-                labels["customer_id"], t("tip.office"), [(o, o) for o in offices]
+                labels["customer_id"], t("tip.office"), self._office_choices(offices)
             )
         else:  # no offices configured (one password for all): the analyst types the id
             self.office = _text(labels["customer_id"], t("tip.office"), t("placeholder.office"))
@@ -153,7 +155,7 @@ class FormLayout:
                 setattr(self, f"_{name}_box", box)
         # The form opens on the twelve whole months before this one: a range with data and
         # a chart worth looking at, which the analyst then narrows or widens.
-        self.created_from.value, self.created_to.value = default_range()
+        self.created_from.value, self.created_to.value = default_range(today=self._today())
         scores = [(f"{stars(n)} {n}", n) for n in range(6)]
         self.lead_score = _dropdown(labels["lead_score"], t("tip.lead_score"), anyone + scores)
         # A combo box: the published services are offered by label; any other whole
@@ -175,9 +177,27 @@ class FormLayout:
             labels["custom_field_value"], t("tip.custom_value"), t("placeholder.custom_value")
         )
 
+    def _office_choices(self, offices: list[str]) -> list[tuple[str, str]]:
+        """(label, id) per office: "Södermalm (M30011)", the id alone when no name is known."""
+        choices = []
+        for cid in offices:
+            try:
+                label = self.client.office_label(cid)
+            except VitecError:  # offline and not cached, or refused: the id is enough
+                label = cid
+            choices.append((label, cid))
+        return choices
+
+    def _today(self) -> dt.date | None:
+        """The day the default range is counted back from: the demo data's own clock (its
+        last day + 1, so the last month shown is whole), else today (None)."""
+        dataset = getattr(getattr(self.client, "standin", None), "dataset", None)
+        last = getattr(dataset, "last_day", None)
+        return None if last is None else (pd.Timestamp(last) + pd.Timedelta(days=1)).date()
+
     def _build_offices(self) -> None:
         """The chain: more offices besides `office`, or an office group (filled by lookups)."""
-        others = [o for o in self.client.customer_ids]
+        others = self._office_choices(list(self.client.customer_ids))
         self.more_offices = w.SelectMultiple(
             options=others,
             value=(),

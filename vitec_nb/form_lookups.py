@@ -101,7 +101,7 @@ class FormLookups:
         if change["new"] == "changed" and empty:
             self._updating = True
             try:
-                self.changed_from.value, self.changed_to.value = default_range()
+                self.changed_from.value, self.changed_to.value = default_range(today=self._today())
             finally:
                 self._updating = False
             self._validate()
