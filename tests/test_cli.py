@@ -238,6 +238,32 @@ def test_an_unknown_agent_name_is_an_error_with_close_matches_never_a_silent_0(
     assert asked and not any(p.rstrip("/").endswith(f"Contact/{office}") for p in asked)
 
 
+def test_a_name_given_as_agent_id_is_an_error_naming_the_id_never_a_silent_0(
+    live_env: StandIn, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    office = live_env.customer_ids[0]
+    uid, name = busy_agent_with_a_unique_name(live_env, office)
+    live_env.clear_requests()
+    out = tmp_path / "none.csv"
+    assert main(["fetch", office, "--agent-id", name, "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"vitec-nb: error: agent-id: {name!r} is an agent's name")
+    assert uid in err and "--agent" in err
+    assert not out.exists()
+    asked = [r.path for r in live_env.requests]
+    assert not any(p.rstrip("/").endswith(f"Contact/{office}") for p in asked)
+
+
+def test_a_listed_agent_id_fetches_that_agents_contacts(live_env: StandIn, tmp_path: Path) -> None:
+    office = live_env.customer_ids[0]
+    uid, _ = busy_agent_with_a_unique_name(live_env, office)
+    out = tmp_path / "agent.csv"
+    assert main(["fetch", office, "--agent-id", uid, "--out", str(out)]) == 0
+    t = live_env.truth
+    want = set(t[(t["customer_id"] == office) & (t["agent_id"] == uid)]["id"].astype(str))
+    assert set(pd.read_csv(out, dtype=str, comment="#")["id"]) == want
+
+
 def test_a_shared_agent_name_lists_the_namesakes(
     live_env: StandIn, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -152,7 +152,8 @@ def _new_figure(
     if meta.get("demo"):
         language = meta.get("language", "en")
         note = DEMO_NOTE if language == "en" else i18n.text("chart.demo", language)
-        fig.text(0.005, 0.005, note, fontsize=8, color="#b00020", ha="left", va="bottom")
+        # bottom right, under the legend: clear of the axis label, whatever its language
+        fig.text(0.995, 0.005, note, fontsize=8, color="#b00020", ha="right", va="bottom")
     return fig, ax
 
 

@@ -201,13 +201,47 @@ def _with_agent(client: Any, query: Any, args: argparse.Namespace) -> Any:
 
     from vitec_nb.plan.names import agent_id_for
 
-    if args.agent is None:
+    if args.agent is None and args.agent_id is None:
         return query
     frames = [
         client.agents(office, refresh=args.refresh, offline=args.offline)
         for office in query.customer_ids
     ]
-    return dataclasses.replace(query, agent_id=agent_id_for(pd.concat(frames), args.agent))
+    agents = pd.concat(frames)
+    if args.agent is not None:
+        return dataclasses.replace(query, agent_id=agent_id_for(agents, args.agent))
+    _check_agent_id(agents, args.agent_id)
+    return query
+
+
+def _check_agent_id(agents: Any, agent_id: str) -> None:
+    """--agent-id must be a user id: a name there would silently match nobody."""
+    from vitec_nb.errors import InvalidQueryError
+    from vitec_nb.plan.names import agent_id_for
+
+    if agent_id.strip() in set(map(str, agents["user_id"])):
+        return
+    try:
+        found = agent_id_for(agents, agent_id, option="agent-id")
+    except InvalidQueryError:
+        found = None
+    if found is not None:
+        raise InvalidQueryError(
+            "agent-id",
+            f"{agent_id!r} is an agent's name, not a user id (its id is {found})",
+            f"--agent {agent_id!r}, or --agent-id {found}",
+        )
+    if " " in agent_id.strip():
+        raise InvalidQueryError(
+            "agent-id",
+            f"{agent_id!r} is neither a listed agent's id nor a name `vitec-nb agents` lists",
+            "a user id (see `vitec-nb agents`), or --agent NAME",
+        )
+    # an id no lookup lists may still be real (GetUser lists public users only): say so
+    print(
+        f"note: --agent-id {agent_id} is not among the users the lookup lists; it is sent as given",
+        file=sys.stderr,
+    )
 
 
 def _fetch(args: argparse.Namespace) -> int:
