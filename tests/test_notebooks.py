@@ -145,6 +145,32 @@ def test_report_in_swedish_from_the_cli(
     assert "Skapade och ändrade kontakter" in text and "By agent" not in text
 
 
+@pytest.mark.notebook
+def test_report_filters_and_dimensions_from_the_cli(
+    form_standin: Any, standin_env: Path, tmp_path: Path
+) -> None:
+    from vitec_nb.cli import main
+
+    start, end = last_full_months(3)
+    out = tmp_path / "report.html"
+    args = ["report", "--out", str(out), "--start", str(start), "--end", str(end)]
+    assert main([*args, "--by", "lead_score", "--lead-score", "4"]) == 0
+    text = out.read_text(encoding="utf-8")
+    assert "Filters: lead score ★★★★☆ 4" in text
+    assert "By lead score" in text and "By agent" not in text
+
+
+def test_a_bad_report_filter_from_the_cli_is_refused_before_a_kernel_starts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from vitec_nb.cli import main
+
+    out = tmp_path / "r.html"
+    assert main(["report", "--out", str(out), "--lead-score", "9"]) == 1
+    assert "lead_score" in capsys.readouterr().err
+    assert not out.exists()
+
+
 def test_bad_report_language_is_refused_before_a_kernel_starts(tmp_path: Path) -> None:
     from vitec_nb.errors import InvalidQueryError
 

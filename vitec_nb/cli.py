@@ -134,6 +134,13 @@ def _build_parser() -> argparse.ArgumentParser:
         default=None,
         help="en or sv (default: VITEC_NB_LANGUAGE, else the locale)",
     )
+    p.add_argument(
+        "--by", default=None, metavar="DIM[,DIM]",
+        help="the report's breakdowns, comma-separated, e.g. agent,lead_score (the default)",
+    )  # fmt: skip
+    for name, param in PARAMETERS.items():  # the report's further filters
+        if name != "customer_id":
+            p.add_argument(f"--{name.replace('_', '-')}", dest=name, help=param.description)
     return parser
 
 
@@ -432,6 +439,18 @@ def _report(args: argparse.Namespace) -> int:
     for name in ("period", "start", "end", "language"):
         if getattr(args, name) is not None:
             params[name] = getattr(args, name)
+    if args.by is not None:
+        params["dimensions"] = [d.strip() for d in args.by.split(",") if d.strip()]
+    filters = {
+        name: getattr(args, name)
+        for name in PARAMETERS
+        if name != "customer_id" and getattr(args, name) is not None
+    }
+    if filters:
+        from vitec_nb.query import ContactQuery
+
+        ContactQuery("M1", **filters)  # a bad filter fails here, before a kernel starts
+        params["filters"] = filters
     path = render_report(args.out, **params)
     print(f"Wrote the activity report to {path}")
     return 0

@@ -75,7 +75,7 @@ def render_report(
         out: the HTML file to write (its folder is created).
         notebook: the report notebook; default ``notebooks/activity_report.ipynb``.
         timeout: seconds allowed per cell.
-        params: any of office, period, start, end, dimensions.
+        params: any of office, period, start, end, dimensions, filters, language.
 
     Raises InvalidQueryError for a bad parameter (before any kernel starts, except the
     office, which the notebook checks) and VitecError when a cell fails, with the error's
