@@ -111,9 +111,9 @@ def serve(args: list[str], env: dict[str, str], cwd: Path, ready: str) -> Iterat
         proc.wait(timeout=20)
 
 
-def voila(env: dict[str, str], cwd: Path) -> Iterator[str]:
+def voila(env: dict[str, str], cwd: Path, notebook: Path = EXPLORER_NOTEBOOK) -> Iterator[str]:
     port = free_port()
-    args = [sys.executable, "-m", "voila", str(EXPLORER_NOTEBOOK), f"--port={port}"]
+    args = [sys.executable, "-m", "voila", str(notebook), f"--port={port}"]
     args += ["--Voila.ip=127.0.0.1", "--token=", "--no-browser", "--show_tracebacks=True"]
     for _ in serve(args, env, cwd, f"127.0.0.1:{port}"):
         yield f"http://127.0.0.1:{port}/"
@@ -380,3 +380,19 @@ def report_screenshot(browser: Any, env: dict[str, str], tmp_path: Path, out: Pa
     page = browser.new_page(viewport={"width": 1100, "height": 1400})
     page.goto(html.as_uri())
     page.screenshot(path=str(out))
+
+
+def test_report_page_takes_its_parameters_from_the_url(
+    browser_standin: Any, browser: Any, tmp_path: Path
+) -> None:
+    """The report as a Voila page: the URL's query string sets dimensions and filters."""
+    from playwright.sync_api import expect
+
+    report = EXPLORER_NOTEBOOK.parent / "activity_report.ipynb"
+    page = browser.new_page(viewport={"width": 1000, "height": 1400}, locale="en-GB")
+    for url in voila(standin_env(browser_standin, tmp_path), tmp_path, report):
+        page.goto(url + "?dimensions=lead_score&lead_score=4&period=Q", timeout=FORM_TIMEOUT_MS)
+        body = page.locator("body")
+        expect(body).to_contain_text("Filters: lead score ★★★★☆ 4", timeout=FORM_TIMEOUT_MS)
+        expect(body).to_contain_text("By lead score")
+        assert "By agent" not in body.inner_text()

@@ -171,6 +171,19 @@ def test_a_bad_report_filter_from_the_cli_is_refused_before_a_kernel_starts(
     assert not out.exists()
 
 
+def test_url_parameters_override_the_report_parameters_and_the_rest_are_filters() -> None:
+    from vitec_nb.report_notebook import url_parameters
+
+    given = {"office": None, "period": "M", "dimensions": ["agent"], "filters": {"agent_id": "X"}}
+    got = url_parameters(
+        "office=m30011,M30012&period=Q&dimensions=lead_score&lead_score=4", **given
+    )
+    assert got["office"] == ["m30011", "M30012"] and got["period"] == "Q"
+    assert got["dimensions"] == ["lead_score"]
+    assert got["filters"] == {"agent_id": "X", "lead_score": "4"}
+    assert url_parameters("", **given) == given
+
+
 def test_bad_report_language_is_refused_before_a_kernel_starts(tmp_path: Path) -> None:
     from vitec_nb.errors import InvalidQueryError
 

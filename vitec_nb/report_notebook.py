@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
 
 import pandas as pd
 
@@ -28,6 +30,7 @@ __all__ = [
     "show_breakdown",
     "show_created_vs_changed",
     "show_header",
+    "url_parameters",
 ]
 
 DIMENSIONS = ("agent", "lead_score", "newsletter_list")
@@ -139,6 +142,33 @@ class Report:
             end=last_day if self.end == self.end.normalize() else self.end,
             progress=False,  # a report has no one watching: no tqdm widget in its output
         )
+
+
+_URL_NAMES = ("office", "period", "start", "end", "dimensions", "language")
+
+
+def url_parameters(query_string: str | None = None, **params: Any) -> dict[str, Any]:
+    """The report's parameters with those of the page's URL on top (a Voila page).
+
+    Voila hands the URL's query string to the kernel as `QUERY_STRING`:
+    `...?office=M30012&period=Q&dimensions=agent,lead_score&lead_score=4` sets the office,
+    period and dimensions, and every other name is a filter (`lead_score`, `agent_id`, ...),
+    checked like any other by `Report.create`. Outside Voila nothing changes.
+    """
+    text = os.environ.get("QUERY_STRING", "") if query_string is None else query_string
+    out = dict(params)
+    filters = dict(out.get("filters") or {})
+    for name, value in parse_qsl(text, keep_blank_values=False):
+        if name == "dimensions":
+            out[name] = [d.strip() for d in value.split(",") if d.strip()]
+        elif name == "office" and "," in value:
+            out[name] = [o.strip() for o in value.split(",") if o.strip()]
+        elif name in _URL_NAMES:
+            out[name] = value
+        else:
+            filters[name] = value
+    out["filters"] = filters
+    return out
 
 
 def check_parameters(
