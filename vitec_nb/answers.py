@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from vitec_nb.errors import InvalidQueryError, MalformedResponseError
+from vitec_nb.provenance import Provenance, provenance_from
 
 if TYPE_CHECKING:
     import requests
@@ -159,9 +160,10 @@ def check_flags(refresh: Any, offline: Any) -> None:
         raise InvalidQueryError("refresh", "cannot be combined with offline=True", "one of them")
 
 
-def provenance(client: Any, info: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
-    """The attrs every frame carries: when, from the cache or not, stale, demo, source."""
-    return {**info, "demo": client.is_demo, "source": client.base_url, **extra}
+def provenance(client: Any, info: Mapping[str, Any], **extra: Any) -> Provenance:
+    """What every frame carries: when, from the cache or not, stale, demo, source; `extra`
+    (and the rest of `info`) as notes."""
+    return provenance_from({**info, "demo": client.is_demo, "source": client.base_url, **extra})
 
 
 _POOLS: dict[int, ThreadPoolExecutor] = {}

@@ -24,6 +24,7 @@ import pandas as pd
 
 from vitec_nb.answers import check_flags, checked_records, field, provenance, run_concurrently, text
 from vitec_nb.errors import InvalidQueryError
+from vitec_nb.provenance import set_provenance
 from vitec_nb.vocab import (
     CONTACT_ID_MAX_LENGTH,
     DECEASED_ESTATE,
@@ -323,10 +324,8 @@ def fetch_details(
     if missing:  # how many, never which: ids are the caller's to show
         logger.warning("%d of %d contact ids not found in office %s (attrs['missing'])",
                        len(missing), len(wanted), cid)  # fmt: skip
-    frame.attrs = provenance(
-        client, info, customer_id=cid, calls=len(calls), fields=asked, missing=missing
-    )
-    return frame
+    came = provenance(client, info, customer_id=cid, calls=len(calls), fields=asked)
+    return set_provenance(frame, came.noted(missing=missing))
 
 
 def _progress(progress: Any, total: int) -> tuple[Callable[[int], None], Callable[[], None]]:

@@ -12,6 +12,7 @@ import pandas as pd
 from vitec_nb import activity, vocab
 from vitec_nb.errors import InvalidQueryError
 from vitec_nb.plan.values import MEASURES, BreakdownPlan
+from vitec_nb.provenance import provenance_of, set_provenance
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -156,8 +157,7 @@ def comparison_frame(result: Any, by: str | Iterable[str] | None = None) -> pd.D
     for name in dims:
         out[name] = pd.Categorical(out[name], categories=_order(now, then, name))
     out = out.sort_values(keys, kind="stable").reset_index(drop=True)
-    out.attrs = {**now.attrs, "compare": result.compare, "counts": "contacts"}
-    return out
+    return set_provenance(out, provenance_of(now).noted(compare=result.compare, counts="contacts"))
 
 
 def _plain(counts: pd.DataFrame, dims: list[str]) -> pd.DataFrame:

@@ -16,6 +16,7 @@ from vitec_nb import activity
 from vitec_nb import details as details_mod
 from vitec_nb.errors import InvalidQueryError
 from vitec_nb.plan.values import _dimension_order
+from vitec_nb.provenance import provenance_of, set_provenance
 
 __all__ = ["DetailsCalls", "contacts_in", "details", "details_calls"]
 
@@ -67,8 +68,7 @@ def contacts_in(result: Any, cell: Mapping[str, Any]) -> pd.DataFrame:
         chosen[column] = value
         mask &= _matches(facts[column], column, value)
     rows = facts[mask]
-    rows.attrs = {**facts.attrs, "cell": chosen}
-    return rows
+    return set_provenance(rows, provenance_of(facts).noted(cell=chosen))
 
 
 def _keys(result: Any) -> tuple[str, ...]:
@@ -239,14 +239,13 @@ def details(
     finally:
         close()
     out = _merged(rows, frames, asked)
-    out.attrs = {
-        **rows.attrs,
-        "details_calls": plan.calls,
-        "details_cached": plan.cached,
-        "fields": asked,
-        "missing": tuple(m for f in frames for m in f.attrs.get("missing", ())),
-    }
-    return out
+    came = provenance_of(rows).noted(
+        details_calls=plan.calls,
+        details_cached=plan.cached,
+        fields=asked,
+        missing=tuple(m for f in frames for m in provenance_of(f).missing),
+    )
+    return set_provenance(out, came)
 
 
 def _check_progress(progress: Any) -> None:

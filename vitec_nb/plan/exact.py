@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from typing import Any
 
@@ -10,6 +11,7 @@ import pandas as pd
 from vitec_nb.plan.planning import closed
 from vitec_nb.plan.values import ASKED_LEAD_SCORES, BreakdownWarning
 from vitec_nb.profile import ServerProfile
+from vitec_nb.provenance import combined, provenance_of, set_provenance
 from vitec_nb.query import ContactQuery
 from vitec_nb.vocab import DECEASED_ESTATE
 
@@ -86,7 +88,6 @@ def exact_contacts(
         drops = [d.replace(lead_score=None) for d in drops]
         drops += [base.replace(lead_score=score) for score in ASKED_LEAD_SCORES]
     frame = client.contacts(base, **kw)
-    attrs = dict(frame.attrs)
     others = [client.contacts(d, **kw) for d in drops]
     checks = _subset_checks(frame, drops, others)
     for note in checks:
@@ -96,15 +97,12 @@ def exact_contacts(
         out = out[out["kind"].astype(object) != DECEASED_ESTATE]
     out = out.reset_index(drop=True)
     answers = [frame, *others]
-    attrs.update(
+    base, each = provenance_of(frame), combined(provenance_of(a) for a in answers)
+    came = dataclasses.replace(
+        base,
         query=query,
-        from_cache=all(bool(a.attrs.get("from_cache")) for a in answers),
-        stale=any(bool(a.attrs.get("stale")) for a in answers),
-        exact_calls=len(answers),
-        checks=checks,
+        from_cache=each.from_cache,
+        stale=each.stale,
+        fetched_at=each.fetched_at,  # the oldest answer's
     )
-    times = [a.attrs.get("fetched_at") for a in answers if a.attrs.get("fetched_at") is not None]
-    if times:
-        attrs["fetched_at"] = min(times)
-    out.attrs = attrs
-    return out
+    return set_provenance(out, came.noted(exact_calls=len(answers), checks=checks))

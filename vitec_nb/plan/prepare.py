@@ -22,6 +22,7 @@ from vitec_nb.plan.values import (
     RunOptions,
 )
 from vitec_nb.profile import ServerProfile
+from vitec_nb.provenance import provenance_of
 from vitec_nb.query import ContactQuery
 
 __all__ = [
@@ -79,7 +80,7 @@ def _office_lookups(
         except VitecError as exc:
             raise _lookup_failed(query, office, name, words, exc) from exc
     agents = found.get("agents")
-    complete = bool(agents.attrs.get("agents_complete", False)) if agents is not None else False
+    complete = provenance_of(agents).agents_complete if agents is not None else False
     name = None
     if "office" in options.by:  # a name is never worth failing: None gives the id alone
         name = fetch_office_name(client, office, refresh=run.refresh, offline=run.offline)

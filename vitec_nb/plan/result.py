@@ -21,6 +21,7 @@ from vitec_nb.plan.values import (
     _fmt,
     empty_labels,
 )
+from vitec_nb.provenance import provenance_of, set_provenance
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -169,8 +170,8 @@ class BreakdownResult:
             empty_labels=empty_labels(plan),  # "(other or no list)" when some were asked
         )
         counts = self._mark_unknown(counts, measure, dims, code)
-        counts.attrs.update(self._chart_attrs(measure, code, start_ts, end_ts))
-        return counts
+        came = provenance_of(counts).noted(**self._chart_attrs(measure, code, start_ts, end_ts))
+        return set_provenance(counts, came)
 
     def _regroup_end(self, measure: str, code: str, end: Any) -> pd.Timestamp:
         """The exclusive end of a regrouping, after checking it can be made from the facts."""
