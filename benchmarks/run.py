@@ -5,6 +5,8 @@
     .venv/bin/python benchmarks/run.py --write-docs   # also update docs/benchmarks.md
     .venv/bin/python benchmarks/run.py --throughput 0 --latency 50   # latency only
     .venv/bin/python benchmarks/run.py --only 9       # the chain (optional, not in the default)
+    .venv/bin/python benchmarks/run.py --only A       # the ablation (optional): each
+                                                      # optimisation on and off
 
 Each benchmark runs against the stand-in on loopback under a transfer model: every request
 pays a latency, then its body's bytes at a throughput. A benchmark that fails (or whose
@@ -26,6 +28,7 @@ if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import (
+    bench_ablation,
     bench_breakdown,
     bench_chain,
     bench_concurrency,
@@ -49,7 +52,9 @@ from benchmarks.harness import (
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
 PREVIOUS_BEGIN, PREVIOUS_END = "<!-- previous:begin -->", "<!-- previous:end -->"
+ABLATION_BEGIN, ABLATION_END = "<!-- ablation:begin -->", "<!-- ablation:end -->"
 ALL = "12345678"
+KNOWN = "123456789A"  # 9 (the chain) and A (the ablation) run only when asked for
 
 
 def _section(
@@ -72,11 +77,18 @@ def _section(
     return rows
 
 
-def run_all(cfg: Config, log: list[str], only: str = ALL, details: dict | None = None) -> list[Row]:
+def run_all(
+    cfg: Config,
+    log: list[str],
+    only: str = ALL,
+    details: dict | None = None,
+    ablation: list[bench_ablation.Result] | None = None,
+) -> list[Row]:
     """Every benchmark in order (or those in `only`); every figure gets a row.
 
-    1-7 share one stand-in (one office, `cfg.contacts` contacts); each sets the transfer
-    model it needs and counts calls from a cleared request log. 8 starts its own.
+    1-7 and A share one stand-in (one office, `cfg.contacts` contacts); each sets the
+    transfer model it needs and counts calls from a cleared request log. 8 starts its own.
+    A's results (one per optimisation, their own table) go into `ablation`.
     """
     details = {} if details is None else details
     rows: list[Row] = []
@@ -84,6 +96,8 @@ def run_all(cfg: Config, log: list[str], only: str = ALL, details: dict | None =
         with sides.standin(cfg.contacts, cfg.agents, cfg.seed) as s:
             details.update(_model_details(cfg, s))
             rows += _benchmarks(cfg, s, log, only)
+            if "A" in only and ablation is not None:
+                _ablation(cfg, s, log, ablation)
     except Exception as exc:  # the stand-in itself failed: every figure says so
         log.append("stand-in FAILED\n" + traceback.format_exc(limit=4).rstrip())
         rows = missing_rows(FIGURES, "", f"stand-in: {type(exc).__name__}: {exc}"[:90])
@@ -111,6 +125,21 @@ def run_all(cfg: Config, log: list[str], only: str = ALL, details: dict | None =
             rows.append(Row(figure, "", error=why))
     order = {f: i for i, f in enumerate(FIGURES)}
     return sorted(rows, key=lambda r: order.get(r.figure, len(order)))
+
+
+def _ablation(cfg: Config, s: Any, log: list[str], out: list[bench_ablation.Result]) -> None:
+    """Benchmark A: every optimisation on and off (benchmarks/bench_ablation.py)."""
+    speed = speed_check()
+    started = time.perf_counter()
+    try:
+        out += bench_ablation.ablation(cfg, s, log)
+    except Exception:
+        log.append("benchmark A (ablation): FAILED\n" + traceback.format_exc(limit=4).rstrip())
+    log.append(
+        f"benchmark A (ablation): {time.perf_counter() - started:.1f} s "
+        f"(speed check before: {speed})"
+    )
+    print(f"  benchmark A done ({time.perf_counter() - started:.1f} s)", file=sys.stderr)
 
 
 def _model_details(cfg: Config, s: Any) -> dict[str, str]:
@@ -203,6 +232,21 @@ def _with_previous(tail: str, previous: str) -> str:
     )
 
 
+def write_ablation(path: Path, details: dict[str, str], table: str) -> None:
+    """Record benchmark A's table between the ablation markers of docs/benchmarks.md.
+
+    The markers sit in the section "Optimisations kept, and the figure for each"; a page
+    without them gets them at its end. The results block is left as it is.
+    """
+    block = "\n".join([ABLATION_BEGIN, "", markdown_details(details), "", table, "", ABLATION_END])
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+    if ABLATION_BEGIN not in text or ABLATION_END not in text:
+        text = text.rstrip() + f"\n\n{ABLATION_BEGIN}\n{ABLATION_END}\n"
+    head, rest = text.split(ABLATION_BEGIN, 1)
+    _, tail = rest.split(ABLATION_END, 1)
+    path.write_text(head + block + tail, encoding="utf-8")
+
+
 def _options(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smoke run: small sizes, 1 rep")
@@ -231,7 +275,11 @@ def _options(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="run the stand-in in this process (default: its own, like a remote API)",
     )
-    parser.add_argument("--only", default=ALL, help="benchmarks to run, e.g. 36 (default: all)")
+    parser.add_argument(
+        "--only",
+        default=ALL,
+        help=f"benchmarks to run, e.g. 36 (default: {ALL}; also 9, the chain, and A, the ablation)",
+    )
     parser.add_argument(
         "--write-docs", action="store_true", help=f"write the results into {DOCS.name}"
     )
@@ -239,6 +287,12 @@ def _options(argv: list[str] | None) -> argparse.Namespace:
 
 
 def _config(args: argparse.Namespace) -> Config:
+    wrong = sorted(set(args.only) - set(KNOWN))
+    if wrong or not args.only:
+        raise SystemExit(
+            f"--only: {args.only!r} names no benchmark {''.join(wrong)!r}; allowed: any of "
+            f"{KNOWN} (e.g. 36, or A for the ablation)"
+        )
     cfg = Config.smoke() if args.quick else Config.full(args.reps, args.naive_reps)
     given: dict[str, Any] = {}
     if args.latency is not None:
@@ -278,18 +332,27 @@ def main(argv: list[str] | None = None) -> int:
     print(flush=True)
 
     log: list[str] = []
-    rows = run_all(cfg, log, args.only, details)
+    ablation: list[bench_ablation.Result] = []
+    rows = run_all(cfg, log, args.only, details, ablation)
     details["load average at end"] = load_average()
     details["speed check at end"] = speed_check()
 
     print("\n".join(log))
     print()
     print(f"transfer model: {details.get('transfer model', 'not set (no stand-in)')}")
-    print(text_table(rows))
+    measured = any(n in args.only for n in "123456789")
+    if measured:
+        print(text_table(rows))
+    if "A" in args.only:
+        print("\nbenchmark A, the ablation (each optimisation on and off, same run):")
+        print(bench_ablation.text_table(ablation))
     print(f"\nload average at end: {details['load average at end']}")
     print(f"speed check at end: {details['speed check at end']}")
     if args.write_docs:
-        write_docs(DOCS, details, markdown_table(rows), log)
+        if measured:
+            write_docs(DOCS, details, markdown_table(rows), log)
+        if "A" in args.only:
+            write_ablation(DOCS, details, bench_ablation.markdown_table(ablation))
         print(f"wrote {DOCS}")
     return 0
 
