@@ -1,342 +1,73 @@
-"""`connect()` and `VitecClient`: contact queries and lookups as DataFrames, through the cache.
+"""`connect()` and `VitecClient`, the façade: the sending client plus the planner and doctor.
 
-A thin façade (httpx's _client.py style) over private modules, one concern each:
+`VitecClient` is `_base_client.BaseClient` (query checks, the cache, the one send path,
+lookups and contact details; it knows nothing of the layers above it) with the methods
+that reach up into them: `contacts()` made exact (plan/exact.py: whole-day ends, lead
+score 0 derived), `plan()` and `breakdown()` (plan/prepare.py), `doctor()` and `profile`
+(doctor.py). This module sits above `plan/` and `doctor` in the layers (docs/architecture.md),
+so every import here points down. With nothing configured, `connect()` starts the built-in
+stand-in once per process and every result says it is demo data.
 
-- `_session.py`: the session (cache, retrying and gated adapter, no redirects);
-- `_send.py`: the one send path (reuse of parsed answers, the cached GET, the pure
-  stale-answer decision `serve_stale`, parsing once, a malformed body deleted and asked
-  again);
-- `_status.py`: what went wrong, as the exception hierarchy (status table, transport);
-- `lookups.py`, `details.py`: the lookups and contact details, as data;
-- `parsed_store.py`: answers kept parsed beside the cache entries they came from.
-
-Retries happen below the cache, on the session's HTTP adapter (urllib3 `Retry`), so cache
-hits never wait; the policy, the 429 gate and `HTTP_SLOTS` live in retries.py (also
-importable from here, as `X as X` re-exports). With nothing configured, `connect()` starts
-the built-in stand-in once per process and every result says it is demo data.
+retries.py's `HTTP_SLOTS`, `RETRY_STATUSES` and `CappedRetry` stay importable from here
+(`X as X` re-exports).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import logging
 import threading
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
-import requests
 
 from vitec_nb import cache as cache_mod
-from vitec_nb._lookup_methods import LookupMethods
-from vitec_nb._send import FORMATS, Call, Sender, checked_format, log_request, parse_contacts_answer
-from vitec_nb._session import client_session, positive
-from vitec_nb._status import public_url
+from vitec_nb._base_client import BaseClient
+from vitec_nb._send import FORMATS
+from vitec_nb._session import positive
 from vitec_nb.credentials import Credentials
-from vitec_nb.errors import (
-    ConfigurationError,
-    InvalidQueryError,
-    Redactor,
-)
-from vitec_nb.provenance import Provenance
+from vitec_nb.doctor import DoctorReport, remembered_profile, run_doctor
+from vitec_nb.errors import InvalidQueryError
+from vitec_nb.plan import BreakdownPlan, BreakdownResult, exact
+from vitec_nb.plan.prepare import prepare, run_breakdown
+from vitec_nb.plan.values import _RUN_OPTIONS
+from vitec_nb.profile import ServerProfile
 from vitec_nb.query import ContactQuery
-from vitec_nb.retries import DEFAULT_DEADLINE
 from vitec_nb.retries import HTTP_SLOTS as HTTP_SLOTS
 from vitec_nb.retries import RETRY_STATUSES as RETRY_STATUSES
 from vitec_nb.retries import CappedRetry as CappedRetry
 from vitec_nb.settings import Settings
 from vitec_nb.vocab import DEMO_SOURCE as DEMO_BANNER
 
-if TYPE_CHECKING:
-    from requests_cache import CachedSession
-
-    from vitec_nb.doctor import DoctorReport
-    from vitec_nb.plan import BreakdownPlan, BreakdownResult
-    from vitec_nb.profile import ServerProfile
-
 __all__ = ["DEMO_BANNER", "FORMATS", "VitecClient", "connect"]
-
-logger = logging.getLogger("vitec_nb")
 
 DEMO_SEED = 0
 DEMO_CONTACTS = 20_000
 
-# --- the demo stand-in ----------------------------------------------------------------------
-
-_demo_lock = threading.Lock()
-_demo_standin: Any = None
-
-
-def demo_standin() -> Any:
-    """The process-wide stand-in behind demo mode, started on first use (daemon threads)."""
-    global _demo_standin
-    with _demo_lock:
-        if _demo_standin is None:
-            from vitec_nb.standin import StandIn
-
-            _demo_standin = StandIn(seed=DEMO_SEED, contacts=DEMO_CONTACTS).start()
-        return _demo_standin
-
-
 # --- the client -----------------------------------------------------------------------------
 
 
-class VitecClient(LookupMethods):
-    """Contacts and lookups from Vitec Connect (or the stand-in) as DataFrames, cached.
+class VitecClient(BaseClient):
+    """Contacts, lookups, breakdowns and checks of Vitec Connect (or the stand-in).
 
     Create it with `connect()`. Thread-safe: one client may serve several threads at once.
+    Sending, caching and lookups come from `BaseClient`; this class adds the exact ends of
+    `contacts()`, `plan()`, `breakdown()`, `doctor()` and `profile`.
     """
 
-    def __init__(
-        self,
-        settings: Settings,
-        *,
-        standin: Any = None,
-        deadline: float | None = None,
-        cache_lock_timeout: float | None = None,
-    ) -> None:
-        if settings.credentials is None or settings.base_url is None:
-            raise ConfigurationError("VitecClient needs resolved settings; use vitec_nb.connect()")
-        self.settings = settings
-        self.standin = standin
-        self.deadline = positive(deadline, DEFAULT_DEADLINE, "deadline")
-        lock_timeout = positive(
-            cache_lock_timeout, cache_mod.DEFAULT_LOCK_TIMEOUT, "cache_lock_timeout"
-        )
-        # Every form of every password in use, removed from any server text we quote.
-        self._redact = Redactor(
-            self.credentials.username,
-            [self.credentials.password or "", *self.credentials.passwords.values()],
-        )
-        self.session: CachedSession
-        self.session, self.gate = client_session(
-            settings, self.base_url, deadline=self.deadline, lock_timeout=lock_timeout
-        )
-        self._sender = Sender(
-            self.session,
-            base_url=self.base_url,
-            credentials=self.credentials,
-            timeout=settings.timeout,
-            deadline=self.deadline,
-            max_retries=settings.max_retries,
-            redact=self._redact,
-        )
-        # lookup request -> (the parsed body it was built from, its frame): a warm planner
-        # run asks for the same users lookup every time (building it costs ~5 ms)
-        self._lookup_frames: dict[tuple[Any, ...], tuple[Any, pd.DataFrame]] = {}
+    # -- contacts made exact (plan/exact.py) ---------------------------------------------
 
-    # -- description ---------------------------------------------------------------------
-
-    @property
-    def is_demo(self) -> bool:
-        """True when the data comes from the built-in stand-in (nothing was configured)."""
-        return self.settings.demo
-
-    @property
-    def base_url(self) -> str:
-        """The API's base URL: scheme, host, port and path only (never user info or query)."""
-        return public_url(str(self.settings.base_url))
-
-    @property
-    def concurrency(self) -> int:
-        """The most requests this client has in flight at once (`connect(concurrency=)`);
-        breakdowns use it unless a run asks for fewer."""
-        return self.settings.concurrency
-
-    def clear_cache(self, *, expired_only: bool = False) -> None:
-        """Delete every cached answer (or only the expired ones) of this client's cache.
-
-        Safe at any time, from any thread, also while a breakdown runs (its calls then
-        fetch again or fail with a clear error). Replaces `client.session.cache.clear()`.
-        """
-        _flag("expired_only", expired_only)
-        cache_mod.clear(self.session, expired_only=expired_only)  # parsed copies too
-        if self._sender.parsed is not None and not expired_only:
-            self._sender.parsed.clear()  # this client's recent parsed answers: memory back
-        self._lookup_frames.clear()
-
-    @property
-    def customer_ids(self) -> tuple[str, ...]:
-        """Offices configured (passwords, VITEC_CUSTOMER_IDS; demo: every stand-in office)."""
-        return self.settings.customer_ids
-
-    @property
-    def credentials(self) -> Credentials:
-        assert self.settings.credentials is not None
-        return self.settings.credentials
-
-    def describe(self) -> str:
-        """One line: where the data comes from and as whom (never a password)."""
-        if self.is_demo:
-            return (
-                f"{DEMO_BANNER} at {self.base_url} ({len(self.customer_ids)} offices: "
-                f"{', '.join(self.customer_ids)}) — not real customers"
-            )
-        text = self.settings.describe().replace(str(self.settings.base_url), self.base_url)
-        where = cache_mod.cache_location(self.session)
-        return f"{self._redact(text)}; cache {where}"
-
-    def __repr__(self) -> str:
-        mode = DEMO_BANNER if self.is_demo else "live"
-        return (
-            f"<VitecClient {mode}: {self.base_url} user={self.credentials.username!r} "
-            f"password=*** offices={list(self.customer_ids)}>"
-        )
-
-    def _repr_html_(self) -> str:
-        import html
-
-        text = html.escape(self.describe())
-        if self.is_demo:
-            return f"<b style='color:#b45309'>{text}</b>"
-        return text
-
-    def close(self) -> None:
-        """Close the HTTP session and the cache connection."""
-        self.session.close()
-
-    def __enter__(self) -> VitecClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    # -- contacts ------------------------------------------------------------------------
-
-    def contacts(
-        self,
-        query: ContactQuery | None = None,
-        /,
-        *,
-        format: str = "json",
-        refresh: bool = False,
-        offline: bool = False,
-        **filters: Any,
-    ) -> pd.DataFrame:
-        """Contacts matching a query, one row per contact reference (schema: docs/architecture.md).
-
-        Pass a `ContactQuery`, or the filters as keywords (`customer_id=..., lead_score=5`).
-        `customer_id` may be a list: one call per office, one frame. Answers come from the
-        cache when fresh; `refresh=True` asks the server again, `offline=True` never does
-        (NotCachedError on a miss). `df.attrs` says what, when, and from where.
-        """
-        q = _checked_query(query, filters)
-        fmt = self._format(format)
-        _flag("refresh", refresh)
-        _flag("offline", offline)
-        if refresh and offline:
-            raise InvalidQueryError(
-                "refresh", "cannot be combined with offline=True", "one of them"
-            )
-        for cid in q.customer_ids:
-            self.credentials.auth_for(cid)  # no password for an office: error before any request
-        from vitec_nb.plan import exact  # planner: whole-day ends, lead score 0 derived
-
-        profile = exact.ServerProfile() if getattr(self, "profile", None) is None else self.profile
+    def _answer(self, q: ContactQuery, fmt: str, refresh: bool, offline: bool) -> pd.DataFrame:
+        """`BaseClient._answer`, exact whatever the server's precision and meaning of 0: an
+        open `*_to` end by one end-check call, lead score 0 derived (plan/exact.py)."""
+        profile = self.profile
         if exact.needs_exact(q, profile):
-            kw = {"format": format, "refresh": refresh, "offline": offline}
+            kw = {"format": fmt, "refresh": refresh, "offline": offline}
             return exact.exact_contacts(self, q, profile, **kw)
-        parts = [
-            self._fetch_contacts(q.for_office(cid), fmt, refresh, offline) for cid in q.customer_ids
-        ]
-        if len(parts) == 1:
-            frame, info = parts[0]
-        else:
-            frame = _concat_offices([p[0] for p in parts], q.customer_ids)
-            info = {
-                "fetched_at": min(p[1]["fetched_at"] for p in parts),
-                "from_cache": all(p[1]["from_cache"] for p in parts),
-                "stale": any(p[1]["stale"] for p in parts),
-            }
-            info["offices"] = {cid: p[1] for cid, p in zip(q.customer_ids, parts, strict=True)}
-        return self._labelled(frame, q, fmt, info)
+        return super()._answer(q, fmt, refresh, offline)
 
-    def _labelled(
-        self, frame: pd.DataFrame, q: ContactQuery, fmt: str, info: Mapping[str, Any]
-    ) -> pd.DataFrame:
-        """`frame` with the `attrs` every contacts frame carries (what, when, from where):
-        a `Provenance` (other layers read it back with `provenance_of`)."""
-        provenance = Provenance(
-            source=self.base_url,
-            fetched_at=info["fetched_at"],
-            from_cache=info["from_cache"],
-            stale=info["stale"],
-            demo=self.is_demo,
-            query=q,
-            format=fmt,
-        )
-        frame.attrs = provenance.attrs()
-        if "offices" in info:
-            frame.attrs["offices"] = info["offices"]
-        return frame
-
-    def is_cached(
-        self, query: ContactQuery | None = None, /, *, format: str = "json", **filters: Any
-    ) -> bool:
-        """Whether every office's answer is in the cache and fresh; sends nothing."""
-        q = _checked_query(query, filters)
-        fmt = self._format(format)
-        for cid in q.customer_ids:
-            single = q.for_office(cid)
-            key = self._cache_key(single.path, single.to_params(), cid, fmt)
-            if not cache_mod.entry_is_fresh(self.session, key):
-                return False
-        return True
-
-    def cached_answer(self, query: ContactQuery) -> pd.DataFrame | None:
-        """`contacts(query)` if its answer is in the cache, fresh, with its parsed columns kept
-        beside it (parsed_store.py); None otherwise. Sends nothing and parses nothing: for
-        the planner, an answer it can have at once needs no thread.
-        """
-        if not isinstance(query, ContactQuery):
-            return None
-        if len(query.customer_ids) != 1:
-            return None
-        cid = query.customer_ids[0]
-        params = query.to_params()
-        started = time.perf_counter()
-        hit = self._sender.reused(self._cache_key(query.path, params, cid, "json"))
-        if hit is None:
-            return None
-        log_request(query.path, params, 200, True, started)
-        return self._labelled(hit[0], query, "json", hit[1])
-
-    def _fetch_contacts(
-        self, q: ContactQuery, fmt: str, refresh: bool, offline: bool
-    ) -> tuple[pd.DataFrame, dict[str, Any]]:
-        return self._get_parsed(
-            q.path,
-            q.to_params(),
-            q.customer_ids[0],
-            fmt,
-            refresh=refresh,
-            offline=offline,
-            what=f"contacts {q.describe()}",
-            parse=self._parse_response,
-            keep=True,
-        )
-
-    def _get_parsed(
-        self,
-        path: str,
-        params: Mapping[str, str],
-        cid: str,
-        fmt: str,
-        *,
-        refresh: bool,
-        offline: bool,
-        what: str,
-        parse: Callable[[requests.Response], Any],
-        keep: bool = False,
-    ) -> tuple[Any, dict[str, Any]]:
-        """(parsed body, where it came from) for one GET (lookups.py, details.py): the one
-        send path, `_send.Sender.get_parsed`."""
-        call = Call(path, params, cid, fmt, what)
-        return self._sender.get_parsed(call, parse, refresh=refresh, offline=offline, keep=keep)
-
-    # -- doctor (vitec_nb/doctor.py) and the server profile ----------------------------------
+    # -- doctor (vitec_nb/doctor.py) and the server profile ------------------------------
 
     @property
     def profile(self) -> ServerProfile:
@@ -344,24 +75,14 @@ class VitecClient(LookupMethods):
         i.e. nothing known, when it never ran here); read once, updated by `doctor()`."""
         profile = self.__dict__.get("_profile")
         if profile is None:
-            from vitec_nb.doctor import remembered_profile
-
             profile = self._profile = remembered_profile(self)
         return profile
 
     def doctor(self, offices: Any = None, **options: Any) -> DoctorReport:
         """Check the account cheaply and learn how the server behaves (docs/doctor.md)."""
-        from vitec_nb.doctor import run_doctor
-
         return run_doctor(self, offices, **options)
 
-    def _probe(
-        self, path: str, params: Mapping[str, str], cid: str, what: str
-    ) -> requests.Response:
-        """One GET to the server whatever the cache holds, whatever its status (doctor)."""
-        return self._sender.probe(path, params, cid, what)
-
-    # -- breakdowns (planner) -------------------------------------------------------------
+    # -- breakdowns (planner) ------------------------------------------------------------
 
     def plan(
         self, query: ContactQuery, by: Sequence[str] = ("agent",), **options: Any
@@ -371,9 +92,6 @@ class VitecClient(LookupMethods):
         Every option is checked first; run options (concurrency, progress, ...) belong to
         `breakdown(plan, ...)`, not to the plan.
         """
-        from vitec_nb.plan.prepare import prepare
-        from vitec_nb.plan.values import _RUN_OPTIONS
-
         for key in options:
             if key in _RUN_OPTIONS:
                 raise InvalidQueryError(
@@ -396,85 +114,32 @@ class VitecClient(LookupMethods):
         `query` is a ContactQuery (then `by` defaults to ("agent",), `measure` to
         "created", `period` to "M") or a plan from `plan()`, run with only run options.
         """
-        from vitec_nb.plan.prepare import run_breakdown
-
         given = {"measure": measure, "period": period, "start": start, "end": end}
         options.update({k: v for k, v in given.items() if v is not None})
         return run_breakdown(self, query, ("agent",) if by is None else by, **options)
 
-    # -- sending -----------------------------------------------------------------------------
 
-    _format = staticmethod(checked_format)
-    _parse_response = staticmethod(parse_contacts_answer)
+# --- the demo stand-in ----------------------------------------------------------------------
 
-    def _office(self, customer_id: str) -> str:
-        cid = ContactQuery(customer_id).customer_id
-        if not isinstance(cid, str):
-            raise InvalidQueryError("customer_id", "a lookup takes one office", "one office id")
-        self.credentials.auth_for(cid)
-        return cid
-
-    def _cache_key(self, path: str, params: Mapping[str, str], cid: str, fmt: str) -> str:
-        """The cache key of a request (remembered: URL normalisation costs milliseconds)."""
-        return self._sender.cache_key(path, params, cid, fmt)
-
-    def _prepare(
-        self, path: str, params: Mapping[str, str], cid: str, accept: str
-    ) -> requests.PreparedRequest:
-        return self._sender.prepare(path, params, cid, accept)
+_demo_lock = threading.Lock()
+_demo_standin: Any = None
 
 
-# --- helpers --------------------------------------------------------------------------------
+def demo_standin() -> Any:
+    """The process-wide stand-in behind demo mode, started on first use (daemon threads)."""
+    global _demo_standin
+    with _demo_lock:
+        if _demo_standin is None:
+            from vitec_nb.standin import StandIn
+
+            _demo_standin = StandIn(seed=DEMO_SEED, contacts=DEMO_CONTACTS).start()
+        return _demo_standin
 
 
-def _checked_query(query: ContactQuery | None, filters: Mapping[str, Any]) -> ContactQuery:
-    """The query of `contacts()` / `is_cached()`: a ContactQuery, with any filters applied."""
-    known = [f.name for f in dataclasses.fields(ContactQuery)]
-    for name in filters:
-        if name not in known:  # a typo like leadscore=3: say what the filters are called
-            raise InvalidQueryError(name, "is not a filter", ", ".join(known))
-    if query is None:
-        if "customer_id" not in filters:
-            raise InvalidQueryError(
-                "customer_id", "is required", "an office id like M30011, or a list of them"
-            )
-        return ContactQuery(**filters)
-    if not isinstance(query, ContactQuery):
-        raise InvalidQueryError(
-            "query", f"must be a ContactQuery, not {type(query).__name__}", "a ContactQuery"
-        )
-    if filters:
-        return query.replace(**filters)
-    return query
-
-
-def _flag(name: str, value: Any) -> None:
-    if not isinstance(value, bool):
-        raise InvalidQueryError(name, f"{value!r} is not True or False", "True or False")
-
-
-def _concat_offices(frames: list[pd.DataFrame], offices: Sequence[str]) -> pd.DataFrame:
-    categories = list(dict.fromkeys([*offices, *(c for f in frames for c in _cats(f))]))
-    dtype = pd.CategoricalDtype(categories)
-    aligned = [f.assign(customer_id=f["customer_id"].astype(str).astype(dtype)) for f in frames]
-    for f in aligned:
-        f.attrs = {}
-    return pd.concat(aligned, ignore_index=True)
-
-
-def _cats(frame: pd.DataFrame) -> list[str]:
-    col = frame["customer_id"]
-    if isinstance(col.dtype, pd.CategoricalDtype):
-        return [str(c) for c in col.cat.categories]
-    return [str(c) for c in col.unique()]
-
-
-# --- connect --------------------------------------------------------------------------------
-
-
-def _demo_settings(settings: Settings, standin: Any) -> Settings:
-    """`settings` pointed at the demo stand-in: its URL, account, offices, the demo cache."""
-    return dataclasses.replace(
+def _demo_client(settings: Settings, **bounds: float | None) -> VitecClient:
+    """A client of the demo stand-in: its URL, account and offices, the demo cache."""
+    standin = demo_standin()
+    settings = dataclasses.replace(
         settings,
         base_url=standin.url,
         credentials=Credentials(
@@ -483,6 +148,15 @@ def _demo_settings(settings: Settings, standin: Any) -> Settings:
         customer_ids=tuple(standin.customer_ids),
         cache=settings.cache if settings.cache is not None else cache_mod.demo_cache_path(),
     )
+    client = VitecClient(settings, standin=standin, **bounds)
+    if isinstance(client.session.cache, cache_mod.VitecSQLiteCache):
+        # Demo answers are keyed by the stand-in's port, new in every process: old ones can
+        # never be hit again, so expired ones are dropped (one SQL statement).
+        client.session.cache.delete(expired=True, vacuum=False)
+    return client
+
+
+# --- connect --------------------------------------------------------------------------------
 
 
 def connect(
@@ -506,30 +180,16 @@ def connect(
 ) -> VitecClient:
     """Connect to Vitec Connect — or, with nothing configured, to the built-in stand-in.
 
-    Args:
-        base_url: default ``VITEC_BASE_URL``, else https://connect.maklare.vitec.net.
-        username, password: ``password`` applies to every office (``VITEC_USERNAME``,
-            ``VITEC_PASSWORD``, or the keyring; see docs/credentials.md).
-        passwords: customer id -> password, one per office (``VITEC_PASSWORD_<ID>``).
-        cache: SQLite path or directory, ``redis://host:port/db``, or a requests_cache
-            backend (default ``VITEC_NB_CACHE``, else the user cache directory).
-        expire_after: seconds (or timedelta) an answer stays fresh; default one hour;
-            -1 = never.
-        customer_ids: the offices to offer (default ``VITEC_CUSTOMER_IDS`` and the keys of
-            ``passwords``).
-        timeout: seconds, or (connect, read); default (10, 60).
-        max_retries, backoff_factor, max_retry_after: the retry policy (docs/caching.md).
-        concurrency: the most requests in flight at once (breakdowns included); default 8.
-        demo: True forces the stand-in; False refuses demo mode.
-        token: Vitec's base64 string of ``user:password`` instead of username/password
-            (``VITEC_TOKEN``, ``VITEC_TOKEN_<ID>``, keyring; docs/credentials.md).
-        deadline: seconds one call may take in all (connect, retries, waits and the whole
-            body); default 300. Past it: RequestTimeoutError naming the call.
-        cache_lock_timeout: seconds a lock another process holds on the SQLite cache is
-            waited for; default 5. Past it: ConfigurationError naming the file and holder.
-
-    Raises ConfigurationError for a partial configuration (e.g. a user name without a
-    password), naming what is missing and where it may come from.
+    Who you are: `username` and `password` (every office), `passwords` (customer id ->
+    password) or `token`; where: `base_url`, `customer_ids`; the cache: `cache`,
+    `expire_after` (seconds), `cache_lock_timeout`; how hard to try: `timeout`,
+    `max_retries`, `backoff_factor`, `max_retry_after`, `deadline` (seconds a call may
+    take in all), `concurrency`; `demo`: True forces the stand-in, False refuses it.
+    An option not given comes from its environment variable (`VITEC_USERNAME`, ...) or the
+    keyring where it has one, else its default: the table is in docs/credentials.md,
+    "connect()'s options". Every option is checked before anything starts; a partial
+    configuration (e.g. a user name without a password) raises ConfigurationError naming
+    what is missing and where it may come from.
     """
     settings = Settings.resolve(
         base_url,
@@ -550,13 +210,6 @@ def connect(
     bounds = {"deadline": deadline, "cache_lock_timeout": cache_lock_timeout}
     for name, value in bounds.items():
         positive(value, 1.0, name)  # checked before anything starts (e.g. the stand-in)
-    if not settings.demo:
-        return VitecClient(settings, **bounds)
-    standin = demo_standin()
-    settings = _demo_settings(settings, standin)
-    client = VitecClient(settings, standin=standin, **bounds)
-    if isinstance(client.session.cache, cache_mod.VitecSQLiteCache):
-        # Demo answers are keyed by the stand-in's port, new in every process: old ones can
-        # never be hit again, so expired ones are dropped (one SQL statement).
-        client.session.cache.delete(expired=True, vacuum=False)
-    return client
+    if settings.demo:
+        return _demo_client(settings, **bounds)
+    return VitecClient(settings, **bounds)

@@ -37,6 +37,7 @@ from vitec_nb.errors import (
     NotCachedError,
     TransportError,
 )
+from vitec_nb.provenance import combined, provenance_of, set_provenance
 from vitec_nb.vocab import COMPANY, PERSON
 
 __all__ = [
@@ -252,7 +253,9 @@ def fetch_lookup(
     else:
         frame = _build(lookup, recs, cid)
         client._lookup_frames[slot] = (recs, frame.copy(deep=False))
-    frame.attrs = provenance(client, info, customer_id=cid, endpoint=lookup.path, format=format)
+    set_provenance(
+        frame, provenance(client, info, customer_id=cid, endpoint=lookup.path, format=format)
+    )
     return frame
 
 
@@ -322,25 +325,19 @@ def fetch_agents(
     if frame is None:
         frame = fetch_lookup(client, LOOKUPS["agents_public"], cid, refresh=refresh,
                              offline=offline)  # fmt: skip
-    frame.attrs["agents_complete"] = complete
-    return frame
+    return set_provenance(frame, provenance_of(frame).noted(agents_complete=complete))
 
 
 def _combined(client: Any, frames: Sequence[pd.DataFrame], cids: Sequence[str]) -> pd.DataFrame:
     parts = [f.copy(deep=False) for f in frames]
-    infos = {cid: dict(f.attrs) for cid, f in zip(cids, frames, strict=True)}
+    each = {cid: provenance_of(f) for cid, f in zip(cids, frames, strict=True)}
     for part in parts:
-        part.attrs = {}
+        set_provenance(part, None)
     frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-    frame.attrs = {
-        "fetched_at": min(i["fetched_at"] for i in infos.values()),
-        "from_cache": all(i["from_cache"] for i in infos.values()),
-        "stale": any(i["stale"] for i in infos.values()),
-        "demo": client.is_demo,
-        "source": client.base_url,
-        "offices": infos,
-    }
-    return frame
+    came = dataclasses.replace(
+        combined(each.values()), demo=client.is_demo, source=client.base_url
+    ).noted(offices={cid: p.attrs() for cid, p in each.items()})
+    return set_provenance(frame, came)
 
 
 def _offices_arg(client: Any, customer_id: str | Sequence[str] | None) -> list[str]:
@@ -356,6 +353,26 @@ def _offices_arg(client: Any, customer_id: str | Sequence[str] | None) -> list[s
     return list(dict.fromkeys(client._office(c) for c in many))
 
 
+def _each_office(
+    client: Any,
+    name: str,
+    customer_id: str | Sequence[str] | None,
+    refresh: bool,
+    offline: bool,
+    combine: Callable[[list[pd.DataFrame], list[str]], pd.DataFrame],
+) -> pd.DataFrame:
+    """Lookup `name` of each given (or configured) office, fetched concurrently, then
+    `combine(frames, offices)` into one frame (no office: the lookup's empty frame)."""
+    check_flags(refresh, offline)
+    cids = _offices_arg(client, customer_id)
+    lookup = LOOKUPS[name]
+    frames = run_concurrently(client, [
+        (lambda c=c: fetch_lookup(client, lookup, c, refresh=refresh, offline=offline))
+        for c in cids
+    ])  # fmt: skip
+    return combine(frames, cids) if frames else _build(lookup, [], "")
+
+
 def fetch_offices(
     client: Any,
     customer_id: str | Sequence[str] | None = None,
@@ -364,20 +381,14 @@ def fetch_offices(
     offline: bool = False,
 ) -> pd.DataFrame:
     """Offices (`Office/GetOffice`) of the given or every configured office, one frame."""
-    check_flags(refresh, offline)
-    cids = _offices_arg(client, customer_id)
-    lookup = LOOKUPS["offices"]
-    frames = run_concurrently(client, [
-        (lambda c=c: fetch_lookup(client, lookup, c, refresh=refresh, offline=offline))
-        for c in cids
-    ])  # fmt: skip
-    if not frames:
-        return _build(lookup, [], "")
-    frame = _combined(client, frames, cids)
-    attrs = frame.attrs
-    frame = frame.drop_duplicates(["customer_id", "office_id"], ignore_index=True)
-    frame.attrs = attrs
-    return frame
+
+    def combine(frames: list[pd.DataFrame], cids: list[str]) -> pd.DataFrame:
+        frame = _combined(client, frames, cids)
+        came = provenance_of(frame)
+        frame = frame.drop_duplicates(["customer_id", "office_id"], ignore_index=True)
+        return set_provenance(frame, came)
+
+    return _each_office(client, "offices", customer_id, refresh, offline, combine)
 
 
 def fetch_office_groups(
@@ -392,27 +403,20 @@ def fetch_office_groups(
     With no office, those of every configured office, each group once (its offices as
     every answer lists them together).
     """
-    check_flags(refresh, offline)
-    cids = _offices_arg(client, customer_id)
-    lookup = LOOKUPS["office_groups"]
-    frames = run_concurrently(client, [
-        (lambda c=c: fetch_lookup(client, lookup, c, refresh=refresh, offline=offline))
-        for c in cids
-    ])  # fmt: skip
-    if not frames:
-        return _build(lookup, [], "")
-    names: dict[str, str] = {}
-    members: dict[str, dict[str, None]] = {}
-    for f in frames:
-        for gid, name, offices in zip(f["id"], f["name"], f["offices"], strict=True):
-            names.setdefault(str(gid), str(name))
-            members.setdefault(str(gid), {}).update(dict.fromkeys(offices))
-    recs = [
-        {"id": g, "name": n, "offices": [{"id": o} for o in members[g]]} for g, n in names.items()
-    ]
-    frame = _build(lookup, recs, "")
-    frame.attrs = _combined(client, frames, cids).attrs
-    return frame
+
+    def combine(frames: list[pd.DataFrame], cids: list[str]) -> pd.DataFrame:
+        names: dict[str, str] = {}
+        members: dict[str, dict[str, None]] = {}
+        for f in frames:
+            for gid, name, offices in zip(f["id"], f["name"], f["offices"], strict=True):
+                names.setdefault(str(gid), str(name))
+                members.setdefault(str(gid), {}).update(dict.fromkeys(offices))
+        recs = [{"id": g, "name": n, "offices": [{"id": o} for o in members[g]]}
+                for g, n in names.items()]  # fmt: skip
+        frame = _build(LOOKUPS["office_groups"], recs, "")
+        return set_provenance(frame, provenance_of(_combined(client, frames, cids)))
+
+    return _each_office(client, "office_groups", customer_id, refresh, offline, combine)
 
 
 def office_label(customer_id: str, name: str | None = None) -> str:
@@ -449,8 +453,7 @@ def contact_fields(fields: pd.DataFrame) -> pd.DataFrame:
         any(str(v).lower() in CONTACT_OBJECT_TYPES for v in valid) for valid in fields["valid_for"]
     ]
     out = fields[keep].reset_index(drop=True)
-    out.attrs = dict(fields.attrs)
-    return out
+    return set_provenance(out, provenance_of(fields))
 
 
 def fetch_office_lookups(
@@ -469,7 +472,7 @@ def fetch_office_lookups(
     return OfficeLookups(
         office=cid,
         agents=agents,
-        agents_complete=bool(agents.attrs.get("agents_complete")),
+        agents_complete=provenance_of(agents).agents_complete,
         newsletter_lists=lists,
         custom_fields=fields,
         office_name=name,
