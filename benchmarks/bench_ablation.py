@@ -382,7 +382,7 @@ HEADER = ["optimisation", "where", "figure", "on", "off", "saving", "kept becaus
 
 
 def cells(r: Result) -> list[str]:
-    off_runs = f" ({len(r.off)} runs)" if r.off else ""
+    off_runs = f" (n={len(r.off)})" if r.off else ""
     return [
         r.switch.name,
         r.switch.where,
@@ -406,7 +406,11 @@ def text_table(results: list[Result]) -> str:
 
 
 def markdown_table(results: list[Result]) -> str:
-    out = ["| " + " | ".join(HEADER) + " |", "|" + " --- |" * len(HEADER)]
+    """The table for docs/benchmarks.md, with what runs instead when a switch is off."""
+    header = [*HEADER[:5], "off means", *HEADER[5:]]
+    out = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
     for r in results:
-        out.append("| " + " | ".join(c.replace("|", "\\|") for c in cells(r)) + " |")
+        name, where, *rest = cells(r)
+        row = [name, f"`{where}`", *rest[:3], r.switch.plain, *rest[3:]]
+        out.append("| " + " | ".join(c.replace("|", "\\|") for c in row) + " |")
     return "\n".join(out)

@@ -85,3 +85,82 @@ def test_the_transfer_model_reaches_every_request_of_the_stand_in() -> None:
         assert (s.faults.latency, s.faults.throughput) == (0.003, None)
     assert sides.transfer_cost(5_000_000, 0.1, 10e6, paced=True) == pytest.approx(0.6)
     assert sides.transfer_cost(5_000_000, 0.1, 10e6, paced=False) == pytest.approx(0.1)
+
+
+@pytest.mark.slow
+def test_quick_ablation_run_prints_a_row_for_every_optimisation() -> None:
+    from benchmarks.ablation_switches import SWITCHES
+
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--quick", "--only", "A"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=280,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    table = done.stdout.split("benchmark A, the ablation", 1)[1]
+    rows = [line for line in table.splitlines() if " | " in line][1:]
+    for switch in SWITCHES:
+        row = next((r for r in rows if r.startswith(switch.name + " ")), None)
+        assert row is not None, f"no row for {switch.name!r}"
+        assert "not measured" not in row and "CHANGES THE RESULT" not in row, row
+        assert "kept" in row or "candidate" in row or "not present in this code" in row, row
+    assert len(rows) == len(SWITCHES)
+
+
+def test_ablation_verdict_follows_the_runs_of_the_same_run() -> None:
+    from benchmarks.ablation_switches import SWITCHES
+    from benchmarks.bench_ablation import Result
+
+    sw = SWITCHES[0]
+    kept = Result(sw, "2a", on=[0.010, 0.011, 0.012], off=[0.020, 0.021, 0.019])
+    assert kept.visible and kept.kept_because().startswith("kept: saves 9.0 ms (off = 1.82 × on)")
+    overlap = Result(sw, "2a", on=[0.010, 0.013, 0.012], off=[0.011, 0.014, 0.012])
+    assert not overlap.visible and "candidate for removal" in overlap.kept_because()
+    faster = Result(sw, "2a", on=[0.010, 0.011], off=[0.008, 0.009])
+    assert "off faster in every run" in faster.kept_because()
+    gone = Result(sw, "2a", absent="vitec_nb.plan.execution.JOIN_MEMO")
+    assert gone.kept_because().startswith("(not present in this code)")
+    changed = Result(sw, "2a", on=[0.01], off=[0.02], same_result=False)
+    assert "CHANGES THE RESULT" in changed.kept_because()
+
+
+def test_a_switch_is_undone_after_its_block_and_absent_code_is_named() -> None:
+    from benchmarks import ablation_switches as ab
+    from vitec_nb import parse_columns
+
+    original = parse_columns._may_repeat
+    with ab.switched_off(ab.switch("repeat-hash", "json")):
+        assert parse_columns._may_repeat is not original
+        assert parse_columns._may_repeat(None) is True  # the exact check always runs
+    assert parse_columns._may_repeat is original
+
+    missing = ab.Switch(
+        "gone", "gone", "nowhere", "json", lambda st, c: ab.attribute(parse_columns, "_gone"), ""
+    )
+    with pytest.raises(ab.Absent, match=r"parse_columns\._gone"), ab.switched_off(missing):
+        pass
+
+
+def test_write_ablation_fills_its_block_and_leaves_the_results_alone(tmp_path: Path) -> None:
+    from benchmarks.run import ABLATION_BEGIN, ABLATION_END, write_ablation
+
+    page = tmp_path / "benchmarks.md"
+    page.write_text(
+        f"# B\n\n{BEGIN}\nresults\n{END}\n\n## Kept\n\n{ABLATION_BEGIN}\n{ABLATION_END}\n"
+    )
+    write_ablation(page, {"date (UTC)": "first"}, "| ablation one |")
+    write_ablation(page, {"date (UTC)": "second"}, "| ablation two |")
+    text = page.read_text()
+    block = text.split(ABLATION_BEGIN, 1)[1].split(ABLATION_END, 1)[0]
+    assert "ablation two" in block and "date (UTC): second" in block
+    assert "ablation one" not in text
+    assert f"{BEGIN}\nresults\n{END}" in text
+
+
+def test_only_names_known_benchmarks() -> None:
+    from benchmarks.run import main
+
+    with pytest.raises(SystemExit, match=r"--only: 'Z'.*allowed: any of 123456789A"):
+        main(["--only", "Z"])
