@@ -4,7 +4,7 @@ Per office it asks the contact list for a narrow recent window and each lookup o
 first office that lets us in it also asks the few questions Vitec's docs leave open
 (docs/doctor.md): the `changedAt` format, how empty lists come, whether `LeadScore=0`
 narrows, the shape of a 400's body and whether big answers are cut. Every probe goes
-through the client's own send path (`VitecClient._probe`: auth, retries, the 429 gate,
+through the client's own send path (`BaseClient._probe`: auth, retries, the 429 gate,
 secret-free errors) with the cache bypassed for reading, so each answer is the server's
 own. What it learns is a `ServerProfile`, remembered per base URL beside the cache.
 """
@@ -38,7 +38,7 @@ from vitec_nb.vocab import (
 )
 
 if TYPE_CHECKING:
-    from vitec_nb.client import VitecClient
+    from vitec_nb._base_client import BaseClient
 
 __all__ = ["DoctorReport", "OfficeCheck", "Probe", "profile_path", "run_doctor"]
 
@@ -69,7 +69,7 @@ def profile_path(cache: Any) -> Path:
     return cache_mod.default_cache_path().parent / PROFILE_FILE
 
 
-def remembered_profile(client: VitecClient) -> ServerProfile:
+def remembered_profile(client: BaseClient) -> ServerProfile:
     """What an earlier doctor run learnt about the client's base URL (defaults if none)."""
     if client.is_demo:
         return ServerProfile()
@@ -82,7 +82,7 @@ def remembered_profile(client: VitecClient) -> ServerProfile:
 class _Prober:
     """Sends probes through the client and keeps them all (the call count is their number)."""
 
-    def __init__(self, client: VitecClient) -> None:
+    def __init__(self, client: BaseClient) -> None:
         self.client = client
         self.probes: list[Probe] = []
 
@@ -163,7 +163,7 @@ class DoctorReport:
 
 
 def run_doctor(
-    client: VitecClient,
+    client: BaseClient,
     offices: Sequence[str] | str | None = None,
     *,
     now: Any = None,
@@ -215,7 +215,7 @@ def run_doctor(
     return report
 
 
-def _chosen_offices(client: VitecClient, offices: Sequence[str] | str | None) -> list[str]:
+def _chosen_offices(client: BaseClient, offices: Sequence[str] | str | None) -> list[str]:
     """The offices to check, validated before any request."""
     if offices is None or (not isinstance(offices, str) and len(offices) == 0):
         offices = list(client.customer_ids)
