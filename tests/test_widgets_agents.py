@@ -7,8 +7,10 @@ the stand-in's ground truth.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
+import pandas as pd
+import pytest
 from matplotlib.collections import PolyCollection
 
 from tests.plugins.notebook import last_full_months, truth_matching
@@ -32,15 +34,28 @@ def two_agents(form: ContactExplorer, rows: Any) -> list[tuple[str, str]]:
     return [(labels[str(a)], str(a)) for a in busiest]
 
 
-def test_picked_agents_are_shown_and_the_rest_grouped_as_the_truth_says(
-    explorer: ContactExplorer, form_standin: Any
-) -> None:
-    office = explorer.office.value
+class SplitByAgent(NamedTuple):
+    """A form split by agent over the last six whole months, and what the truth holds."""
+
+    form: ContactExplorer
+    rows: pd.DataFrame  # the stand-in's contacts of the office created in those months
+    picked: list[tuple[str, str]]  # two agents with contacts in `rows` (label, user id)
+
+
+@pytest.fixture
+def by_agent(explorer: ContactExplorer, form_standin: Any) -> SplitByAgent:
     start, end = last_full_months(6)
-    rows = truth_matching(form_standin.truth, office, created=(start, end))
+    rows = truth_matching(form_standin.truth, explorer.office.value, created=(start, end))
     picked = two_agents(explorer, rows)
     explorer.split.value = ("agent",)
     explorer.created_from.value, explorer.created_to.value = start, end
+    return SplitByAgent(explorer, rows, picked)
+
+
+def test_picked_agents_are_shown_and_the_rest_grouped_as_the_truth_says(
+    by_agent: SplitByAgent,
+) -> None:
+    explorer, rows, picked = by_agent
     explorer.pick_agents.value = tuple(value for _, value in picked)
     explorer.run_button.click()
     assert explorer.last_error is None, explorer.last_error
@@ -62,15 +77,8 @@ def test_picked_agents_are_shown_and_the_rest_grouped_as_the_truth_says(
     assert f"{k} others grouped" in explorer.record.caption.subtitle
 
 
-def test_the_pick_is_part_of_the_run_and_none_picked_is_top_n(
-    explorer: ContactExplorer, form_standin: Any
-) -> None:
-    office = explorer.office.value
-    start, end = last_full_months(6)
-    rows = truth_matching(form_standin.truth, office, created=(start, end))
-    picked = two_agents(explorer, rows)
-    explorer.split.value = ("agent",)
-    explorer.created_from.value, explorer.created_to.value = start, end
+def test_the_pick_is_part_of_the_run_and_none_picked_is_top_n(by_agent: SplitByAgent) -> None:
+    explorer, picked = by_agent.form, by_agent.picked
     explorer.top_agents.value = 3
     explorer.run_button.click()
     named = [label for label in segments(explorer) if not label.startswith(("(", "others ("))]

@@ -1,11 +1,14 @@
-"""The charts' layout engine: fixed top and bottom margins, measured left and right."""
+"""The charts' layout engine (fixed top and bottom margins, measured sides) and canvas."""
 
 from __future__ import annotations
 
+import threading
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 from matplotlib.figure import Figure
 from matplotlib.layout_engine import LayoutEngine
 
-__all__ = ["MarginLayout"]
+__all__ = ["ChartCanvas", "MarginLayout"]
 
 # Margins in inches: the title above; period labels, axis label and notes below; padding.
 MARGIN_TOP = 0.32
@@ -56,3 +59,30 @@ class MarginLayout(LayoutEngine):
             top=1 - self._top * dpi / height,
             bottom=self._bottom * dpi / height,
         )
+
+
+class ChartCanvas(FigureCanvasAgg):
+    """An Agg canvas whose renderer is shared by every chart drawn in this thread.
+
+    Matplotlib keeps the sizes of the texts it has measured per renderer, and a canvas of
+    its own makes a new renderer for each new figure. The form draws a new chart on every
+    run with mostly the same labels (period ticks, legend, axis labels), so one renderer
+    per size and dpi, reused, measures each label once. Each thread has its own renderers:
+    two charts are never drawn into the same pixels at once.
+    """
+
+    _local = threading.local()
+    KEPT = 3  # renderers kept per thread (the form's size, a saved chart's, the report's)
+
+    def get_renderer(self) -> RendererAgg:
+        width, height = self.get_width_height(physical=True)
+        key = (width, height, self.figure.dpi)
+        kept: dict[tuple[int, int, float], RendererAgg] = getattr(self._local, "kept", {})
+        renderer = kept.get(key)
+        if renderer is None:
+            if len(kept) >= self.KEPT:
+                kept.clear()
+            renderer = kept[key] = RendererAgg(width, height, self.figure.dpi)
+            self._local.kept = kept
+        self.renderer = renderer
+        return renderer

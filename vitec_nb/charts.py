@@ -29,6 +29,7 @@ from matplotlib.patches import Patch
 from vitec_nb import activity, i18n
 from vitec_nb.captions import filters_in_words, plan_range
 from vitec_nb.chart_layout import LEGEND_GAP, MARGIN_TOP, MarginLayout
+from vitec_nb.provenance import provenance_of
 from vitec_nb.vocab import DEMO_NOTE, SCHEDULED_ORDER_TYPES, service_label
 
 __all__ = ["bar", "by_agent", "by_lead_score", "created_vs_changed", "stacked"]
@@ -91,8 +92,9 @@ def _meta(counts: pd.DataFrame, overrides: Mapping[str, Any]) -> dict[str, Any]:
         "when": None,  # the range as the analyst wrote it, e.g. "1 Jan – 31 Dec 2025"
         "subtitle": None,  # the filters in words (default: from `query`)
         "language": "en",
+        "dpi": None,  # the figure's resolution (None: matplotlib's); the form's is its own
     }
-    meta.update({k: v for k, v in counts.attrs.items() if k in meta})
+    meta.update({k: v for k, v in provenance_of(counts).attrs().items() if k in meta})
     meta.update({k: v for k, v in overrides.items() if v is not None})
     meta["period"] = activity.normalize_period(meta["period"])
     return meta
@@ -143,7 +145,7 @@ def _new_figure(
     subtitle = _subtitle(meta)
     if subtitle:
         top += SUBTITLE_ROOM
-    fig = Figure(figsize=FIGSIZE, layout=MarginLayout(top=top))
+    fig = Figure(figsize=FIGSIZE, dpi=meta.get("dpi"), layout=MarginLayout(top=top))
     ax = fig.add_subplot()
     fig.suptitle(title, fontsize=12)
     if subtitle:
@@ -420,7 +422,8 @@ def stacked(
         title: overrides the generated title.
         keep: show these values by name (in volume order) and sum every other as "others"
             (the analyst's pick; `top` is then not used). Empty or None: `top` decides.
-        measure, period, offices, demo: what the chart is about (default: counts.attrs).
+        measure, period, offices, demo: what the chart is about (default: counts.attrs);
+            dpi: the figure's resolution (default: matplotlib's).
     """
     info = _meta(counts, meta)
     code, language = info["period"], info["language"]

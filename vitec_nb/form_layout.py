@@ -1,4 +1,4 @@
-"""The contact form's layout: its controls, sections and the source badge (no behaviour)."""
+"""The contact form's controls and the wiring of their handlers (no behaviour of its own)."""
 
 from __future__ import annotations
 
@@ -10,19 +10,14 @@ from typing import Any
 import ipywidgets as w
 import pandas as pd
 
-from vitec_nb import i18n
 from vitec_nb.errors import VitecError
-from vitec_nb.form_messages import field_labels, stars
+from vitec_nb.form_messages import ANY_VALUE, field_labels, stars
 from vitec_nb.form_output import CSV_STYLES
-from vitec_nb.vocab import DEMO_BANNER, SCHEDULED_ORDER_TYPES
+from vitec_nb.form_sections import LABEL_WIDTH, FormSections
+from vitec_nb.vocab import SCHEDULED_ORDER_TYPES
 
-__all__ = ["ANY", "ANY_VALUE", "FormLayout", "default_range"]
+__all__ = ["FormLayout", "default_range"]
 
-ANY = "(any)"
-# The value of every "(any)" choice. Not None: a drop-down whose value is None has no
-# selection and shows blank (ipywidgets maps None to index None), in Voila's first render
-# and whenever "(any)" is chosen again.
-ANY_VALUE = ""
 # The scheduled order combo box offers the published services by label; any other whole
 # number or Vitec's name may be typed.
 SERVICE_CHOICES: dict[str, int] = {
@@ -43,18 +38,9 @@ MEASURES = ("created", "changed")
 PERIODS = ("D", "W", "M", "Q", "Y")
 COMPARES = ("", "previous", "year")  # "": no comparison
 
-LABEL_WIDTH = "120px"
 CONTROL_WIDTH = "360px"
 _STYLE = {"description_width": LABEL_WIDTH}
 TOP_AGENTS = 8  # agents a chart split by agent names; the rest are "others" (adjustable)
-
-
-def _label(text: str, width: str = LABEL_WIDTH) -> w.HTML:
-    """A right-aligned label in the column of the controls' descriptions."""
-    return w.HTML(
-        f'<div style="text-align:right;padding-right:8px;line-height:28px">{text}</div>',
-        layout=w.Layout(width=width, min_width=width),
-    )
 
 
 def _placeholder(text: str) -> Any:
@@ -102,25 +88,11 @@ def _when(label: str, tooltip: str, time_tip: str) -> tuple[w.DatePicker, w.Time
     return day, time, w.HBox([day, time], layout=w.Layout(width=CONTROL_WIDTH))
 
 
-def _section(title: str, *children: w.Widget) -> w.VBox:
-    head = w.HTML(f'<div style="font-weight:600;color:#444">{title}</div>')
-    box = w.VBox(
-        [head, *children],
-        layout=w.Layout(border="1px solid #e0e0e0", padding="6px 10px", margin="4px 0"),
-    )
-    return box
-
-
-class FormLayout:
+class FormLayout(FormSections):
     """Builds the form's widgets as attributes of the explorer (see `ContactExplorer`).
 
     Every word comes from the translation table (`vitec_nb.i18n`) in `self.language`.
     """
-
-    language: str
-
-    def _t(self, key: str, **values: Any) -> str:
-        return i18n.text(key, self.language, **values)
 
     def _build(self) -> None:
         """Every control, then the sections, then the handlers."""
@@ -375,65 +347,6 @@ class FormLayout:
         self.contacts_output = w.Output(layout=w.Layout(min_height="200px", overflow="auto"))
         self.contacts_output.append_display_data(_placeholder(t("placeholder.contacts")))
 
-    def _filters_section(self) -> w.VBox:
-        col = w.Layout(width="380px")
-        left = [self.office, self._created_from_box, self._changed_from_box]
-        left += [self.lead_score, self.newsletter_list, self.more_offices]
-        right = [self.agent, self._created_to_box, self._changed_to_box]
-        right += [self.scheduled_order_type, self.custom_field, self.custom_value]
-        right += [self.office_group]
-        columns = [w.VBox(left, layout=col), w.VBox(right, layout=col)]
-        # two columns from about 800 px, one below
-        return _section(
-            self._t("section.filters"), w.HBox(columns, layout=w.Layout(flex_flow="row wrap"))
-        )
-
-    def _arrange(self) -> None:
-        t, labels = self._t, self._labels
-        chart = _section(
-            t("section.chart"),
-            w.HBox(
-                [_label(labels["by"]), self.split, self.top_agents, self.pick_agents],
-                layout=w.Layout(flex_flow="row wrap"),
-            ),
-            w.HBox(
-                [
-                    _label(labels["measure"]),
-                    self.measure,
-                    _label(labels["period"], "70px"),
-                    self.period,
-                ]
-            ),
-            self.compare,
-        )
-        actions = _section(
-            t("section.actions"),
-            w.HBox([self.run_button, self.refresh_button, self.offline]),
-            self.status,
-            self.progress,
-            w.HBox([self.csv_button, self.excel_button, self.save_chart_button]),
-            w.HBox([self.csv_style, self.export_folder], layout=w.Layout(flex_flow="row wrap")),
-            self.export_link,
-        )
-        drill = w.VBox(
-            [
-                w.HBox([self.cell_period, self.cell_value, self.show_contacts_button]),
-                self.contacts_csv_button,
-                self.drill_status,
-                self.contacts_output,
-            ]
-        )
-        self.source = w.HTML(self._source_html())
-        tabs = w.Tab(
-            children=[self.chart_output, self.table_output, drill],
-            titles=(t("tab.chart"), t("tab.rows"), t("tab.contacts")),
-        )
-        self.widget = w.VBox(
-            [self.source, self._filters_section(), chart, actions, self.stale, self.summary, tabs],
-            layout=w.Layout(max_width="900px"),
-        )
-        self.widget.add_class("vnb-explorer")
-
     def _connect(self) -> None:
         for control in self._inputs:
             control.observe(self._on_change, names="value")
@@ -450,16 +363,3 @@ class FormLayout:
         self.contacts_csv_button.on_click(lambda _b: self.export_contacts("csv"))
         self.cell_period.observe(self._on_cell, names="value")
         self.cell_value.observe(self._on_cell, names="value")
-
-    def _source_html(self) -> str:
-        base = html.escape(str(getattr(self.client, "base_url", "") or ""))
-        if getattr(self.client, "is_demo", False):
-            return (
-                '<div class="vnb-source"><span style="background:#f0ad4e;color:white;'
-                f'padding:2px 8px;border-radius:3px;font-weight:600">{DEMO_BANNER}</span> '
-                f"{html.escape(self._t('source.demo', base=base))}</div>"
-            )
-        return (
-            '<div class="vnb-source"><span style="background:#5cb85c;color:white;'
-            f'padding:2px 8px;border-radius:3px;font-weight:600">LIVE</span> {base}</div>'
-        )

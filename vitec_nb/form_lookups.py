@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from vitec_nb.errors import VitecError
-from vitec_nb.form_layout import ANY_VALUE, default_range
+from vitec_nb.form_layout import default_range
+from vitec_nb.form_messages import ANY_VALUE
 from vitec_nb.form_model import _agent_options, _contact_fields
 
 __all__ = ["FormLookups"]

@@ -17,7 +17,13 @@ from vitec_nb.errors import (
     VitecError,
 )
 
-__all__ = ["FIELD_LABELS", "error_message", "field_labels", "stars"]
+__all__ = ["ANY", "ANY_VALUE", "FIELD_LABELS", "error_message", "field_labels", "stars"]
+
+ANY = "(any)"
+# The value of every "(any)" choice. Not None: a drop-down whose value is None has no
+# selection and shows blank (ipywidgets maps None to index None), in Voila's first render
+# and whenever "(any)" is chosen again.
+ANY_VALUE = ""
 
 _FIELDS = (
     "customer_id",

@@ -1,4 +1,7 @@
-"""The form's rules without widgets: control values to query parts, choices, date checks."""
+"""The form's rules without widgets: control values to query parts, choices, date checks.
+
+Pure: nothing here imports ipywidgets, directly or through what it imports (a test checks).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ import pandas as pd
 
 from vitec_nb import i18n
 from vitec_nb.errors import InvalidQueryError
-from vitec_nb.form_layout import ANY_VALUE
+from vitec_nb.form_messages import ANY_VALUE
 
 __all__: list[str] = []  # internal to the form (widgets.py)
 

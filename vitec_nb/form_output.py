@@ -19,6 +19,7 @@ from vitec_nb.errors import InvalidQueryError
 from vitec_nb.form_summary import comparison_text
 from vitec_nb.form_summary import summarize as summarize
 from vitec_nb.form_summary import summary_html as summary_html
+from vitec_nb.provenance import provenance_of, set_provenance
 from vitec_nb.vocab import DIMENSIONS, KIND_LABELS, TIMEZONE
 
 if TYPE_CHECKING:
@@ -43,7 +44,8 @@ TABLE_ROWS = 10
 CONTACT_ROWS = 500  # rows of a drill-down table shown in the form (all are exported)
 SPLIT_WORDS = tuple(DIMENSIONS)  # the dimensions the form names through i18n ("dim.agent")
 CHART_WIDTH = 840  # pixels on screen: the form's width less the output area's padding
-CHART_DPI = 100  # 10-inch charts become 1000 px, shown at 840: crisp, and a small PNG
+CHART_DPI = 84  # the form's 10-inch charts drawn at the 840 px they are shown at
+IMAGE_DPI = 100  # figure_image() (the report): 10-inch charts become 1000 px
 DOWNLOAD_LINK_LIMIT = 20_000_000  # bytes; bigger exports are only written to the folder
 CSV_STYLES: dict[str, str] = {
     "excel-sv": "CSV for Excel, Swedish settings (semicolons, UTF-8 with BOM, local times)",
@@ -139,7 +141,7 @@ def make_caption(
         period=plan.period,
         range=shown,
         demo=demo,
-        fetched_at=getattr(result, "fetched_at", None) or result.facts.attrs.get("fetched_at"),
+        fetched_at=getattr(result, "fetched_at", None) or provenance_of(result.facts).fetched_at,
         split=split,
         language=language,
         compare=comparison_text(result, language) or "",
@@ -150,9 +152,10 @@ def contacts_caption(frame: pd.DataFrame) -> Caption:
     """What a contacts frame (`client.contacts()`) holds, from its query and provenance."""
     from vitec_nb.dates import describe_range
 
-    query = frame.attrs.get("query")
+    came = provenance_of(frame)
+    query = came.query
     if query is None:
-        return Caption(office="", shows="contacts", demo=bool(frame.attrs.get("demo")))
+        return Caption(office="", shows="contacts", demo=bool(came.demo))
     filters = captions.filters_in_words(query)
     ranges = []
     for pair in ("created", "changed"):
@@ -164,8 +167,8 @@ def contacts_caption(frame: pd.DataFrame) -> Caption:
         office=", ".join(query.customer_ids),
         filters=tuple(filters),
         range="; ".join(ranges) or "any time",
-        demo=bool(frame.attrs.get("demo")),
-        fetched_at=frame.attrs.get("fetched_at"),
+        demo=bool(came.demo),
+        fetched_at=came.fetched_at,
         shows="contacts matching the query (ids and last change)",
     )
 
@@ -178,7 +181,7 @@ def _plan_days(start: Any, end: Any) -> tuple[dt.datetime, dt.datetime]:
     return first.to_pydatetime(), last.to_pydatetime()
 
 
-def figure_image(fig: Figure, width: int = CHART_WIDTH) -> Any:
+def figure_image(fig: Figure, width: int = CHART_WIDTH, dpi: int = IMAGE_DPI) -> Any:
     """The figure as a PNG `IPython.display.Image`, `width` pixels wide on screen.
 
     Rendered here rather than left to a display formatter: charts are built with the
@@ -188,7 +191,7 @@ def figure_image(fig: Figure, width: int = CHART_WIDTH) -> Any:
     """
     from IPython.display import Image
 
-    return Image(data=png_bytes(fig), format="png", width=width)
+    return Image(data=png_bytes(fig, dpi), format="png", width=width)
 
 
 def chart_html(png: bytes, alt: str, width: int = CHART_WIDTH) -> Any:
@@ -203,33 +206,41 @@ def chart_html(png: bytes, alt: str, width: int = CHART_WIDTH) -> Any:
     )
 
 
-def png_bytes(fig: Figure, dpi: int = CHART_DPI) -> bytes:
+def png_bytes(fig: Figure, dpi: float = CHART_DPI) -> bytes:
     """The figure rendered to PNG in a single draw.
 
-    `savefig` draws a constrained-layout figure twice (a layout pass, then the picture);
+    `savefig` draws a figure with a layout engine twice (a layout pass, then the picture);
     drawing the Agg canvas once lays out and paints in the same pass: the same pixels,
-    about a fifth less time per form run (docs/benchmarks.md, benchmark 6). Figures with
-    a canvas of their own (pyplot's) keep `savefig`.
+    about a fifth less time per form run (docs/benchmarks.md, benchmark 6). The canvas is
+    a `ChartCanvas`, whose renderer every chart of this thread shares, so the text of a
+    redrawn chart is measured once. Figures with a canvas of their own (pyplot's) keep
+    `savefig`.
     """
     from matplotlib.backend_bases import FigureCanvasBase
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
+    from vitec_nb.chart_layout import ChartCanvas
+
     buffer = io.BytesIO()
-    if type(fig.canvas) not in (FigureCanvasBase, FigureCanvasAgg):
+    if type(fig.canvas) not in (FigureCanvasBase, FigureCanvasAgg, ChartCanvas):
         fig.savefig(buffer, format="png", dpi=dpi)
         return buffer.getvalue()
     import numpy as np
     from PIL import Image as PILImage
 
     original = fig.dpi
-    fig.set_dpi(dpi)
+    if dpi != original:  # charts made for the form are made at CHART_DPI: nothing to change
+        fig.set_dpi(dpi)
     try:
-        canvas = FigureCanvasAgg(fig)
+        canvas = fig.canvas if isinstance(fig.canvas, ChartCanvas) else ChartCanvas(fig)
         canvas.draw()
-        pixels = np.asarray(canvas.buffer_rgba())
+        # encoded before anything else draws: the pixels are the shared renderer's
+        PILImage.fromarray(np.asarray(canvas.buffer_rgba())).save(
+            buffer, format="png", compress_level=1
+        )
     finally:
-        fig.set_dpi(original)
-    PILImage.fromarray(pixels).save(buffer, format="png", compress_level=1)
+        if dpi != original:
+            fig.set_dpi(original)
     return buffer.getvalue()
 
 
@@ -267,7 +278,7 @@ def _table(
     from IPython.display import HTML
 
     head = frame.head(rows)
-    head.attrs = {}  # pandas deep-copies attrs on every column access
+    set_provenance(head, None)  # pandas deep-copies attrs on every column access
     names = names or {}
     kind_words = KIND_LABELS.get(language, KIND_LABELS["en"])
     cells: dict[str, list[str]] = {}

@@ -10,9 +10,10 @@ from typing import Any
 
 from vitec_nb import captions, i18n
 from vitec_nb.errors import InvalidQueryError, VitecError
-from vitec_nb.form_layout import ANY_VALUE
+from vitec_nb.form_messages import ANY_VALUE
 from vitec_nb.form_model import _picked_caption
 from vitec_nb.form_output import (
+    CHART_DPI,
     RunRecord,
     _table,
     chart_html,
@@ -83,6 +84,7 @@ class FormRuns:
             when=caption.range,
             subtitle=caption.subtitle,
             language=self.language,
+            dpi=CHART_DPI,  # made at the resolution it is shown at: drawn without a change
             **chart,
         )
         if result.previous is not None:
