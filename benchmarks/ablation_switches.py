@@ -143,6 +143,17 @@ def _join_memo_off(stack: ExitStack, client: Any) -> None:
     set_attr(stack, memo, "put", lambda key, result: None)
 
 
+def _join_recent_off(stack: ExitStack, client: Any) -> None:
+    memo = attribute(module("vitec_nb.plan.execution"), "JOIN_MEMO")
+    set_attr(stack, memo, "_recent", Forgetful())  # every lookup goes to the kept record
+
+
+def _join_kept_off(stack: ExitStack, client: Any) -> None:
+    execution = module("vitec_nb.plan.execution")
+    set_attr(stack, execution, "_kept_join", lambda key: None)
+    set_attr(stack, execution, "_keep_join", lambda key, result: None)
+
+
 def _lookup_frames_off(stack: ExitStack, client: Any) -> None:
     if client is None:
         raise Absent("a client")
@@ -197,13 +208,16 @@ def _pools_off(stack: ExitStack, client: Any) -> None:
 
 
 def _slots_off(stack: ExitStack, client: Any) -> None:
-    attribute(module("vitec_nb.retries"), "HTTP_SLOTS")
+    execution = module("vitec_nb.plan.execution")
+    pool = attribute(execution, "_pool")
+    # as many threads as requests in flight: each waits for its own parse and store
+    # before it sends its next request
+    set_attr(stack, execution, "_pool", lambda workers: pool(max(1, workers // 2)))
 
-    def whole_call(slots: Any, fetch: Callable[..., Any], *args: Any, **kw: Any) -> Any:
-        with slots:  # the slot held for the whole call: send, parse and store
-            return fetch(*args, **kw)
 
-    set_attr(stack, module("vitec_nb.plan.execution"), "_limited", whole_call)
+def _body_reads_off(stack: ExitStack, client: Any) -> None:
+    reader = attribute(module("vitec_nb.retries"), "read_whole_body")
+    everywhere(stack, reader, lambda response: response.content)
 
 
 def _zstd_off(stack: ExitStack, client: Any) -> None:
@@ -283,8 +297,12 @@ SWITCHES: tuple[Switch, ...] = (
     Switch("recent", "recent parsed answers kept in process (cachetools LRU, by rows)",
            "parsed_store.py:ParsedStore.recall/remember", "warm", _recent_off,
            "each call reads its Arrow copy beside the cache (lookups: the cache entry)"),
-    Switch("join-memo", "join memo (in process)", "plan/execution.py:_JoinMemo (JOIN_MEMO)",
-           "warm", _join_memo_off, "the join runs again"),
+    Switch("join-memo", "join memo: unchanged entries, no join",
+           "plan/execution.py:JoinMemo.get/put (JOIN_MEMO)", "warm", _join_memo_off,
+           "the answers are read and joined again"),
+    Switch("join-recent", "join memo's recent joins in process (LRU)",
+           "plan/execution.py:JoinMemo._recent", "warm", _join_recent_off,
+           "the join kept beside the cache is read every time"),
     Switch("lookup-frames", "lookup frame memo", "lookups.py:fetch_lookup (client._lookup_frames)",
            "warm", _lookup_frames_off, "the users frame is built again from its records"),
     Switch("api-params", "query parameters remembered (lru_cache)", "query.py:_api_params",
@@ -301,6 +319,9 @@ SWITCHES: tuple[Switch, ...] = (
     Switch("parsed-copies", "parsed copies beside the cache (Arrow IPC)",
            "parsed_store.py:SQLiteParsed.get/put", "restart", _parsed_copies_off,
            "every body read from SQLite and parsed again"),
+    Switch("join-kept", "joins kept beside the cache (persisted join memo)",
+           "plan/execution.py:_kept_join/_keep_join", "restart", _join_kept_off,
+           "the answers' parsed copies are read and joined"),
     Switch("expiry-index", "covering index (key, expires), INDEXED BY",
            "cache_sqlite.py:SQLiteStore.version/expiry", "restart", _index_off,
            "the primary key's index, then the row"),
@@ -313,9 +334,12 @@ SWITCHES: tuple[Switch, ...] = (
            "all id arrays made by the join after the last answer"),
     Switch("pools", "thread pools shared per process", "plan/execution.py:_pool, answers.py:"
            "run_concurrently", "cold", _pools_off, "a new ThreadPoolExecutor per run"),
-    Switch("http-slots", "HTTP slots: a slot per exchange, twice the threads",
-           "retries.py:GatedAdapter.send, plan/execution.py:_limited", "cold", _slots_off,
-           "the slot held for the whole call (send, parse, store)"),
+    Switch("http-slots", "a slot per HTTP exchange, twice the threads",
+           "retries.py:GatedAdapter.send, plan/execution.py:_fetch", "cold", _slots_off,
+           "one thread per request in flight (it parses and stores before its next)"),
+    Switch("body-reads", "bodies read in pieces of up to 1 MiB",
+           "retries.py:read_whole_body", "cold", _body_reads_off,
+           "requests' response.content (10 KiB reads)"),
     Switch("zstd-16k", "zstd-compressed bodies from 16 KiB (was 1 MiB)",
            "cache_serializer.py:_pack_body", "cold", _zstd_off,
            "base64 up to 1 MiB (requests-cache's own orjson stage), zstd above"),

@@ -143,6 +143,7 @@ def compare(group: str, run: Run, reps: int, log: list[str], warmup: bool = True
                 result.off.append(seconds)
                 result.same_result = result.same_result and check == (reference or [check])[0]
     done = list(results.values())
+    print(f"  ablation {group} done", file=sys.stderr, flush=True)
     log.append(
         f"ablation {group} ({GROUPS[group]}): {reps} repetitions, on {_median(done[0].on)}"
         if done
