@@ -1,5 +1,6 @@
-"""The client's lookup and contact-details methods, each a thin call into lookups.py or
-details.py (a base class of `VitecClient`, so the façade keeps one surface)."""
+"""The client's lookup and contact-details methods: thin calls into lookups.py, details.py.
+
+A base class of `_base_client.BaseClient`, so `VitecClient` keeps one surface."""
 
 from __future__ import annotations
 
