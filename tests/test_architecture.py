@@ -145,8 +145,7 @@ OVER_THE_GUIDE = {
     "block per documented skew",
     "vitec_nb/activity.py:activity_counts": "one line over: the periods × values table and "
     "its edge cases in one place",
-    # being split this round by their owners (FORM, RESULT); off the list once under
-    "vitec_nb/form_layout.py:FormLayout": "every control of the form and its section",
+    # being split this round by its owner (RESULT); off the list once under
     "vitec_nb/plan/result.py:BreakdownResult": "re-aggregation, charts, drill-down, comparison",
 }
 
