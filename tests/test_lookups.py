@@ -228,6 +228,31 @@ def test_office_groups(standin: StandIn, make_client: Callable[..., VitecClient]
     assert all(office in offices for offices in one["offices"])
 
 
+def test_offices_and_groups_ask_each_office_once_and_say_which_came_from_the_cache(
+    standin: StandIn, make_client: Callable[..., VitecClient]
+) -> None:
+    client = make_client(standin, customer_ids=standin.customer_ids)
+    first, second, third = standin.customer_ids[:3]
+    standin.clear_requests()
+    client.offices([first, first.lower(), second])  # one office twice: asked once
+    client.office_groups()  # every configured office
+    asked = sorted((r.path, tuple(sorted(r.params.items()))) for r in standin.requests)
+    assert asked == sorted([
+        ("/Office/GetOffice", (("CustomerId", first),)),
+        ("/Office/GetOffice", (("CustomerId", second),)),
+        *((f"/CRM/Officegroups/{cid}", ()) for cid in standin.customer_ids),
+    ])  # fmt: skip
+    standin.clear_requests()
+    offices = client.offices()
+    assert [(r.path, r.params) for r in standin.requests] == [
+        ("/Office/GetOffice", {"CustomerId": third})
+    ]
+    assert offices.attrs["from_cache"] is False  # one office's answer was new
+    per_office = offices.attrs["offices"]
+    assert [per_office[cid]["from_cache"] for cid in (first, second, third)] == [True, True, False]
+    assert sorted(offices["customer_id"]) == sorted(standin.customer_ids)
+
+
 def test_office_label_without_a_name_is_the_id() -> None:
     assert office_label("M30011", "Södermalm") == "Södermalm (M30011)"
     assert office_label("M30011", None) == "M30011"
