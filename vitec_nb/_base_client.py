@@ -62,7 +62,8 @@ class BaseClient(LookupMethods):
         cache_lock_timeout: float | None = None,
     ) -> None:
         if settings.credentials is None or settings.base_url is None:
-            raise ConfigurationError("a client needs resolved settings; use vitec_nb.connect()")
+            name = type(self).__name__  # the message as before the split: "VitecClient ..."
+            raise ConfigurationError(f"{name} needs resolved settings; use vitec_nb.connect()")
         self.settings = settings
         self.standin = standin
         self.deadline = positive(deadline, DEFAULT_DEADLINE, "deadline")
