@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pandas as pd
 
 from vitec_nb import ContactQuery
@@ -83,3 +85,49 @@ def test_users_lookup_frame_is_rebuilt_when_its_answer_changes(standin, make_cli
     refreshed = client.agents(office, refresh=True)
     assert refreshed.attrs["from_cache"] is False
     pd.testing.assert_frame_equal(refreshed, again, check_like=False)
+
+
+def test_an_expired_entry_is_never_answered_from_the_memo(
+    seed3_standin, make_breakdown_client, tmp_path
+):
+    """The backend's clock (faked) past the entries' expiry: every call is asked again."""
+    from vitec_nb import cache as cache_mod
+    from vitec_nb.cache_sqlite import VitecSQLiteCache
+
+    now = [time.time()]
+    backend = VitecSQLiteCache(
+        tmp_path / "clocked.sqlite", serializer=cache_mod.SERIALIZER, clock=lambda: now[0]
+    )
+    s = seed3_standin
+    office = s.customer_ids[0]
+    client = make_breakdown_client(s, cache=backend, expire_after=60)
+    first = breakdown(client, office)
+    hits = JOIN_MEMO.hits
+    assert breakdown(client, office).calls == 0 and JOIN_MEMO.hits == hits + 1  # fresh: kept
+    s.clear_requests()
+    now[0] += 61  # past the stored expiry (the backend's clock: requests-cache's own differs)
+    hits, misses = JOIN_MEMO.hits, JOIN_MEMO.misses
+    expired = breakdown(client, office)
+    assert (JOIN_MEMO.hits, JOIN_MEMO.misses) == (hits, misses)  # the memo not even asked
+    assert all(client.cached_answer(c.query) is None for c in first.plan.calls)  # nor parsed
+    pd.testing.assert_frame_equal(expired.counts, first.counts)
+
+
+def test_a_refreshed_breakdown_asks_every_call_and_keeps_the_new_join(
+    seed3_standin, make_breakdown_client
+):
+    s = seed3_standin
+    office = s.customer_ids[0]
+    client = make_breakdown_client(s)
+    first = breakdown(client, office)
+    hits, misses = JOIN_MEMO.hits, JOIN_MEMO.misses
+    s.clear_requests()
+    refreshed = client.breakdown(
+        ContactQuery(office), by=("agent",), start=START, end=END, progress=False, refresh=True
+    )
+    contact_calls = [r for r in s.requests if r.path.startswith("/CRM/Contact/")]
+    assert refreshed.calls == first.calls == len(contact_calls)
+    assert (JOIN_MEMO.hits, JOIN_MEMO.misses) == (hits, misses)  # the memo not even asked
+    again = breakdown(client, office)
+    assert again.calls == 0 and JOIN_MEMO.hits == hits + 1  # the refreshed entries' join
+    pd.testing.assert_frame_equal(again.counts, refreshed.counts)

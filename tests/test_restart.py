@@ -212,3 +212,206 @@ def test_redis_keeps_parsed_copies_tied_to_the_entry(
     assert client.cached_answer(q) is None
     client.clear_cache()
     assert list(connection.scan_iter("vitec_nb_parsed:*")) == []
+
+
+# -- the kept join: a restarted kernel reads one record, never a wrong one ---------------------
+
+# A restarted kernel that says what it read: parsed answers (the store's `get`), bodies
+# parsed, joins run (each observed, not replaced), and writes its frames for comparison.
+KEPT = """
+import json, pickle, sys
+import vitec_nb
+from vitec_nb import parse, parsed_store
+from vitec_nb.plan import execution
+seen = {"read": 0, "parsed": 0, "joined": 0}
+def observe(owner, name, what):
+    real = getattr(owner, name)
+    def observed(*args, **kwargs):
+        seen[what] += 1
+        return real(*args, **kwargs)
+    setattr(owner, name, observed)
+observe(parsed_store.SQLiteParsed, "get", "read")
+observe(parsed_store.RedisParsed, "get", "read")
+observe(parse, "parse_contacts", "parsed")
+observe(execution, "_join", "joined")
+url, user, password, cache, office, out = sys.argv[1:7]
+client = vitec_nb.connect(url, username=user, password=password, cache=cache)
+result = client.breakdown(vitec_nb.ContactQuery(office), by=("agent", "newsletter_list"),
+                          start="2025-01-01", end="2026-01-01", progress=False)
+with open(out, "wb") as handle:
+    pickle.dump({"facts": result.facts, "counts": result.counts}, handle)
+print(json.dumps(dict(seen, calls=result.calls, cached=result.cached_calls)))
+"""
+
+
+def _kept_run(s: StandIn, cache: Path | str, office: str, out: Path) -> tuple[dict, dict]:
+    """(what a restarted kernel read and called, its facts and counts)."""
+    done = subprocess.run(
+        [sys.executable, "-c", KEPT, s.url, s.username, s.password, str(cache), office, str(out)],
+        capture_output=True, text=True, timeout=180, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.strip().splitlines()[-1]), pd.read_pickle(out)
+
+
+def _by_two(client: vnb.VitecClient, office: str, **run: object) -> vnb.BreakdownResult:
+    return client.breakdown(
+        vnb.ContactQuery(office), by=("agent", "newsletter_list"), start="2025-01-01",
+        end="2026-01-01", progress=False, **run,
+    )  # fmt: skip
+
+
+def _same_frames(frames: dict, result: vnb.BreakdownResult) -> None:
+    pd.testing.assert_frame_equal(frames["facts"], result.facts, check_exact=True)
+    pd.testing.assert_frame_equal(frames["counts"], result.counts, check_exact=True)
+
+
+def _kept_joins(cache: Path) -> list[Path]:
+    return sorted(cache.with_name(cache.name + ".parsed").glob("*.join"))
+
+
+def test_a_restarted_kernel_reads_one_kept_join_and_no_answer(
+    seed3_standin: StandIn, make_breakdown_client: Callable[..., vnb.VitecClient], tmp_path: Path
+) -> None:
+    s = seed3_standin
+    office = s.customer_ids[0]
+    cache = tmp_path / "kept.sqlite"
+    cold = _by_two(make_breakdown_client(s, cache=cache), office)
+    assert cold.calls == cold.plan.n_calls > 1
+    (record,) = _kept_joins(cache)
+    assert record.stat().st_mode & 0o777 == 0o600
+    s.clear_requests()
+    seen, frames = _kept_run(s, cache, office, tmp_path / "out.pkl")
+    assert s.requests == []  # no call, not even a lookup's
+    assert seen == {"read": 0, "parsed": 0, "joined": 0, "calls": 0, "cached": cold.plan.n_calls}
+    _same_frames(frames, cold)
+
+
+def _restart_standin(s: StandIn, **kw: object) -> StandIn:
+    """The stand-in `s` started again on the same port (the same cache keys), with `kw`."""
+    port = s.port
+    s.stop()
+    return StandIn(seed=3, contacts=3000, offices=2, agents=8, port=port, **kw).start()
+
+
+def test_changed_data_is_never_answered_from_a_kept_join(
+    make_breakdown_client: Callable[..., vnb.VitecClient], tmp_path: Path
+) -> None:
+    s = StandIn(seed=3, contacts=3000, offices=2, agents=8).start()
+    office = s.customer_ids[0]
+    cache = tmp_path / "changed.sqlite"
+    try:
+        cold = _by_two(make_breakdown_client(s, cache=cache), office)
+        placed = [{"customer_id": office, "created_at": "2025-06-15 12:00", "kind": "person"}]
+        s = _restart_standin(s, extra_contacts=placed)  # the server's data changed
+        seen, frames = _kept_run(s, cache, office, tmp_path / "a.pkl")
+        assert seen["calls"] == 0  # the cache is fresh: its answers stand until refreshed
+        _same_frames(frames, cold)
+        refreshed = _by_two(make_breakdown_client(s, cache=cache), office, refresh=True)
+        assert refreshed.calls == refreshed.plan.n_calls
+        assert refreshed.counts["contacts"].sum() == cold.counts["contacts"].sum() + 1
+        s.clear_requests()
+        seen, frames = _kept_run(s, cache, office, tmp_path / "b.pkl")
+        assert s.requests == [] and seen["read"] == 0 and seen["joined"] == 0
+        _same_frames(frames, refreshed)  # the refreshed entries' join, not the old one
+    finally:
+        s.stop()
+
+
+def test_an_entry_changed_by_another_writer_is_joined_again(
+    seed3_standin: StandIn, make_breakdown_client: Callable[..., vnb.VitecClient], tmp_path: Path
+) -> None:
+    s = seed3_standin
+    office = s.customer_ids[0]
+    cache = tmp_path / "writer.sqlite"
+    client = make_breakdown_client(s, cache=cache)
+    cold = _by_two(client, office)
+    base = cold.plan.calls[0].query
+    key = client._cache_key(base.path, base.to_params(), office, "json")
+    with sqlite3.connect(cache) as con:  # the same bytes written again: a new version
+        con.execute("UPDATE responses SET value = value || '' WHERE key = ?", (key,))
+    seen, frames = _kept_run(s, cache, office, tmp_path / "out.pkl")
+    assert seen["joined"] == 1 and seen["calls"] == 0  # read again and joined, not recalled
+    _same_frames(frames, cold)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "corrupted", "emptied"])
+def test_a_damaged_kept_join_falls_back_to_the_answers(
+    damage: str,
+    seed3_standin: StandIn,
+    make_breakdown_client: Callable[..., vnb.VitecClient],
+    tmp_path: Path,
+) -> None:
+    s = seed3_standin
+    office = s.customer_ids[0]
+    cache = tmp_path / "damaged.sqlite"
+    cold = _by_two(make_breakdown_client(s, cache=cache), office)
+    (record,) = _kept_joins(cache)
+    data = bytearray(record.read_bytes())
+    if damage == "truncated":
+        data = data[: len(data) - 100]
+    elif damage == "corrupted":  # one byte of the facts changed: the digest finds it
+        data[len(data) // 2] ^= 0xFF
+    else:
+        data = bytearray()
+    record.write_bytes(bytes(data))
+    s.clear_requests()
+    seen, frames = _kept_run(s, cache, office, tmp_path / "out.pkl")
+    assert s.requests == []
+    assert seen["joined"] == 1 and seen["read"] == cold.plan.n_calls and seen["calls"] == 0
+    _same_frames(frames, cold)
+    assert _kept_joins(cache) and _kept_joins(cache)[0].read_bytes() != bytes(data)  # kept anew
+
+
+@pytest.mark.parametrize("how", ["cli", "client"])
+def test_a_cleared_cache_is_never_answered_from_a_kept_join(
+    how: str,
+    seed3_standin: StandIn,
+    make_breakdown_client: Callable[..., vnb.VitecClient],
+    tmp_path: Path,
+) -> None:
+    s = seed3_standin
+    office = s.customer_ids[0]
+    cache = tmp_path / "cleared.sqlite"
+    client = make_breakdown_client(s, cache=cache)
+    cold = _by_two(client, office)
+    if how == "cli":
+        from vitec_nb import cli
+
+        assert cli.main(["cache", "clear", "--cache", str(cache)]) == 0
+    else:
+        client.clear_cache()
+    s.clear_requests()
+    seen, frames = _kept_run(s, cache, office, tmp_path / "out.pkl")
+    contact_calls = [r for r in s.requests if r.path.startswith("/CRM/Contact/")]
+    assert seen["calls"] == cold.plan.n_calls == len(contact_calls)
+    assert seen["joined"] == 1 and seen["parsed"] >= cold.plan.n_calls
+    _same_frames(frames, cold)
+
+
+@pytest.mark.redis
+@pytest.mark.filterwarnings("ignore:Call to deprecated setex:DeprecationWarning")
+def test_redis_restarted_kernel_reads_the_kept_join_until_an_entry_changes(
+    seed3_standin: StandIn,
+    make_breakdown_client: Callable[..., vnb.VitecClient],
+    redis_url: str,
+    tmp_path: Path,
+) -> None:
+    s = seed3_standin
+    office = s.customer_ids[0]
+    client = make_breakdown_client(s, cache=redis_url)
+    cold = _by_two(client, office)
+    s.clear_requests()
+    seen, frames = _kept_run(s, redis_url, office, tmp_path / "a.pkl")
+    assert s.requests == []
+    assert seen == {"read": 0, "parsed": 0, "joined": 0, "calls": 0, "cached": cold.plan.n_calls}
+    _same_frames(frames, cold)
+    base = cold.plan.calls[0].query
+    key = client._cache_key(base.path, base.to_params(), office, "json")
+    connection = client.session.cache.responses.connection
+    entry = client.session.cache.responses.bkey(key)
+    ttl = connection.pttl(entry)
+    connection.psetex(entry, ttl, connection.get(entry) + b" ")  # changed by someone else
+    seen, frames = _kept_run(s, redis_url, office, tmp_path / "b.pkl")
+    assert seen["joined"] == 1 and seen["calls"] == 0
+    _same_frames(frames, cold)

@@ -21,17 +21,19 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import logging
 import os
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC
 from pathlib import Path
 from typing import Any
 
 import cachetools
+import numpy as np
 import orjson
 import pandas as pd
 import pyarrow as pa
@@ -122,6 +124,167 @@ def _stamp(expires: Any) -> float | None:
     return float(expires.timestamp())
 
 
+# -- joined breakdowns: any frame's columns, exactly -------------------------------------------
+JOIN_SUFFIX = ".join"
+JOIN_PREFIX = f"{REDIS_NAMESPACE}_join:"
+_JOIN_MAGIC = b"VNBJOIN1"
+# Every entry's digest and time to live, in one round trip (Redis): no body is moved.
+_REDIS_VERSIONS = """
+local out = {}
+for i, k in ipairs(KEYS) do
+  local v = redis.call('GET', k)
+  if v then out[i] = {redis.sha1hex(v), redis.call('PTTL', k)} else out[i] = {'', -2} end
+end
+return out
+"""
+
+
+class Unstorable(ValueError):
+    """A frame with a column (or values) the join codec does not rebuild exactly."""
+
+
+def _scalar(value: Any) -> list[Any]:
+    if isinstance(value, bool | np.bool_):
+        return ["b", bool(value)]
+    if isinstance(value, int | np.integer):
+        return ["i", int(value)]
+    if isinstance(value, str):
+        return ["s", value]
+    if isinstance(value, pd.Timestamp):
+        return ["t", value.value, str(value.tz) if value.tz else None]
+    raise Unstorable(f"a value of type {type(value).__name__}")
+
+
+def _unscalar(item: list[Any]) -> Any:
+    if item[0] == "t":
+        stamp = pd.Timestamp(item[1])
+        return stamp.tz_localize("UTC").tz_convert(item[2]) if item[2] else stamp
+    return item[1]
+
+
+def _encode_column(col: pd.Series) -> tuple[pa.Array, list[Any]]:
+    dtype = col.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        cats = [_scalar(c) for c in dtype.categories]
+        kind = str(dtype.categories.dtype)
+        return pa.array(col.cat.codes.to_numpy()), ["category", cats, dtype.ordered, kind]
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        return pa.array(col.array.asi8), ["datetime", dtype.unit, str(dtype.tz)]
+    if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+        na = "nan" if dtype.na_value is not pd.NA else "NA"
+        return pa.array(col.array), ["string", na]
+    if isinstance(dtype, np.dtype) and dtype.kind in "biuf":
+        return pa.array(col.to_numpy()), ["numpy", dtype.str]
+    if isinstance(dtype, np.dtype) and dtype.kind == "O":
+        values = col.tolist()
+        if all(isinstance(v, str) for v in values):
+            return pa.array(values, type=pa.large_string()), ["strs"]
+        if all(isinstance(v, tuple) and all(isinstance(x, str) for x in v) for v in values):
+            return pa.array(values, type=pa.list_(pa.string())), ["tuples"]
+    raise Unstorable(f"column {col.name!r} of dtype {dtype}")
+
+
+def _decode_column(array: pa.ChunkedArray, layout: list[Any]) -> Any:
+    kind = layout[0]
+    if kind == "category":
+        cats = pd.Index([_unscalar(c) for c in layout[1]], dtype=layout[3])
+        dtype = pd.CategoricalDtype(cats, ordered=layout[2])
+        return pd.Categorical.from_codes(array.to_numpy(), dtype=dtype, validate=False)
+    if kind == "datetime":
+        stamps = array.to_numpy().view(f"M8[{layout[1]}]")
+        return pd.DatetimeIndex(stamps).tz_localize("UTC").tz_convert(layout[2]).array
+    if kind == "string":
+        dtype = pd.StringDtype("pyarrow", na_value=np.nan if layout[1] == "nan" else pd.NA)
+        return pd.array(pd.arrays.ArrowStringArray(array.combine_chunks()), dtype=dtype)
+    if kind == "numpy":
+        return array.to_numpy().astype(layout[1], copy=False)
+    values = array.to_pylist()
+    if kind == "tuples":
+        values = [tuple(v) for v in values]
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
+
+
+def _frame_bytes(frame: pd.DataFrame) -> bytes:
+    """`frame` as one Arrow IPC stream that `_bytes_frame` rebuilds exactly, or Unstorable."""
+    index = frame.index
+    if not isinstance(index, pd.RangeIndex) or index.start != 0 or index.step != 1:
+        raise Unstorable("an index other than 0..n-1")
+    if not all(isinstance(c, str) for c in frame.columns) or frame.columns.has_duplicates:
+        raise Unstorable("column names that are not distinct strings")
+    arrays, layout = [], {}
+    for name in frame.columns:
+        arrays.append(_encode_column(frame[name]))
+        layout[name] = arrays[-1][1]
+    meta = {_LAYOUT: orjson.dumps({"columns": layout, "rows": len(frame)})}
+    table = (
+        pa.Table.from_arrays([a for a, _ in arrays], names=list(frame.columns), metadata=meta)
+        if arrays
+        else pa.table({}, metadata=meta)
+    )
+    sink = pa.BufferOutputStream()
+    with ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
+def _bytes_frame(data: Any) -> pd.DataFrame:
+    table = ipc.open_stream(data).read_all()
+    meta = orjson.loads((table.schema.metadata or {})[_LAYOUT])
+    columns = meta["columns"]
+    frame = pd.DataFrame(
+        {name: _decode_column(table.column(name), columns[name]) for name in columns},
+        index=pd.RangeIndex(meta["rows"]),
+        copy=False,
+    )
+    return frame
+
+
+def pack_join(header: dict[str, Any], frames: Sequence[pd.DataFrame]) -> bytes:
+    """A joined breakdown as bytes: magic, header (JSON: its entries, what the result needs,
+    a BLAKE2b digest of the rest), then each frame; Unstorable if a frame cannot be kept
+    exactly (then nothing is kept)."""
+    parts = []
+    for frame in frames:
+        data = _frame_bytes(frame)
+        back = _bytes_frame(pa.py_buffer(data))
+        try:  # kept only if it comes back exactly as it is
+            pd.testing.assert_frame_equal(back, frame, check_exact=True, check_categorical=True)
+        except AssertionError as exc:
+            raise Unstorable(f"a frame that does not come back exactly ({exc})") from None
+        parts.append(data)
+    body = b"".join(len(p).to_bytes(8, "little") + p for p in parts)
+    head = orjson.dumps(dict(header, digest=hashlib.blake2b(body).hexdigest(), parts=len(parts)))
+    return _JOIN_MAGIC + len(head).to_bytes(8, "little") + head + body
+
+
+def join_header(data: Any) -> dict[str, Any]:
+    """The header of packed join bytes (ValueError if they are not a packed join)."""
+    view = memoryview(data)
+    if bytes(view[:8]) != _JOIN_MAGIC:
+        raise ValueError("not a kept join")
+    size = int.from_bytes(view[8:16], "little")
+    return orjson.loads(bytes(view[16 : 16 + size]))
+
+
+def unpack_join(data: Any) -> tuple[dict[str, Any], list[pd.DataFrame]]:
+    """(header, frames) of packed join bytes; ValueError if damaged (digest, lengths)."""
+    header = join_header(data)
+    view = memoryview(data)
+    body = view[16 + int.from_bytes(view[8:16], "little") :]
+    if hashlib.blake2b(body).hexdigest() != header.get("digest"):
+        raise ValueError("a kept join whose bytes changed (digest)")
+    frames, at = [], 0
+    for _ in range(header["parts"]):
+        size = int.from_bytes(body[at : at + 8], "little")
+        frames.append(_bytes_frame(pa.py_buffer(body[at + 8 : at + 8 + size])))
+        at += 8 + size
+    if at != len(body):
+        raise ValueError("a kept join of the wrong length")
+    return header, frames
+
+
 class ParsedStore:
     """The parsed answers of one cache (see the module docstring); thread-safe.
 
@@ -170,6 +333,29 @@ class ParsedStore:
         """Keep `frame`, parsed from the entry this thread just read or wrote under `key`."""
         raise NotImplementedError
 
+    def versions(self, keys: Sequence[str]) -> list[str | None]:
+        """Each entry's identity if it is stored and fresh (None: missing, expired, unknown)."""
+        return [self.token(key) for key in keys]
+
+    def get_join(self, name: str, entries: Sequence[tuple[str, str]]) -> Any:
+        """(header, frames) of the join kept under `name` if it was made from exactly
+        `entries` ((cache key, identity) pairs the caller just read as current and fresh);
+        None otherwise (a damaged record is dropped)."""
+        return None
+
+    def put_join(self, name: str, packed: bytes) -> None:
+        """Keep a packed join (`pack_join`) under `name`."""
+
+    def clear_joins(self) -> None:
+        """Drop every kept join (the parsed answers stay)."""
+
+    @staticmethod
+    def _checked_join(data: Any, entries: Sequence[tuple[str, str]]) -> Any:
+        header, frames = unpack_join(data)
+        if [tuple(e) for e in header["entries"]] != [tuple(e) for e in entries]:
+            return None
+        return header, frames
+
     def clear(self) -> None:
         """Drop every parsed frame (the cache was cleared)."""
         with self._lock:
@@ -207,6 +393,9 @@ class SQLiteParsed(ParsedStore):
     def get(self, key: str) -> tuple[pd.DataFrame, pd.Timestamp] | None:
         path = self._path(key)
         current = self._current(key)
+        if current is None:  # no entry: a parsed copy left over from it is never read
+            path.unlink(missing_ok=True)
+            return None
         try:
             with pa.memory_map(str(path)) as source:
                 frame, token, _expires, fetched = _decode(ipc.open_file(source).read_all())
@@ -241,6 +430,50 @@ class SQLiteParsed(ParsedStore):
         finally:
             tmp.unlink(missing_ok=True)
 
+    def get_join(self, name: str, entries: Sequence[tuple[str, str]]) -> Any:
+        path = self.folder / f"{name}{JOIN_SUFFIX}"
+        try:
+            with pa.memory_map(str(path)) as source:
+                return self._checked_join(source.read_buffer(), entries)
+        except FileNotFoundError:
+            return None
+        except (OSError, pa.ArrowException, KeyError, ValueError, TypeError) as exc:
+            logger.warning("damaged kept join %s dropped (%s)", path.name, type(exc).__name__)
+            path.unlink(missing_ok=True)
+            return None
+
+    def put_join(self, name: str, packed: bytes) -> None:
+        self._write(self.folder / f"{name}{JOIN_SUFFIX}", packed)
+
+    def _write(self, path: Path, data: bytes) -> None:
+        tmp = self.folder / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+        try:
+            self.folder.mkdir(mode=0o700, exist_ok=True)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.replace(tmp, path)
+        except OSError as exc:  # cleared meanwhile, disk full, ...: the cache still answers
+            logger.debug("%s not kept (%s)", path.name, exc)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def clear_joins(self) -> None:
+        for path in self.folder.glob(f"*{JOIN_SUFFIX}") if self.folder.is_dir() else ():
+            path.unlink(missing_ok=True)
+
+    def _prune_joins(self) -> None:
+        for path in self.folder.glob(f"*{JOIN_SUFFIX}"):
+            try:
+                with pa.memory_map(str(path)) as source:
+                    entries = join_header(source.read_buffer(64 * 1024 * 1024))["entries"]
+            except (OSError, KeyError, ValueError, TypeError):
+                path.unlink(missing_ok=True)
+                continue
+            current = self.versions([key for key, _ in entries])
+            if current != [token for _, token in entries]:
+                path.unlink(missing_ok=True)
+
     def clear(self) -> None:
         super().clear()
         if not self.folder.is_dir():
@@ -252,6 +485,7 @@ class SQLiteParsed(ParsedStore):
     def prune(self) -> None:
         if not self.folder.is_dir():
             return
+        self._prune_joins()
         for path in self.folder.glob("*.arrow"):
             key = path.name.removesuffix(".arrow")
             current = self._current(key)
@@ -274,6 +508,62 @@ class RedisParsed(ParsedStore):
         self.connection = backend.responses.connection
         self.clock = clock
         self._script = self.connection.register_script(_REDIS_GET)
+        self._versions = self.connection.register_script(_REDIS_VERSIONS)
+
+    def seen(self, key: str) -> str | None:
+        return self.responses.seen(key)
+
+    def remember(self, key: str, value: Any, info: Any, rows: int) -> None:
+        """Nothing: an entry's identity costs a round trip here, so no recent answers."""
+
+    def versions(self, keys: Sequence[str]) -> list[str | None]:
+        """Each entry's SHA-1, if stored and fresh by its time to live: requests-cache keeps
+        an entry `ttl_offset` seconds past its expiry, so one with less left than that (and
+        a second) counts as expired; without TTLs freshness is unknown (all None)."""
+        import redis
+
+        offset = getattr(self.responses, "ttl_offset", None)
+        if not keys or not getattr(self.responses, "ttl", False) or offset is None:
+            return [None] * len(keys)
+        try:
+            found = self._versions(keys=[self.responses.bkey(key) for key in keys])
+        except redis.RedisError:
+            return [None] * len(keys)
+        out: list[str | None] = []
+        for digest, ttl in found:
+            text = digest.decode() if isinstance(digest, bytes) else str(digest)
+            fresh = ttl == -1 or int(ttl) > (offset + 1) * 1000
+            out.append(text if text and fresh else None)
+        return out
+
+    def get_join(self, name: str, entries: Sequence[tuple[str, str]]) -> Any:
+        import redis
+
+        try:
+            data = self.connection.get(f"{JOIN_PREFIX}{name}")
+        except redis.RedisError:
+            return None
+        if data is None:
+            return None
+        try:
+            return self._checked_join(data, entries)
+        except (pa.ArrowException, KeyError, ValueError, TypeError):
+            self.connection.delete(f"{JOIN_PREFIX}{name}")
+            return None
+
+    def put_join(self, name: str, packed: bytes) -> None:
+        import redis
+
+        entries = join_header(packed)["entries"]
+        with contextlib.suppress(redis.RedisError):
+            ttls = [self.connection.pttl(self.responses.bkey(key)) for key, _ in entries]
+            if any(ttl is None or ttl == -2 for ttl in ttls):
+                return  # an entry is gone already
+            finite = [ttl for ttl in ttls if ttl > 0]
+            if finite:
+                self.connection.psetex(f"{JOIN_PREFIX}{name}", min(finite), packed)
+            else:
+                self.connection.set(f"{JOIN_PREFIX}{name}", packed)
 
     def get(self, key: str) -> tuple[pd.DataFrame, pd.Timestamp] | None:
         import redis
@@ -319,9 +609,18 @@ class RedisParsed(ParsedStore):
         elif ttl == -1:
             self.connection.set(f"{REDIS_PREFIX}{key}", data)
 
+    def clear_joins(self) -> None:
+        import redis
+
+        with contextlib.suppress(redis.RedisError):
+            keys = list(self.connection.scan_iter(f"{JOIN_PREFIX}*"))
+            if keys:
+                self.connection.delete(*keys)
+
     def clear(self) -> None:
         super().clear()
         keys = list(self.connection.scan_iter(f"{REDIS_PREFIX}*"))
+        keys += list(self.connection.scan_iter(f"{JOIN_PREFIX}*"))
         if keys:
             self.connection.delete(*keys)
 

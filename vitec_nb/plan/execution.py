@@ -3,22 +3,28 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import logging
+import pickle
 import threading
 import warnings
+import weakref
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed, wait
 from typing import Any
 
+import cachetools
 import pandas as pd
 import pyarrow as pa
 
+from vitec_nb import parsed_store
 from vitec_nb.errors import (
     IncompleteBreakdownError,
     InvalidQueryError,
     NotCachedError,
     VitecError,
 )
-from vitec_nb.plan.join import _arrow_ids, _join
+from vitec_nb.plan.join import _arrow_ids, _incomplete, _join
 from vitec_nb.plan.options import check_concurrency, run_option
 from vitec_nb.plan.result import BreakdownResult
 from vitec_nb.plan.values import (
@@ -29,10 +35,12 @@ from vitec_nb.plan.values import (
     PlannedCall,
     RunOptions,
 )
-from vitec_nb.provenance import provenance_of
+from vitec_nb.provenance import provenance_of, set_provenance
 from vitec_nb.query import ContactQuery
 
 __all__ = ["JOIN_MEMO", "MissingCall", "cached_calls", "run_plan"]
+
+logger = logging.getLogger("vitec_nb")
 
 
 def _progress_sink(
@@ -53,50 +61,113 @@ def _progress_sink(
     return update, bar.close
 
 
-class _JoinMemo:
-    """The last joins, so a re-run whose answers all come unchanged from the cache skips the
-    join (about two thirds of a warm 100 000-contact breakdown; docs/benchmarks.md).
+@dataclasses.dataclass(frozen=True)
+class MemoKey:
+    """What a joined breakdown is kept under: the plan (apart from when it was made) and
+    each call's cache entry (cache key, identity: version or digest); `name` hashes both."""
 
-    An entry matches only the same client, an equal plan (apart from when it was made) and
-    the very same answers: each call's original fetch time, as the cache reports it. Run
-    options are not in the plan, so they never split the key. The join is deterministic, so
-    a match gives exactly what joining again would. Bounded by facts rows; least recently
-    used out. Thread-safe.
+    store: Any  # the parsed store of the client's cache (parsed_store.py)
+    name: str
+    entries: tuple[tuple[str, str], ...]
+    plan: Any = dataclasses.field(default=None, compare=False, repr=False)
+
+
+class JoinMemo:
+    """Joined breakdowns kept beside the cache (parsed_store: one record per join, tied to
+    the entries it came from) with this process's recent ones in front (an LRU, bounded by
+    facts rows), so a re-run, or a restarted kernel, whose every call's entry is unchanged
+    and fresh skips reading the answers and the join (docs/caching.md).
+
+    A record matches only the same plan (planned_at aside) and the very same entries: each
+    call's cache key and the identity of the entry its answer was read from. The join is
+    deterministic, so a match gives exactly what joining again would. Thread-safe.
     """
 
     def __init__(self, max_rows: int = 1_000_000) -> None:
-        self.max_rows = max_rows
-        self._entries: list[tuple[Any, BreakdownResult]] = []
+        self._recent: cachetools.LRUCache[str, BreakdownResult]
+        self._recent = cachetools.LRUCache(max_rows, getsizeof=lambda r: max(len(r.facts), 1))
         self._lock = threading.Lock()
+        self._stores: weakref.WeakSet[Any] = weakref.WeakSet()  # where joins were kept
         self.hits = 0  # lookups answered from the memo (a count; tests read it)
         self.misses = 0  # lookups that found nothing, so the join ran
 
     @staticmethod
-    def key(client: Any, plan: BreakdownPlan, versions: Sequence[Any]) -> Any:
-        return (id(client), dataclasses.replace(plan, planned_at=None), tuple(versions))
+    def key(store: Any, plan: BreakdownPlan, entries: Sequence[tuple[str, str]]) -> MemoKey:
+        plain = dataclasses.replace(plan, planned_at=None)
+        digest = hashlib.sha256(pickle.dumps((plain, tuple(entries)), protocol=5))
+        return MemoKey(store, digest.hexdigest(), tuple(entries), plan)
 
-    def get(self, key: Any) -> BreakdownResult | None:
+    def get(self, key: MemoKey) -> BreakdownResult | None:
         with self._lock:
-            for i, (k, result) in enumerate(self._entries):
-                if k == key:
-                    self._entries.append(self._entries.pop(i))
-                    self.hits += 1
-                    return result
-            self.misses += 1
-        return None
+            joined = self._recent.get(key.name)
+        if joined is None and key.store is not None:
+            joined = _kept_join(key)
+            if joined is not None:
+                with self._lock:
+                    self._recent[key.name] = joined
+        with self._lock:
+            if joined is None:
+                self.misses += 1
+            else:
+                self.hits += 1
+        return joined
 
-    def put(self, key: Any, result: BreakdownResult) -> None:
+    def put(self, key: MemoKey, result: BreakdownResult) -> None:
         with self._lock:
-            self._entries.append((key, result))
-            while sum(len(r.facts) for _, r in self._entries) > self.max_rows:
-                self._entries.pop(0)
+            self._recent[key.name] = result
+        if key.store is not None:
+            with self._lock:
+                self._stores.add(key.store)
+            _keep_join(key, result)
 
     def clear(self) -> None:
+        """Forget every join: this process's recent ones and those it kept beside a cache."""
         with self._lock:
-            self._entries.clear()
+            self._recent.clear()
+            stores = list(self._stores)
+        for store in stores:
+            store.clear_joins()
 
 
-JOIN_MEMO = _JoinMemo()
+JOIN_MEMO = JoinMemo()
+
+
+def _keep_join(key: MemoKey, result: BreakdownResult) -> None:
+    """Keep `result` beside the cache, if its frames can be rebuilt exactly."""
+    header = {
+        "entries": [list(e) for e in key.entries],
+        "warnings": list(result.warnings),
+        "checks": list(result.checks),
+        "demo": bool(result.demo),
+        "fetched_at": None if result.fetched_at is None else result.fetched_at.isoformat(),
+    }
+    try:
+        packed = parsed_store.pack_join(header, [result.facts, result.counts, result.conflicts])
+    except parsed_store.Unstorable as exc:
+        logger.debug("breakdown join not kept beside the cache (%s)", exc)
+        return
+    key.store.put_join(key.name, packed)
+
+
+def _kept_join(key: MemoKey) -> BreakdownResult | None:
+    """The join kept beside the cache under `key`, rebuilt; None if none (or damaged)."""
+    found = key.store.get_join(key.name, key.entries)
+    if found is None:
+        return None
+    header, (facts, counts, conflicts) = found
+    return BreakdownResult(
+        plan=None,  # type: ignore[arg-type]  # the caller's plan replaces it
+        facts=facts,
+        counts=counts,
+        calls=0,
+        cached_calls=0,
+        warnings=list(header["warnings"]),
+        conflicts=conflicts,
+        incomplete=_incomplete(key.plan, {}),
+        demo=bool(header["demo"]),
+        fetched_at=None if header["fetched_at"] is None else pd.Timestamp(header["fetched_at"]),
+        checks=list(header["checks"]),
+    )
 
 
 _POOLS: dict[int, ThreadPoolExecutor] = {}
@@ -113,19 +184,15 @@ def _pool(workers: int) -> ThreadPoolExecutor:
         return pool
 
 
-def _limited(slots: threading.Semaphore, fetch: Callable[..., Any], *args: Any, **kw: Any) -> Any:
-    """`fetch(*args, **kw)` with its HTTP exchanges limited by the run's `slots`."""
-    from vitec_nb import retries
-
-    http_slots = getattr(retries, "HTTP_SLOTS", None)
-    if http_slots is None:
-        with slots:
-            return fetch(*args, **kw)
-    token = http_slots.set(slots)
-    try:
+def _limited(
+    slots: threading.Semaphore | None, fetch: Callable[..., Any], *args: Any, **kw: Any
+) -> Any:
+    """`fetch(*args, **kw)`, holding one of the run's own `slots` for the whole call (None:
+    the client's limit of requests in flight, `connect(concurrency=)`, is the run's)."""
+    if slots is None:
         return fetch(*args, **kw)
-    finally:
-        http_slots.reset(token)
+    with slots:
+        return fetch(*args, **kw)
 
 
 def client_concurrency(client: Any, asked: int | None) -> int:
@@ -152,7 +219,9 @@ class _Fetched:
 
     answers: dict[ContactQuery, pd.DataFrame] = dataclasses.field(default_factory=dict)
     failures: dict[ContactQuery, MissingCall] = dataclasses.field(default_factory=dict)
-    versions: dict[ContactQuery, Any] = dataclasses.field(default_factory=dict)
+    # the entry identity the answering thread last read or wrote (the caller's thread: None)
+    seen: dict[ContactQuery, str | None] = dataclasses.field(default_factory=dict)
+    from_cache: set[ContactQuery] = dataclasses.field(default_factory=set)
     ids: dict[ContactQuery, pa.Array] = dataclasses.field(default_factory=dict)
     stale: list[PlannedCall] = dataclasses.field(default_factory=list)
     fetched: int = 0
@@ -162,7 +231,13 @@ class _Fetched:
     demo: bool = False
     fetched_at: pd.Timestamp | None = None  # the oldest answer's fetch time
 
-    def take(self, call: PlannedCall, frame: Any = None, error: VitecError | None = None) -> None:
+    def take(
+        self,
+        call: PlannedCall,
+        frame: Any = None,
+        error: VitecError | None = None,
+        seen: str | None = None,
+    ) -> None:
         self.done += 1
         if error is not None:
             self.failures[call.query] = MissingCall(call, error)
@@ -170,7 +245,9 @@ class _Fetched:
                 self.failed_requests += 1
             return
         came = provenance_of(frame)
+        self.seen[call.query] = seen
         if came.from_cache:
+            self.from_cache.add(call.query)
             self.cached += 1
         else:
             self.fetched += 1
@@ -181,23 +258,32 @@ class _Fetched:
         if came.stale:
             self.stale.append(call)
         when = came.fetched_at
-        self.versions[call.query] = when
         if when is not None and (self.fetched_at is None or when < self.fetched_at):
             self.fetched_at = when
-        frame.attrs = {}  # pandas copies attrs (deeply) on every operation: the join needs none
+        # pandas copies attrs (deeply) on every operation: the join needs none
+        set_provenance(frame, None)
         self.answers[call.query] = frame
 
 
-def _fetch(client: Any, plan: BreakdownPlan, run: RunOptions) -> _Fetched:
+def _seen_after(client: Any, store: Any, query: ContactQuery, **kw: Any) -> tuple[Any, Any]:
+    """`client.contacts(query)` and the entry identity this thread then last read or wrote."""
+    frame = client.contacts(query, **kw)
+    return frame, (store.seen(_entry_key(client, query)) if store is not None else None)
+
+
+def _fetch(client: Any, plan: BreakdownPlan, run: RunOptions, store: Any = None) -> _Fetched:
     """Every call once: answers held parsed in this process at once, the rest on threads."""
     workers = client_concurrency(client, run.concurrency)
     update, close = _progress_sink(run.progress, plan.n_calls, "Breakdown")
     got = _Fetched(demo=bool(getattr(client, "is_demo", False)))
-    # `workers` requests in flight at most; twice as many threads, so that while one thread
-    # parses and stores an answer its slot already serves the next request
+    # `workers` requests in flight at most. The client holds each of its requests to its own
+    # limit from sending until the body is in, so twice as many threads let one thread parse
+    # and store an answer while the next request goes out; a lower limit asked for this run
+    # holds a slot of its own for each whole call
     pool = _pool(2 * workers)
-    slots = threading.BoundedSemaphore(workers)
-    pending: dict[Future[pd.DataFrame], PlannedCall] = {}
+    own = workers != getattr(client, "concurrency", None)
+    slots = threading.BoundedSemaphore(workers) if own else None
+    pending: dict[Future[tuple[Any, Any]], PlannedCall] = {}
     remembered = None if run.refresh else client.cached_answer
     update(0)
     try:
@@ -208,11 +294,13 @@ def _fetch(client: Any, plan: BreakdownPlan, run: RunOptions) -> _Fetched:
                 update(got.done)
                 continue
             kw = {"refresh": run.refresh, "offline": run.offline}
-            pending[pool.submit(_limited, slots, client.contacts, call.query, **kw)] = call
+            task = pool.submit(_limited, slots, _seen_after, client, store, call.query, **kw)
+            pending[task] = call
         for future in as_completed(list(pending)):
             call = pending.pop(future)
             try:
-                got.take(call, future.result())
+                frame, seen = future.result()
+                got.take(call, frame, seen=seen)
             except VitecError as exc:
                 got.take(call, error=exc)
             update(got.done)
@@ -226,32 +314,99 @@ def _fetch(client: Any, plan: BreakdownPlan, run: RunOptions) -> _Fetched:
     return got
 
 
-def _joined(client: Any, plan: BreakdownPlan, got: _Fetched) -> BreakdownResult:
-    """The join, or the memo's copy of it when every answer came unchanged from the cache."""
-    memo_key = None
-    if not got.failures and not got.stale and all(v is not None for v in got.versions.values()):
-        memo_key = JOIN_MEMO.key(client, plan, [got.versions[c.query] for c in plan.calls])
-    joined = JOIN_MEMO.get(memo_key) if memo_key is not None else None
-    if joined is None:
-        joined = _join(plan, got.answers, got.failures, got.demo, got.ids)
-        if memo_key is not None:
-            JOIN_MEMO.put(memo_key, joined)
-    else:
-        for note in joined.warnings:  # what joining again would have said
-            warnings.warn(note, BreakdownWarning, stacklevel=3)
-    # shallow copies (copy-on-write): the caller may change its frames, never the memo's
+def _answer_store(client: Any) -> Any:
+    """The parsed store of the client's cache (parsed_store.py), or None (other backends)."""
+    return getattr(getattr(client, "_sender", None), "parsed", None)
+
+
+def _entry_key(client: Any, query: ContactQuery) -> str:
+    """The cache key of a plan's call (one office, JSON), as the client computes it."""
+    return str(client._cache_key(query.path, query.to_params(), query.customer_ids[0], "json"))
+
+
+def _entries(client: Any, plan: BreakdownPlan, store: Any) -> tuple[list[str], list[Any]]:
+    """Each call's cache key and its entry's identity now (None: missing or expired)."""
+    keys = [_entry_key(client, call.query) for call in plan.calls]
+    return keys, store.versions(keys)
+
+
+def _memo_key(
+    client: Any, plan: BreakdownPlan, got: _Fetched, store: Any, before: Sequence[Any]
+) -> MemoKey | None:
+    """The memo key of the entries this run's answers were read from, if every one is
+    known: an answer counts only if its entry is unchanged since it was read. Identities
+    never repeat (SQLite: a new random version on every write; Redis: the bytes' SHA-1),
+    so an entry found with the same identity before the read (or by the answering thread
+    at the read) and after it is the one read."""
+    if store is None or got.failures or got.stale:
+        return None
+    keys, after = _entries(client, plan, store)
+    entries = []
+    for call, key, was, now in zip(plan.calls, keys, before, after, strict=True):
+        seen = got.seen.get(call.query)
+        cached = call.query in got.from_cache
+        unchanged = cached and seen is None and was == now  # read here, before 'after'
+        own = seen == now and (cached or seen != was)  # read, or written, by its thread
+        if now is None or not (unchanged or own):
+            return None
+        entries.append((key, now))
+    return JOIN_MEMO.key(store, plan, entries)
+
+
+def _joined(
+    client: Any, plan: BreakdownPlan, got: _Fetched, memo: MemoKey | None
+) -> BreakdownResult:
+    """The join (kept under `memo`, when every answer's entry is known), as the result."""
+    joined = _join(plan, got.answers, got.failures, got.demo, got.ids)
+    if memo is not None:
+        JOIN_MEMO.put(memo, dataclasses.replace(joined, fetched_at=got.fetched_at))
+    return _result(client, plan, joined, got.fetched + got.failed_requests, got.cached)
+
+
+def _result(
+    client: Any, plan: BreakdownPlan, joined: BreakdownResult, calls: int, cached: int
+) -> BreakdownResult:
+    """The caller's result: shallow copies (copy-on-write; the caller may change its frames,
+    never the memo's) with this run's plan, counts of calls and client."""
     result = dataclasses.replace(
         joined,
         plan=plan,
         facts=joined.facts.copy(deep=False),
         counts=joined.counts.copy(deep=False),
-        calls=got.fetched + got.failed_requests,
-        cached_calls=got.cached,
-        fetched_at=got.fetched_at,
+        conflicts=joined.conflicts.copy(deep=False),
+        calls=calls,
+        cached_calls=cached,
         client=client,
     )
-    result.facts.attrs.update(fetched_at=got.fetched_at, demo=result.demo)
+    came = provenance_of(result.facts)
+    came = dataclasses.replace(came, fetched_at=result.fetched_at, demo=result.demo)
+    set_provenance(result.facts, came)
     return result
+
+
+def _remembered(client: Any, plan: BreakdownPlan, run: RunOptions) -> Any:
+    """(the result from the memo, or None; the entries' identities read first).
+
+    Only the entries' identities are read (one indexed read each, no body): a restarted
+    kernel whose every call's entry is unchanged and fresh reads one kept join."""
+    store = _answer_store(client)
+    if store is None:
+        return None, None
+    if run.refresh:
+        return None, [None] * plan.n_calls
+    keys, before = _entries(client, plan, store)
+    if not before or any(v is None for v in before):
+        return None, before
+    joined = JOIN_MEMO.get(JOIN_MEMO.key(store, plan, list(zip(keys, before, strict=True))))
+    if joined is None:
+        return None, before
+    for note in joined.warnings:  # what joining again would have said
+        warnings.warn(note, BreakdownWarning, stacklevel=4)
+    update, close = _progress_sink(run.progress, plan.n_calls, "Breakdown")
+    update(plan.n_calls)
+    close()
+    logger.debug("breakdown of %d calls answered by its kept join", plan.n_calls)
+    return _result(client, plan, joined, 0, plan.n_calls), before
 
 
 def run_plan(
@@ -272,8 +427,13 @@ def run_plan(
     Everything fetched stays in the cache: a re-run fetches only what was missing.
     """
     run = _run_options(options, run_options)
-    got = _fetch(client, plan, run)
-    result = _joined(client, plan, got)
+    remembered, before = _remembered(client, plan, run)
+    if remembered is not None:
+        return remembered
+    store = _answer_store(client)
+    got = _fetch(client, plan, run, store)
+    memo = _memo_key(client, plan, got, store, before) if before is not None else None
+    result = _joined(client, plan, got, memo)
     if got.stale:
         note = _stale_note(got.stale, plan.n_calls, got.fetched_at)
         warnings.warn(note, BreakdownWarning, stacklevel=2)
