@@ -221,4 +221,6 @@ def control_character(text: str) -> str | None:
     zero-width space) and line/paragraph separators never belong in a filter or an id:
     they break URLs or make what the analyst reads differ from what is sent.
     """
+    if text.isprintable():  # the common case, in C: no Other (Cc, Cf, ...) nor Zl, Zp at all
+        return None
     return next((c for c in text if unicodedata.category(c) in _CONTROL_CATEGORIES), None)
