@@ -75,7 +75,7 @@ def provenance_of(frame: pd.DataFrame) -> Provenance:
     return provenance_from(frame.attrs)
 
 
-def provenance_from(attrs: Mapping[str, Any]) -> Provenance:
+def provenance_from(attrs: Mapping[Any, Any]) -> Provenance:
     """The provenance `attrs` (a frame's, or as a frame's would be) say."""
 
     def flag(name: str) -> bool | None:
@@ -94,10 +94,19 @@ def provenance_from(attrs: Mapping[str, Any]) -> Provenance:
     )
 
 
-def set_provenance(frame: pd.DataFrame, provenance: Provenance | None) -> pd.DataFrame:
+def set_provenance(
+    frame: pd.DataFrame, provenance: Provenance | None, *, as_text: bool = False
+) -> pd.DataFrame:
     """`frame`, its `attrs` replaced by `provenance` (None: emptied; pandas copies attrs
-    deeply on every operation, so frames used inside carry none). The one writer."""
-    frame.attrs = {} if provenance is None else provenance.attrs()
+    deeply on every operation, so frames used inside carry none). The one writer.
+
+    `as_text`: every value as text, the per-office provenance left out, for a file's
+    metadata (Parquet keeps `attrs` as JSON).
+    """
+    attrs: dict[Any, Any] = {} if provenance is None else provenance.attrs()
+    if as_text:
+        attrs = {k: str(v) for k, v in attrs.items() if k != "offices"}
+    frame.attrs = attrs
     return frame
 
 

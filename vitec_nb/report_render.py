@@ -12,6 +12,7 @@ project is run; a wheel would have to ship it as package data.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ import pandas as pd
 import vitec_nb
 from vitec_nb import i18n
 from vitec_nb.errors import InvalidQueryError, VitecError
+from vitec_nb.query import ContactQuery
 from vitec_nb.report_notebook import check_parameters
 
 __all__ = ["REPORT_NOTEBOOK", "REPORT_PARAMETERS", "inject_parameters", "render_report"]
@@ -77,8 +79,8 @@ def render_report(
         timeout: seconds allowed per cell.
         params: any of office, period, start, end, dimensions, filters, language.
 
-    Raises InvalidQueryError for a bad parameter (before any kernel starts, except the
-    office, which the notebook checks) and VitecError when a cell fails, with the error's
+    Raises InvalidQueryError for a bad parameter or filter (before any kernel starts,
+    except the office, which the notebook checks) and VitecError when a cell fails, with the error's
     message and no traceback.
 
     The kernel inherits this process's environment, so VITEC_* variables (or their
@@ -98,6 +100,7 @@ def render_report(
     )
     if params.get("language") is not None:
         params["language"] = i18n.check_language(params["language"])
+    _check_filters(params.get("filters"))
     client = NotebookClient(
         nb, timeout=timeout, kernel_name=KERNEL, resources={"metadata": {"path": str(path.parent)}}
     )
@@ -116,6 +119,12 @@ def render_report(
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(body, encoding="utf-8")
     return out.resolve()
+
+
+def _check_filters(filters: Any) -> None:
+    """The report's further filters, checked as a query's filters (any office will do)."""
+    if isinstance(filters, Mapping) and filters:
+        ContactQuery("M1", **filters)
 
 
 def _author_cells_removed() -> Any:

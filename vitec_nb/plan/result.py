@@ -8,17 +8,15 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from vitec_nb import activity, vocab
+from vitec_nb import activity
 from vitec_nb.errors import InvalidQueryError
 from vitec_nb.plan import compare as compare_mod
-from vitec_nb.plan import drill
+from vitec_nb.plan import drill, presentation
 from vitec_nb.plan import names as value_names
 from vitec_nb.plan.values import (
-    DIMENSIONS,
     MEASURES,
     BreakdownPlan,
     _dimension_order,
-    _fmt,
     empty_labels,
 )
 from vitec_nb.provenance import provenance_of, set_provenance
@@ -170,7 +168,8 @@ class BreakdownResult:
             empty_labels=empty_labels(plan),  # "(other or no list)" when some were asked
         )
         counts = self._mark_unknown(counts, measure, dims, code)
-        came = provenance_of(counts).noted(**self._chart_attrs(measure, code, start_ts, end_ts))
+        about = presentation.chart_notes(self, measure, code, start_ts, end_ts)
+        came = provenance_of(counts).noted(**about)
         return set_provenance(counts, came)
 
     def _regroup_end(self, measure: str, code: str, end: Any) -> pd.Timestamp:
@@ -224,19 +223,6 @@ class BreakdownResult:
         counts["contacts"] = counts["contacts"].astype("float64").mask(mask)
         return counts
 
-    def _chart_attrs(
-        self, measure: str, code: str, start: pd.Timestamp, end: pd.Timestamp
-    ) -> dict[str, Any]:
-        return {
-            "measure": measure,
-            "period": code,
-            "start": start,
-            "end": end,
-            "offices": tuple(self.plan.query.customer_ids),
-            "demo": self.demo,
-            "names": self.labels,  # namesakes told apart in legends, as in counts_named
-        }
-
     def contacts_in(self, **cell: Any) -> pd.DataFrame:
         """The facts rows of one cell: ``contacts_in(period="2025-03", agent="Anna Berg")``.
 
@@ -288,7 +274,7 @@ class BreakdownResult:
         (default: the first dimension), each contact once per value (re-counted from the
         facts when the breakdown has other dimensions, never summed over them)."""
         by = by if by is not None or not self.plan.by else self.plan.by[0]
-        return activity.wide(self.counts if by is None else self._counts_by(by), by)
+        return activity.wide(self.counts if by is None else presentation.counts_by(self, by), by)
 
     def plot(self, kind: str = "auto", **kwargs: Any) -> Figure:
         """A matplotlib Figure of the counts (the caller shows and closes it).
@@ -298,49 +284,11 @@ class BreakdownResult:
         ``compare=``, charts over periods also draw the earlier range's contacts per period
         (a lighter dashed line). Save it with ``fig.savefig("chart.png", dpi=150)``.
         """
-        fig = self._plot(kind, **kwargs)
-        if self.previous is not None and kind not in ("created_vs_changed", "bar"):
-            compare_mod.draw_previous(fig, self)
-        return fig
-
-    def _plot(self, kind: str, **kwargs: Any) -> Figure:
-        from vitec_nb import charts
-
-        dims = self.plan.by
-        if kind == "auto":
-            kind = dims[0] if dims else "total"
-        if kind == "agent":
-            return charts.by_agent(self._counts_by("agent"), **kwargs)
-        if kind == "lead_score":
-            return charts.by_lead_score(self._counts_by("lead_score"), **kwargs)
-        if kind == "created_vs_changed":
-            if self.plan.measure != "created":
-                raise InvalidQueryError(
-                    "kind", "needs a breakdown by creation (measure='created')", "agent, ..."
-                )
-            created = self.activity(measure="created", by=())
-            changed = self.activity(measure="changed", by=(), end=self.plan.stop)
-            return charts.created_vs_changed(created, changed, **kwargs)
-        if kind == "bar":
-            dimension = kwargs.pop("dimension", dims[0] if dims else "kind")
-            return charts.bar(self.activity(by=dimension), dimension, **kwargs)
-        if kind in DIMENSIONS:
-            return charts.stacked(self._counts_by(kind), kind, **kwargs)
-        if kind == "total":
-            return charts.stacked(self.activity(by=()), None, **kwargs)
-        raise InvalidQueryError(
-            "kind",
-            f"{kind!r} is not a chart",
-            "auto, agent, lead_score, newsletter_list, created_vs_changed, bar, total",
-        )
-
-    def _counts_by(self, by: str) -> pd.DataFrame:
-        """`activity(by=by)`: the counts already made when `by` is the plan's one dimension."""
-        return self.counts if self.plan.by == (by,) else self.activity(by=by)
+        return presentation.plot(self, kind, **kwargs)
 
     def summary(self) -> str:
         """A few lines for people: contacts, periods, calls, cache, comparison, warnings, gaps."""
-        return _summary(self)
+        return presentation.summary_text(self)
 
     def __repr__(self) -> str:
         state = "complete" if self.is_complete else f"{len(self.incomplete)} calls missing"
@@ -348,63 +296,3 @@ class BreakdownResult:
             f"<BreakdownResult {len(self.facts)} contacts, by {list(self.plan.by)}, "
             f"{self.calls} calls made, {self.cached_calls} cached, {state}>"
         )
-
-
-# what the remainder of only some lists / services asked counts, for the summary
-_PARTLY_ASKED = {
-    "newsletter_list": "contacts on none of the lists asked: on no list, or only on lists "
-    "not asked",
-    "scheduled_order_type": "contacts holding none of the services asked: no active service, "
-    "or only services not asked",
-}
-
-
-def _remainder_lines(plan: BreakdownPlan) -> list[str]:
-    """A sentence per multi-valued dimension whose remainder is not "none at all"."""
-    return [
-        f"{label!r} counts {_PARTLY_ASKED[name]}."
-        for name, label in empty_labels(plan).items()
-        if label == activity.OTHER_OR_NONE_LABELS[name]
-    ]
-
-
-def _summary(result: BreakdownResult) -> str:
-    """`BreakdownResult.summary()`."""
-    plan = result.plan
-    n = len(result.facts)
-    kinds = result.facts["kind"].value_counts()
-    kind_text = ", ".join(f"{int(kinds.get(k, 0))} {n}" for k, n in vocab.KIND_PLURALS.items())
-    edge = "included" if plan.end_included else "excluded"
-    group = f" (office group {plan.office_group})" if plan.office_group else ""
-    lines = [
-        f"{n} contacts {plan.measure} {_fmt(plan.start)} → {_fmt(plan.end)} "
-        f"(end {edge}) in {', '.join(plan.query.customer_ids)}{group}: {kind_text}.",
-        f"{plan.n_calls} calls planned: {result.calls} made, {result.cached_calls} from the cache.",
-    ]
-    if "newsletter_list" in plan.by or "scheduled_order_type" in plan.by:
-        lines.append(
-            "A contact on several newsletter lists or with several active services counts "
-            "under each: those counts can add up to more than the contacts."
-        )
-        lines.extend(_remainder_lines(plan))
-    if result.partial_periods:
-        cut = ", ".join(
-            activity.period_label(p, plan.period, multiline=False) for p in result.partial_periods
-        )
-        lines.append(f"Partial periods (the range covers only part of them): {cut}.")
-    if result.previous is not None:
-        lines.append(compare_mod.comparison_sentence(result))
-        lines.append(
-            f"Earlier range: {result.previous.plan.n_calls} calls planned: "
-            f"{result.previous.calls} made, {result.previous.cached_calls} from the cache."
-        )
-    if result.demo:
-        lines.append(f"{vocab.DEMO_SOURCE}.")
-    if result.warnings:
-        lines.append(f"{len(result.warnings)} warnings: " + " ".join(result.warnings))
-    if not result.is_complete:
-        lines.append(
-            f"INCOMPLETE: {len(result.incomplete)} calls failed; their counts are NaN: "
-            + "; ".join(result.incomplete["call"])
-        )
-    return "\n".join(lines)
