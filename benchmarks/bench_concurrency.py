@@ -131,7 +131,9 @@ def _level(
     """`reps` cold breakdowns at `level`: wall, fetch phase, calls, in flight, last log."""
     out: dict[str, Any] = {"times": [], "fetch": [], "calls": [], "in_flight": [], "log": []}
     for _ in range(reps):
-        client = sides.connect(s, _emptied_cache(s, tmp, "cold"))
+        # connect(concurrency=) is the one limit of requests in flight (a breakdown's own
+        # lower limit would hold each whole call, parsing and storing included)
+        client = sides.connect(s, _emptied_cache(s, tmp, "cold"), concurrency=level)
         s.clear_requests()
         last = [0.0]  # when the last call's answer was in: the end of the fetch phase
 

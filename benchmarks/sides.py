@@ -121,11 +121,14 @@ def truth_counts(
     return table
 
 
-def connect(s: Any, cache: Path) -> Any:
-    """A vitec_nb client on the stand-in with its own SQLite cache file."""
+def connect(s: Any, cache: Path, **options: Any) -> Any:
+    """A vitec_nb client on the stand-in with its own SQLite cache file (`options`: more
+    `connect()` options, e.g. concurrency=)."""
     import vitec_nb
 
-    return vitec_nb.connect(s.url, username=s.username, password=s.password, cache=str(cache))
+    return vitec_nb.connect(
+        s.url, username=s.username, password=s.password, cache=str(cache), **options
+    )
 
 
 def prime_credentials(s: Any, cache: Path) -> None:

@@ -29,7 +29,7 @@ from tests.plugins.reliability import (
     find_secrets,
     secret_forms,
 )
-from vitec_nb.retries import HTTP_SLOTS, RateLimitGate, retry_after_seconds
+from vitec_nb.retries import RateLimitGate, retry_after_seconds
 from vitec_nb.settings import Settings
 
 USER, PASSWORD = "agent.smith", "s3cret-Pässw0rd"
@@ -243,7 +243,10 @@ def test_the_gate_holds_every_sender_with_a_fake_clock() -> None:
 def test_a_request_queued_on_the_slots_waits_out_a_429_of_another_call(
     hostile, tmp_path: Path
 ) -> None:
-    """The gate on a fake clock: the queued request leaves only after the whole Retry-After."""
+    """The gate on a fake clock: the queued request leaves only after the whole Retry-After.
+
+    The slots are the client's own (`concurrency=1`): the second thread's request waits for
+    the first one's exchange to end, then for the gate."""
     retry_after = 1.0
     now = [1000.0]
     events: list[tuple[str, float]] = []  # what happened, in order, on the fake clock
@@ -263,14 +266,12 @@ def test_a_request_queued_on_the_slots_waits_out_a_429_of_another_call(
         now[0] += seconds
 
     api = hostile(handler)
-    client = connect(api, tmp_path, max_retries=0, max_retry_after=5)
+    client = connect(api, tmp_path, max_retries=0, max_retry_after=5, concurrency=1)
     client.gate.clock = lambda: now[0]  # RateLimitGate's clock and sleep are for tests
     client.gate.sleep = fake_sleep
-    slots = threading.BoundedSemaphore(1)
     errors: list[BaseException] = []
 
     def call(score: int) -> None:
-        HTTP_SLOTS.set(slots)
         try:
             client.contacts(customer_id=OFFICE, lead_score=score)
         except vnb.VitecError as exc:

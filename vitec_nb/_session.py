@@ -1,5 +1,8 @@
 """The client's one HTTP session: the cache, the retrying and gated adapter, no redirects.
 
+The adapter holds the client's one limit of requests in flight (`settings.concurrency`,
+i.e. `connect(concurrency=n)`): every exchange of every thread takes one of its n slots.
+
 Built once per client from its settings; nothing here sends a request.
 """
 
@@ -40,6 +43,7 @@ def client_session(
     gate = RateLimitGate()
     adapter = GatedAdapter(
         gate=gate,
+        slots=settings.concurrency,
         deadline=deadline,
         max_retries=make_retry(settings, gate),
         pool_connections=4,

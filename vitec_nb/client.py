@@ -8,8 +8,8 @@ score 0 derived), `plan()` and `breakdown()` (plan/prepare.py), `doctor()` and `
 so every import here points down. With nothing configured, `connect()` starts the built-in
 stand-in once per process and every result says it is demo data.
 
-retries.py's `HTTP_SLOTS`, `RETRY_STATUSES` and `CappedRetry` stay importable from here
-(`X as X` re-exports).
+retries.py's `RETRY_STATUSES` and `CappedRetry` stay importable from here (`X as X`
+re-exports).
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ from vitec_nb.plan.prepare import prepare, run_breakdown
 from vitec_nb.plan.values import _RUN_OPTIONS
 from vitec_nb.profile import ServerProfile
 from vitec_nb.query import ContactQuery
-from vitec_nb.retries import HTTP_SLOTS as HTTP_SLOTS
 from vitec_nb.retries import RETRY_STATUSES as RETRY_STATUSES
 from vitec_nb.retries import CappedRetry as CappedRetry
 from vitec_nb.settings import Settings

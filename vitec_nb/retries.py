@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import email.utils
 import heapq
+import io
 import itertools
 import math
 import threading
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3 import HTTPHeaderDict, HTTPResponse
 from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
@@ -24,7 +26,6 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_DEADLINE",
     "DEFAULT_RETRY_AFTER",
-    "HTTP_SLOTS",
     "RETRY_STATUSES",
     "CappedRetry",
     "DeadlineExceeded",
@@ -37,6 +38,7 @@ __all__ = [
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
 DEFAULT_DEADLINE = 300.0  # seconds for one call: connect, retries, waits and the whole body
 DEFAULT_RETRY_AFTER = 1.0  # seconds, when a Retry-After header is empty or unreadable
+BODY_READ = 1 << 20  # bytes at most per read of a body from its socket
 
 Clock = Callable[[], float]
 
@@ -107,10 +109,6 @@ class RateLimitGate:
             self.sleep(delay)
 
 
-# Slots for HTTP exchanges, set by whoever runs several calls at once (the planner): a
-# request holds a slot from sending until its whole body is in, not while its answer is
-# parsed and stored, so the next request can go out meanwhile (benchmark 5).
-HTTP_SLOTS: ContextVar[threading.Semaphore | None] = ContextVar("vitec_nb_http_slots", default=None)
 # The running call's deadline (time.monotonic), read by the retry policy between attempts.
 _DEADLINE: ContextVar[tuple[float, float] | None] = ContextVar("vitec_nb_deadline", default=None)
 
@@ -188,27 +186,37 @@ def _clipped(timeout: Any, limit: float) -> Any:
 
 
 class GatedAdapter(HTTPAdapter):
-    """The HTTP adapter: slot first, then the client's `RateLimitGate`, then a bounded exchange.
+    """The HTTP adapter: a slot first, then the client's `RateLimitGate`, then a bounded exchange.
 
-    Inside a planner run a request first takes one of the run's `HTTP_SLOTS` (held for the
-    exchange, retries included, until the body is in), then waits for the gate: a request
-    queued on the slots while another call's 429 arrived still waits out its Retry-After.
-    Every exchange ends by `deadline` seconds after it started (connect, retries, waits and
-    the whole body), raising `DeadlineExceeded`; a slow body is cut off at that moment.
+    `slots` is the client's one limit of requests in flight (`connect(concurrency=n)`: a
+    bounded semaphore of n, shared by every thread that uses the client: breakdowns,
+    lookups, details). A request holds a slot from sending until its whole body is in,
+    retries and their waits included, but not while its answer is parsed and stored, so
+    another thread's request goes out meanwhile (benchmark 5). Then it waits for the gate:
+    a request queued on the slots while another call's 429 arrived still waits out its
+    Retry-After. Every exchange ends by `deadline` seconds after it started (connect,
+    retries, waits and the whole body), raising `DeadlineExceeded`; a slow body is cut off
+    at that moment.
     """
 
     def __init__(
-        self, *args: Any, gate: RateLimitGate, deadline: float = DEFAULT_DEADLINE, **kwargs: Any
+        self,
+        *args: Any,
+        gate: RateLimitGate,
+        slots: int,
+        deadline: float = DEFAULT_DEADLINE,
+        **kwargs: Any,
     ) -> None:
+        if isinstance(slots, bool) or not isinstance(slots, int) or slots < 1:
+            raise ValueError(f"slots: {slots!r} is not allowed (allowed: a whole number >= 1)")
         self.gate = gate
         self.deadline = deadline
+        self.slots = slots
+        self._slots = threading.BoundedSemaphore(slots)
         super().__init__(*args, **kwargs)
 
     def send(self, request: Any, *args: Any, **kwargs: Any) -> Any:
-        slots = HTTP_SLOTS.get()
-        if slots is None:
-            return self._send(request, *args, **kwargs)
-        with slots:
+        with self._slots:
             return self._send(request, *args, **kwargs)
 
     def _send(self, request: Any, *args: Any, **kwargs: Any) -> Any:
@@ -226,7 +234,7 @@ class GatedAdapter(HTTPAdapter):
             return response
         watch = WATCHDOG.watch(end, response.raw.shutdown)
         try:
-            response.content  # noqa: B018 - the whole body, within the deadline
+            read_whole_body(response)  # within the deadline
         except requests.RequestException:
             if watch.cancel():
                 raise DeadlineExceeded(self.deadline) from None
@@ -235,6 +243,44 @@ class GatedAdapter(HTTPAdapter):
             response.close()
             raise DeadlineExceeded(self.deadline)
         return response
+
+
+def read_whole_body(response: requests.Response) -> bytes:
+    """Read a response's whole body in reads of up to `BODY_READ` bytes; `response.content`
+    then serves it from memory.
+
+    requests reads `content` in 10 KiB pieces, each a socket read that gives the GIL up and
+    then waits to get it back: while other threads parse and store answers, a 6 MB body
+    costs ~600 such waits (benchmark 5). Here each read takes whatever has arrived, up to
+    1 MiB, through requests' own `iter_content` (its errors, its content decoding), and the
+    response gets the decoded body as an in-memory urllib3 response, so what requests and
+    requests-cache read from it afterwards is exactly what they would have read.
+    """
+    raw = response.raw
+    if not isinstance(raw, HTTPResponse):  # nothing to read from a socket
+        return response.content
+    reader = requests.Response()
+    reader.raw = raw
+    body = b"".join(reader.iter_content(BODY_READ))
+    headers = HTTPHeaderDict(raw.headers)
+    headers.discard("Content-Encoding")  # the body is decoded now
+    headers["Content-Length"] = str(len(body))
+    response.raw = HTTPResponse(
+        body=io.BytesIO(body),
+        headers=headers,
+        status=raw.status,
+        version=raw.version,
+        version_string=raw.version_string,
+        reason=raw.reason,
+        preload_content=False,
+        request_method=request_method(response),
+        request_url=raw.url,
+    )
+    return response.content
+
+
+def request_method(response: requests.Response) -> str | None:
+    return response.request.method if response.request is not None else None
 
 
 def _check_deadline(wait: float = 0.0) -> None:
