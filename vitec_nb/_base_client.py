@@ -13,7 +13,7 @@ modules, one concern each:
 - `parsed_store.py`: answers kept parsed beside the cache entries they came from.
 
 Retries happen below the cache, on the session's HTTP adapter (urllib3 `Retry`), so cache
-hits never wait; the policy, the 429 gate and `HTTP_SLOTS` live in retries.py.
+hits never wait; the policy, the slots (`concurrency`) and the 429 gate live in retries.py.
 """
 
 from __future__ import annotations
