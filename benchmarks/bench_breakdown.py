@@ -9,6 +9,7 @@ transfer model (latency plus bytes at a throughput, benchmarks/sides.py `set_tra
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -21,7 +22,8 @@ from benchmarks.harness import Config, Row, Timing, timed
 
 
 def _emptied_cache(s: Any, root: Path, name: str) -> Path:
-    """The cache file `name` in `root`, emptied: no answers, but its secret file is kept.
+    """The cache file `name` in `root`, emptied: no answers (nor anything kept parsed beside
+    them), but its secret file is kept.
 
     "Cold" is the analyst's kernel with an empty cache: the credential tag, derived once
     per kernel and cache (scrypt, about 50 ms here), is not derived again on every
@@ -32,6 +34,8 @@ def _emptied_cache(s: Any, root: Path, name: str) -> Path:
         sides.prime_credentials(s, path)
     for part in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         part.unlink(missing_ok=True)
+    # the parsed answers and kept joins beside it (parsed_store.py) go with the answers
+    shutil.rmtree(path.with_name(path.name + ".parsed"), ignore_errors=True)
     return path
 
 

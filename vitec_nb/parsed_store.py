@@ -337,9 +337,9 @@ class ParsedStore:
         """Each entry's identity if it is stored and fresh (None: missing, expired, unknown)."""
         return [self.token(key) for key in keys]
 
-    def get_join(self, name: str, entries: Sequence[tuple[str, str]]) -> Any:
-        """(header, frames) of the join kept under `name` if it was made from exactly
-        `entries` ((cache key, identity) pairs the caller just read as current and fresh);
+    def get_join(self, name: str) -> Any:
+        """(header, frames) of the join kept under `name` if every entry it was made from
+        (`header["entries"]`: cache key, identity) is still stored, unchanged and fresh;
         None otherwise (a damaged record is dropped)."""
         return None
 
@@ -349,12 +349,12 @@ class ParsedStore:
     def clear_joins(self) -> None:
         """Drop every kept join (the parsed answers stay)."""
 
-    @staticmethod
-    def _checked_join(data: Any, entries: Sequence[tuple[str, str]]) -> Any:
-        header, frames = unpack_join(data)
-        if [tuple(e) for e in header["entries"]] != [tuple(e) for e in entries]:
-            return None
-        return header, frames
+    def _checked_join(self, data: Any) -> Any:
+        entries = join_header(data)["entries"]
+        keys = [key for key, _ in entries]
+        if not keys or self.versions(keys) != [token for _, token in entries]:
+            return None  # an entry changed, expired or went: the record stays for prune
+        return unpack_join(data)  # then the bytes' digest: a damaged record is never used
 
     def clear(self) -> None:
         """Drop every parsed frame (the cache was cleared)."""
@@ -430,11 +430,11 @@ class SQLiteParsed(ParsedStore):
         finally:
             tmp.unlink(missing_ok=True)
 
-    def get_join(self, name: str, entries: Sequence[tuple[str, str]]) -> Any:
+    def get_join(self, name: str) -> Any:
         path = self.folder / f"{name}{JOIN_SUFFIX}"
         try:
             with pa.memory_map(str(path)) as source:
-                return self._checked_join(source.read_buffer(), entries)
+                return self._checked_join(source.read_buffer())
         except FileNotFoundError:
             return None
         except (OSError, pa.ArrowException, KeyError, ValueError, TypeError) as exc:
@@ -536,7 +536,7 @@ class RedisParsed(ParsedStore):
             out.append(text if text and fresh else None)
         return out
 
-    def get_join(self, name: str, entries: Sequence[tuple[str, str]]) -> Any:
+    def get_join(self, name: str) -> Any:
         import redis
 
         try:
@@ -546,7 +546,7 @@ class RedisParsed(ParsedStore):
         if data is None:
             return None
         try:
-            return self._checked_join(data, entries)
+            return self._checked_join(data)
         except (pa.ArrowException, KeyError, ValueError, TypeError):
             self.connection.delete(f"{JOIN_PREFIX}{name}")
             return None

@@ -17,7 +17,7 @@ import cachetools
 import pandas as pd
 import pyarrow as pa
 
-from vitec_nb import parsed_store
+from vitec_nb import __version__, parsed_store
 from vitec_nb.errors import (
     IncompleteBreakdownError,
     InvalidQueryError,
@@ -63,13 +63,17 @@ def _progress_sink(
 
 @dataclasses.dataclass(frozen=True)
 class MemoKey:
-    """What a joined breakdown is kept under: the plan (apart from when it was made) and
-    each call's cache entry (cache key, identity: version or digest); `name` hashes both."""
+    """What a joined breakdown is kept under. `name` hashes the plan (apart from when it was
+    made), the cache key of each office's base call (it pins the server, the credential's
+    tag, the format and the key function; with the plan and this version of vitec_nb, the
+    other calls' keys follow) and vitec_nb's version. `entries`, when it is kept: each
+    call's cache key and the identity (version or digest) of the entry it was read from;
+    a kept join is used only while every one of them is current and fresh."""
 
     store: Any  # the parsed store of the client's cache (parsed_store.py)
     name: str
-    entries: tuple[tuple[str, str], ...]
-    plan: Any = dataclasses.field(default=None, compare=False, repr=False)
+    plan: Any = dataclasses.field(compare=False, repr=False)
+    entries: tuple[tuple[str, str], ...] = ()
 
 
 class JoinMemo:
@@ -78,33 +82,44 @@ class JoinMemo:
     facts rows), so a re-run, or a restarted kernel, whose every call's entry is unchanged
     and fresh skips reading the answers and the join (docs/caching.md).
 
-    A record matches only the same plan (planned_at aside) and the very same entries: each
-    call's cache key and the identity of the entry its answer was read from. The join is
-    deterministic, so a match gives exactly what joining again would. Thread-safe.
+    A join is reused only for the same plan (planned_at aside) and the very same entries:
+    each call's cache key and the identity of the entry its answer was read from, checked
+    current on every use. The join is deterministic, so a match gives exactly what joining
+    again would. Thread-safe.
     """
 
     def __init__(self, max_rows: int = 1_000_000) -> None:
-        self._recent: cachetools.LRUCache[str, BreakdownResult]
-        self._recent = cachetools.LRUCache(max_rows, getsizeof=lambda r: max(len(r.facts), 1))
+        self._recent: cachetools.LRUCache[str, tuple[BreakdownResult, tuple[Any, ...]]]
+        self._recent = cachetools.LRUCache(max_rows, getsizeof=lambda r: max(len(r[0].facts), 1))
         self._lock = threading.Lock()
         self._stores: weakref.WeakSet[Any] = weakref.WeakSet()  # where joins were kept
         self.hits = 0  # lookups answered from the memo (a count; tests read it)
         self.misses = 0  # lookups that found nothing, so the join ran
 
     @staticmethod
-    def key(store: Any, plan: BreakdownPlan, entries: Sequence[tuple[str, str]]) -> MemoKey:
+    def key(
+        store: Any,
+        plan: BreakdownPlan,
+        anchors: Sequence[str],
+        entries: Sequence[tuple[str, str]] = (),
+    ) -> MemoKey:
         plain = dataclasses.replace(plan, planned_at=None)
-        digest = hashlib.sha256(pickle.dumps((plain, tuple(entries)), protocol=5))
-        return MemoKey(store, digest.hexdigest(), tuple(entries), plan)
+        named = (plain, tuple(anchors), __version__)
+        digest = hashlib.sha256(pickle.dumps(named, protocol=5)).hexdigest()
+        return MemoKey(store, digest, plan, tuple(entries))
 
     def get(self, key: MemoKey) -> BreakdownResult | None:
         with self._lock:
-            joined = self._recent.get(key.name)
-        if joined is None and key.store is not None:
-            joined = _kept_join(key)
-            if joined is not None:
+            item = self._recent.get(key.name)
+        joined = None
+        if item is not None and _current(key.store, item[1]):
+            joined = item[0]
+        elif key.store is not None:
+            found = _kept_join(key)
+            if found is not None:
+                joined = found[0]
                 with self._lock:
-                    self._recent[key.name] = joined
+                    self._recent[key.name] = found
         with self._lock:
             if joined is None:
                 self.misses += 1
@@ -114,7 +129,7 @@ class JoinMemo:
 
     def put(self, key: MemoKey, result: BreakdownResult) -> None:
         with self._lock:
-            self._recent[key.name] = result
+            self._recent[key.name] = (result, key.entries)
         if key.store is not None:
             with self._lock:
                 self._stores.add(key.store)
@@ -130,6 +145,13 @@ class JoinMemo:
 
 
 JOIN_MEMO = JoinMemo()
+
+
+def _current(store: Any, entries: Sequence[Sequence[str]]) -> bool:
+    """Whether every entry is still stored, fresh and of the same identity (version)."""
+    if store is None or not entries:
+        return False
+    return store.versions([key for key, _ in entries]) == [token for _, token in entries]
 
 
 def _keep_join(key: MemoKey, result: BreakdownResult) -> None:
@@ -149,13 +171,15 @@ def _keep_join(key: MemoKey, result: BreakdownResult) -> None:
     key.store.put_join(key.name, packed)
 
 
-def _kept_join(key: MemoKey) -> BreakdownResult | None:
-    """The join kept beside the cache under `key`, rebuilt; None if none (or damaged)."""
-    found = key.store.get_join(key.name, key.entries)
+def _kept_join(key: MemoKey) -> tuple[BreakdownResult, tuple[Any, ...]] | None:
+    """(the join kept beside the cache under `key`, rebuilt; its entries) if every entry is
+    current; None otherwise (or damaged)."""
+    found = key.store.get_join(key.name)
     if found is None:
         return None
     header, (facts, counts, conflicts) = found
-    return BreakdownResult(
+    entries = tuple((k, v) for k, v in header["entries"])
+    joined = BreakdownResult(
         plan=None,  # type: ignore[arg-type]  # the caller's plan replaces it
         facts=facts,
         counts=counts,
@@ -168,6 +192,7 @@ def _kept_join(key: MemoKey) -> BreakdownResult | None:
         fetched_at=None if header["fetched_at"] is None else pd.Timestamp(header["fetched_at"]),
         checks=list(header["checks"]),
     )
+    return joined, entries
 
 
 _POOLS: dict[int, ThreadPoolExecutor] = {}
@@ -350,7 +375,12 @@ def _memo_key(
         if now is None or not (unchanged or own):
             return None
         entries.append((key, now))
-    return JOIN_MEMO.key(store, plan, entries)
+    return JOIN_MEMO.key(store, plan, _anchors(client, plan), entries)
+
+
+def _anchors(client: Any, plan: BreakdownPlan) -> list[str]:
+    """The cache key of each office's base call (what a kept join is looked up by)."""
+    return [_entry_key(client, op.base.query) for op in plan.offices]
 
 
 def _joined(
@@ -385,28 +415,27 @@ def _result(
 
 
 def _remembered(client: Any, plan: BreakdownPlan, run: RunOptions) -> Any:
-    """(the result from the memo, or None; the entries' identities read first).
+    """(the result from the memo, or None; if None, each call's entry identity before
+    fetching, for keeping the join after it).
 
-    Only the entries' identities are read (one indexed read each, no body): a restarted
-    kernel whose every call's entry is unchanged and fresh reads one kept join."""
+    A restarted kernel whose every call's entry is unchanged and fresh computes one cache
+    key per office, reads the kept join and its entries' identities (one indexed read
+    each): no answer is read."""
     store = _answer_store(client)
     if store is None:
         return None, None
     if run.refresh:
         return None, [None] * plan.n_calls
-    keys, before = _entries(client, plan, store)
-    if not before or any(v is None for v in before):
-        return None, before
-    joined = JOIN_MEMO.get(JOIN_MEMO.key(store, plan, list(zip(keys, before, strict=True))))
+    joined = JOIN_MEMO.get(JOIN_MEMO.key(store, plan, _anchors(client, plan)))
     if joined is None:
-        return None, before
+        return None, _entries(client, plan, store)[1]
     for note in joined.warnings:  # what joining again would have said
         warnings.warn(note, BreakdownWarning, stacklevel=4)
     update, close = _progress_sink(run.progress, plan.n_calls, "Breakdown")
     update(plan.n_calls)
     close()
     logger.debug("breakdown of %d calls answered by its kept join", plan.n_calls)
-    return _result(client, plan, joined, 0, plan.n_calls), before
+    return _result(client, plan, joined, 0, plan.n_calls), None
 
 
 def run_plan(
