@@ -401,3 +401,64 @@ def test_the_stand_ins_error_shapes_all_surface_the_servers_message(
     assert caught.value.server_message, dialect
     assert caught.value.server_message in str(caught.value)
     assert "{" not in caught.value.server_message  # the message, not the JSON around it
+
+
+# --- the client's one limit of requests in flight, and whole-body reads ------------------
+
+
+@pytest.mark.timeout(60)
+def test_threads_sharing_a_client_never_have_more_requests_in_flight_than_its_concurrency(
+    make_standin, tmp_path: Path
+) -> None:
+    """No planner involved: five threads calling `contacts()` at once on `concurrency=2`."""
+    s = make_standin(seed=1, contacts=300, offices=1, latency=0.05)
+    client = vnb.connect(
+        base_url=s.url, username=s.username, password=s.password, cache=tmp_path / "c.sqlite",
+        concurrency=2,
+    )  # fmt: skip
+    s.clear_requests()
+    office = s.customer_ids[0]
+    threads = [
+        threading.Thread(target=client.contacts, kwargs={"customer_id": office, "lead_score": n})
+        for n in range(1, 6)  # lead scores 1-5: one request each (0 is derived from more)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert not any(thread.is_alive() for thread in threads)
+    assert len([r for r in s.requests if r.path.startswith("/CRM/Contact/")]) == 5
+    assert s.max_in_flight == 2
+
+
+def test_a_gzip_encoded_answer_is_decoded_once_and_kept_decoded(hostile, tmp_path: Path) -> None:
+    """The body is read in large reads and handed to requests from memory: decoded once (a
+    second decoding would fail), parsed, cached, and the same answer read back."""
+    import gzip
+
+    person = {"id": "ADR" + "0" * 31 + "1", "changedAt": "2025-03-01T10:00:00+01:00"}
+    plain = orjson.dumps({"persons": [person], "companies": [], "deceasedEstates": []})
+    wire = gzip.compress(plain)
+    api = hostile(always(Reply(body=wire, headers={"Content-Encoding": "gzip"})))
+    client = connect(api, tmp_path)
+    first = client.contacts(customer_id=OFFICE)
+    assert list(first["id"]) == [person["id"]]
+    again = client.contacts(customer_id=OFFICE)
+    assert len(api.arrivals) == 1 and again.attrs["from_cache"]
+    assert list(again["id"]) == [person["id"]]
+
+
+def test_a_large_body_read_whole_is_exactly_the_bytes_sent(hostile, tmp_path: Path) -> None:
+    """A body several reads long (3 MiB) comes through byte for byte, to `content` and to the
+    cache, and the connection is used again for the next request."""
+    import requests
+
+    from vitec_nb.retries import BODY_READ, read_whole_body
+
+    body = bytes(range(256)) * (3 * BODY_READ // 256) + b"end"
+    api = hostile(always(Reply(body=body, headers={"Content-Type": "application/octet-stream"})))
+    with requests.Session() as session:
+        response = session.get(api.url + "/x", stream=True)
+        assert read_whole_body(response) == body
+        assert response.content == body and response.raw.read() == b""
+        assert session.get(api.url + "/y").content == body
