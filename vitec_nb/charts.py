@@ -25,6 +25,7 @@ from matplotlib.axes import Axes
 from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
+from matplotlib.ticker import AutoLocator, ScalarFormatter
 
 from vitec_nb import activity, i18n
 from vitec_nb.captions import filters_in_words, plan_range
@@ -140,13 +141,20 @@ def _subtitle(meta: Mapping[str, Any]) -> str:
 
 
 def _new_figure(
-    meta: Mapping[str, Any], title: str, top: float = MARGIN_TOP
+    meta: Mapping[str, Any], title: str, top: float = MARGIN_TOP, reuse: Figure | None = None
 ) -> tuple[Figure, Axes]:
+    """The figure and its axes, titled: `reuse` emptied when it is a chart of this module's
+    (see `_emptied`), else a new one."""
     subtitle = _subtitle(meta)
     if subtitle:
         top += SUBTITLE_ROOM
-    fig = Figure(figsize=FIGSIZE, dpi=meta.get("dpi"), layout=MarginLayout(top=top))
-    ax = fig.add_subplot()
+    emptied = _emptied(reuse, meta.get("dpi")) if reuse is not None else None
+    if emptied is not None:
+        fig, ax = emptied
+        fig.set_layout_engine(MarginLayout(top=top))
+    else:
+        fig = Figure(figsize=FIGSIZE, dpi=meta.get("dpi"), layout=MarginLayout(top=top))
+        ax = fig.add_subplot()
     fig.suptitle(title, fontsize=12)
     if subtitle:
         y = 1 - (MARGIN_TOP + 0.04) / FIGSIZE[1]
@@ -156,6 +164,38 @@ def _new_figure(
         note = DEMO_NOTE if language == "en" else i18n.text("chart.demo", language)
         # bottom right, under the legend: clear of the axis label, whatever its language
         fig.text(0.995, 0.005, note, fontsize=8, color="#b00020", ha="right", va="bottom")
+    return fig, ax
+
+
+def _emptied(fig: Figure, dpi: float | None) -> tuple[Figure, Axes] | None:
+    """A stacked chart drawn before, emptied to be drawn again (None: not one of ours).
+
+    Building the axes, their ticks and spines is about a third of making a chart; the form
+    draws a new one on every run, so it hands its last figure back (`figure=`). What the
+    charts add is removed (bars, lines, notes, legends, titles) and what they set is reset
+    (limits, the count axis' locator), so the chart is drawn as on a new figure.
+    """
+    if not isinstance(fig.get_layout_engine(), MarginLayout) or len(fig.axes) != 1:
+        return None
+    ax = fig.axes[0]
+    legend = ax.get_legend()
+    if legend is not None:
+        legend.remove()
+    for container in list(ax.containers):  # the hatched "unknown" bars
+        container.remove()
+    for artist in [*ax.collections, *ax.patches, *ax.lines, *ax.texts, *ax.artists]:
+        artist.remove()
+    for artist in list(fig.texts):
+        artist.remove()
+    for loc in ("left", "center", "right"):
+        ax.set_title("", loc=loc)
+    ax.relim()  # no data left: the limits start again from the new bars
+    ax.set_autoscaley_on(True)  # the earlier range's line may have fixed the top
+    ax.yaxis.set_major_locator(AutoLocator())
+    ax.yaxis.set_major_formatter(ScalarFormatter())
+    ax.set_axis_on()  # an empty chart turned it off
+    if dpi is not None and dpi != fig.dpi:
+        fig.set_dpi(dpi)
     return fig, ax
 
 
@@ -408,6 +448,7 @@ def stacked(
     cmap: str | None = None,
     title: str | None = None,
     keep: Sequence[Any] | None = None,
+    figure: Figure | None = None,
     **meta: Any,
 ) -> Figure:
     """Contacts per period as stacked bars, one colour per value of `dimension`.
@@ -422,6 +463,8 @@ def stacked(
         title: overrides the generated title.
         keep: show these values by name (in volume order) and sum every other as "others"
             (the analyst's pick; `top` is then not used). Empty or None: `top` decides.
+        figure: a chart this function drew before, emptied and drawn into (the form's
+            redraws: cheaper than a new figure); anything else is left alone.
         measure, period, offices, demo: what the chart is about (default: counts.attrs);
             dpi: the figure's resolution (default: matplotlib's).
     """
@@ -434,7 +477,7 @@ def stacked(
         "dimension": _dim_words(dimension or "", language),
     }
     what = i18n.text("chart.what_by" if dimension else "chart.what", language, **words)
-    fig, ax = _new_figure(info, title or _title(what, info, periods))
+    fig, ax = _new_figure(info, title or _title(what, info, periods), reuse=figure)
     if _is_empty(counts):
         _draw_empty(ax, language)
         return fig

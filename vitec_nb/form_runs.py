@@ -79,12 +79,16 @@ class FormRuns:
             chart = {"top": int(self.top_agents.value), "names": record.names["agent"]}
             if self.picked_agents:  # the analyst's pick: those by name, the rest "others"
                 chart["keep"] = self.picked_agents
+        # The last chart is drawn into again (cheaper than a new figure); until this one is
+        # drawn there is none to save, so a failed chart never leaves a half-drawn one.
+        reuse, self.last_figure = self.last_figure, None
         fig = result.plot(  # first: if the chart fails, nothing half-shown remains
             where=caption.office,
             when=caption.range,
             subtitle=caption.subtitle,
             language=self.language,
             dpi=CHART_DPI,  # made at the resolution it is shown at: drawn without a change
+            figure=reuse,
             **chart,
         )
         if result.previous is not None:
