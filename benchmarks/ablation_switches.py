@@ -277,8 +277,25 @@ def _xml_scan_off(stack: ExitStack, client: Any) -> None:
 def _margin_layout_off(stack: ExitStack, client: Any) -> None:
     from matplotlib.layout_engine import ConstrainedLayoutEngine
 
-    margin = attribute(module("vitec_nb.chart_layout"), "MarginLayout")
-    everywhere(stack, margin, lambda *args, **kwargs: ConstrainedLayoutEngine())
+    class Constrained(ConstrainedLayoutEngine):
+        """matplotlib's constrained layout where the charts ask for theirs (any margins)."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__()
+
+    everywhere(stack, attribute(module("vitec_nb.chart_layout"), "MarginLayout"), Constrained)
+
+
+def _figure_reuse_off(stack: ExitStack, client: Any) -> None:
+    attribute(module("vitec_nb.charts"), "_emptied")
+    set_attr(stack, module("vitec_nb.charts"), "_emptied", lambda fig, dpi=None: None)
+
+
+def _shared_renderer_off(stack: ExitStack, client: Any) -> None:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = attribute(module("vitec_nb.chart_layout"), "ChartCanvas")
+    set_attr(stack, canvas, "get_renderer", FigureCanvasAgg.get_renderer)
 
 
 def _one_draw_off(stack: ExitStack, client: Any) -> None:
@@ -367,6 +384,11 @@ SWITCHES: tuple[Switch, ...] = (
            "form", _margin_layout_off, "matplotlib's constrained layout"),
     Switch("one-draw", "PNG from one Agg draw", "form_output.py:png_bytes", "form",
            _one_draw_off, "Figure.savefig"),
+    Switch("figure-reuse", "the last chart's figure emptied and drawn again",
+           "charts.py:_emptied", "form", _figure_reuse_off, "a new Figure every run"),
+    Switch("shared-renderer", "one Agg renderer per thread and size, shared by the charts",
+           "chart_layout.py:ChartCanvas.get_renderer", "form", _shared_renderer_off,
+           "FigureCanvasAgg.get_renderer (a renderer per figure)"),
 )  # fmt: skip
 
 
