@@ -40,6 +40,7 @@ MODULES = (
     "vitec_nb.plan",
     "vitec_nb.plan.execution",
     "vitec_nb.plan.join",
+    "vitec_nb.plan.memo",
     "vitec_nb.query",
     "vitec_nb.retries",
     "vitec_nb._base_client",
@@ -149,9 +150,12 @@ def _join_recent_off(stack: ExitStack, client: Any) -> None:
 
 
 def _join_kept_off(stack: ExitStack, client: Any) -> None:
-    execution = module("vitec_nb.plan.execution")
-    set_attr(stack, execution, "_kept_join", lambda key: None)
-    set_attr(stack, execution, "_keep_join", lambda key, result: None)
+    try:
+        memo = module("vitec_nb.plan.memo")
+    except Absent:
+        memo = module("vitec_nb.plan.execution")
+    set_attr(stack, memo, "_kept_join", lambda key: None)
+    set_attr(stack, memo, "_keep_join", lambda key, result: None)
 
 
 def _lookup_frames_off(stack: ExitStack, client: Any) -> None:
@@ -315,10 +319,10 @@ SWITCHES: tuple[Switch, ...] = (
            "parsed_store.py:ParsedStore.recall/remember", "warm", _recent_off,
            "each call reads its Arrow copy beside the cache (lookups: the cache entry)"),
     Switch("join-memo", "join memo: unchanged entries, no join",
-           "plan/execution.py:JoinMemo.get/put (JOIN_MEMO)", "warm", _join_memo_off,
+           "plan/memo.py:JoinMemo.get/put (JOIN_MEMO)", "warm", _join_memo_off,
            "the answers are read and joined again"),
     Switch("join-recent", "join memo's recent joins in process (LRU)",
-           "plan/execution.py:JoinMemo._recent", "warm", _join_recent_off,
+           "plan/memo.py:JoinMemo._recent", "warm", _join_recent_off,
            "the join kept beside the cache is read every time"),
     Switch("lookup-frames", "lookup frame memo", "lookups.py:fetch_lookup (client._lookup_frames)",
            "warm", _lookup_frames_off, "the users frame is built again from its records"),
@@ -337,7 +341,7 @@ SWITCHES: tuple[Switch, ...] = (
            "parsed_store.py:SQLiteParsed.get/put", "restart", _parsed_copies_off,
            "every body read from SQLite and parsed again"),
     Switch("join-kept", "joins kept beside the cache (persisted join memo)",
-           "plan/execution.py:_kept_join/_keep_join", "restart", _join_kept_off,
+           "plan/memo.py:_kept_join/_keep_join", "restart", _join_kept_off,
            "the answers' parsed copies are read and joined"),
     Switch("expiry-index", "covering index (key, expires), INDEXED BY",
            "cache_sqlite.py:SQLiteStore.version/expiry", "restart", _index_off,
