@@ -233,3 +233,40 @@ def test_partial_first_and_last_weeks_are_marked(agent_result):
     assert ticks[0].endswith("*") and ticks[-1].endswith("*")
     assert sum(t.endswith("*") for t in ticks) == 2
     assert "partial week" in fig.axes[0].get_xlabel()
+
+
+def test_a_chart_drawn_into_an_earlier_one_is_the_same_picture_as_a_new_one(agent_result):
+    """The form draws each run into its last figure (`figure=`): nothing of the earlier
+    chart (bars, an empty chart's axis off, the earlier range's line and legend, the
+    filters line, its limits) may remain, and the pixels equal a new figure's."""
+    import dataclasses
+    import io
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from PIL import Image
+
+    from vitec_nb.plan.compare import draw_previous
+
+    def pixels(fig: Figure) -> np.ndarray:
+        buffer = io.BytesIO()
+        FigureCanvasAgg(fig).print_png(buffer)
+        return np.asarray(Image.open(buffer))
+
+    counts = agent_result.activity(by=("agent",))
+    by_score = agent_result.activity(by=("lead_score",))
+    empty = agent_result.activity(by=()).assign(contacts=0)
+    new = pixels(charts.by_agent(counts, top=3))
+    earlier = [
+        charts.stacked(empty, None, subtitle="Filters: lead score 5"),
+        charts.by_lead_score(by_score.assign(contacts=by_score["contacts"] * 40)),
+    ]
+    itself = dataclasses.replace(agent_result, previous=agent_result)  # a dashed line
+    earlier.append(draw_previous(charts.by_agent(counts, top=5), itself))
+    for fig in earlier:
+        pixels(fig)  # drawn once, as the form shows it
+        again = charts.by_agent(counts, top=3, figure=fig)
+        assert again is fig
+        assert np.array_equal(pixels(again), new)
+    other = Figure()
+    other.add_subplot()
+    assert charts.by_agent(counts, top=3, figure=other) is not other  # not a chart: left alone
