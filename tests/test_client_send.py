@@ -39,3 +39,23 @@ def test_formats_are_json_or_xml_in_any_case() -> None:
     assert checked_format("xml") == "xml"
     with pytest.raises(InvalidQueryError, match=r"format.*'csv' is not a format.*'json' or 'xml'"):
         checked_format("csv")
+
+
+def test_a_call_the_planner_found_uncached_is_still_answered_from_the_cache(
+    make_standin, make_client
+) -> None:
+    """`cached_answer` missed, so the call's own thread skips the parsed-answer lookup; if
+    another client stored the answer meanwhile, the cache still answers (no request)."""
+    from vitec_nb import ContactQuery
+
+    s = make_standin(seed=2, contacts=200, offices=1)
+    query = ContactQuery(s.customer_ids[0], lead_score=3)
+    planner_side = make_client(s)
+    assert planner_side.cached_answer(query) is None  # the planner's look: a miss
+    other = make_client(s)  # the same cache file: another kernel on the same machine
+    expected = other.contacts(query)
+    s.clear_requests()
+    got = planner_side.contacts(query)
+    assert s.requests == []
+    assert got.attrs["from_cache"] is True
+    assert list(got["id"]) == list(expected["id"])

@@ -50,6 +50,9 @@ __all__ = [
 logger = logging.getLogger("vitec_nb")
 
 FORMATS = {"json": "application/json", "xml": "application/xml"}
+# Seconds during which a `reused` miss stands for the call's own first look (always safe:
+# skipping the look only means the cache or the server answers, never a wrong answer).
+JUST_MISSED = 30.0
 
 
 def checked_format(fmt: str) -> str:
@@ -151,6 +154,7 @@ class Sender:
         self.max_retries = max_retries
         self.redact = redact
         self._keys: dict[tuple[Any, ...], str] = {}  # request -> cache key (same credential)
+        self._missed: dict[str, float] = {}  # key -> when `reused` last found nothing
         # Answers kept parsed beside the cache entries they came from (SQLite, Redis).
         self.parsed = parsed_store(session.cache)
 
@@ -183,7 +187,20 @@ class Sender:
 
     def reused(self, key: str, *, keep: bool = True) -> tuple[Any, dict[str, Any]] | None:
         """The answer parsed from the unchanged, fresh entry `key`: remembered in this
-        process, or (`keep`: contact frames) kept beside the cache; None if neither."""
+        process, or (`keep`: contact frames) kept beside the cache; None if neither.
+
+        A miss is noted: the planner asks this before it hands the call to a thread, and
+        that thread's `get_parsed` then goes straight to the cache and the server (asking
+        again would only repeat the same reads, under the GIL, before the request).
+        """
+        hit = self._reuse(key, keep)
+        if hit is None:
+            if len(self._missed) > 50_000:
+                self._missed.clear()
+            self._missed[key] = time.monotonic()
+        return hit
+
+    def _reuse(self, key: str, keep: bool) -> tuple[Any, dict[str, Any]] | None:
         if self.parsed is None:
             return None
         hit = self.parsed.recall(key)
@@ -213,9 +230,11 @@ class Sender:
         while that entry is unchanged and fresh: no read of the body, no parse).
         """
         key = self.cache_key(call.path, call.params, call.cid, call.fmt)
-        if not refresh:
+        missed = self._missed.pop(key, None)
+        just_missed = missed is not None and time.monotonic() - missed < JUST_MISSED
+        if not refresh and not just_missed:
             started = time.perf_counter()
-            hit = self.reused(key, keep=keep)
+            hit = self._reuse(key, keep)
             if hit is not None:
                 log_request(call.path, call.params, 200, True, started)
                 return hit
