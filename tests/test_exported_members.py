@@ -28,6 +28,8 @@ NAMES = [name for name in vitec_nb.__all__ if name != "__version__"]
 INTERNAL_ERRORS = {
     # a requests Timeout inside the session; the client raises RequestTimeoutError for it
     "vitec_nb.retries.DeadlineExceeded",
+    # a join the codec cannot rebuild exactly; plan/memo.py catches it and keeps nothing
+    "vitec_nb.parsed_frames.Unstorable",
 }
 
 
