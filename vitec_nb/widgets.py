@@ -13,12 +13,13 @@ make. Runs happen synchronously in the kernel thread: widget updates (the progre
 still reach the browser while the handler runs, and it behaves the same in JupyterLab,
 Voila and nbclient. See docs/form.md.
 
-The form is six modules besides this one: its layout (`form_layout.py`), its lookups
-(`form_lookups.py`), its rules without widgets (`form_model.py`), what a run shows and
-writes (`form_runs.py`: the run record, out-of-date note, export, drill-down, saved charts;
-`form_output.py`: chart PNG, summary, first rows, export files) and its words
-(`form_messages.py`; every word through `vitec_nb.i18n`). The names other code imports from here
-(`FIELD_LABELS`, `error_message`, `stars`, `figure_image`) are re-exported.
+The form is these modules besides this one: its controls (`form_layout.py`) and their
+sections (`form_sections.py`), its lookups (`form_lookups.py`), its rules without widgets
+(`form_model.py`), what a run shows and writes (`form_runs.py`: the run record, out-of-date
+note, export, saved charts; `form_drill.py`: the drill-down; `form_output.py`: chart PNG,
+summary, first rows, export files) and its words (`form_messages.py`; every word through
+`vitec_nb.i18n`). The names other code imports from here (`ANY`, `ANY_VALUE`,
+`FIELD_LABELS`, `error_message`, `stars`, `figure_image`) are re-exported.
 """
 
 from __future__ import annotations
