@@ -239,7 +239,8 @@ client = vitec_nb.connect(url, username=user, password=password, cache=cache)
 result = client.breakdown(vitec_nb.ContactQuery(office), by=("agent", "newsletter_list"),
                           start="2025-01-01", end="2026-01-01", progress=False)
 with open(out, "wb") as handle:
-    pickle.dump({"facts": result.facts, "counts": result.counts}, handle)
+    pickle.dump({"facts": result.facts, "counts": result.counts, "warnings": result.warnings,
+                 "fetched_at": result.fetched_at, "conflicts": result.conflicts}, handle)
 print(json.dumps(dict(seen, calls=result.calls, cached=result.cached_calls)))
 """
 
@@ -264,6 +265,10 @@ def _by_two(client: vnb.VitecClient, office: str, **run: object) -> vnb.Breakdow
 def _same_frames(frames: dict, result: vnb.BreakdownResult) -> None:
     pd.testing.assert_frame_equal(frames["facts"], result.facts, check_exact=True)
     pd.testing.assert_frame_equal(frames["counts"], result.counts, check_exact=True)
+    pd.testing.assert_frame_equal(frames["conflicts"], result.conflicts, check_exact=True)
+    assert frames["warnings"] == result.warnings
+    assert frames["fetched_at"] == result.fetched_at  # the oldest answer's, in its own zone
+    assert str(frames["fetched_at"].tz) == str(result.fetched_at.tz)
 
 
 def _kept_joins(cache: Path) -> list[Path]:

@@ -124,7 +124,7 @@ def _keep_join(key: MemoKey, result: BreakdownResult) -> None:
         "warnings": list(result.warnings),
         "checks": list(result.checks),
         "demo": bool(result.demo),
-        "fetched_at": None if result.fetched_at is None else result.fetched_at.isoformat(),
+        "fetched_at": _stamp(result.fetched_at),
     }
     try:
         packed = pack_join(header, [result.facts, result.counts, result.conflicts])
@@ -152,7 +152,21 @@ def _kept_join(key: MemoKey) -> tuple[BreakdownResult, tuple[Any, ...]] | None:
         conflicts=conflicts,
         incomplete=pd.DataFrame(),  # none: a join with a failed call is never kept
         demo=bool(header["demo"]),
-        fetched_at=None if header["fetched_at"] is None else pd.Timestamp(header["fetched_at"]),
+        fetched_at=_unstamp(header["fetched_at"]),
         checks=list(header["checks"]),
     )
     return joined, entries
+
+
+def _stamp(when: pd.Timestamp | None) -> list[Any] | None:
+    """A time as [nanoseconds since the epoch, time zone name]: rebuilt in its own zone."""
+    if when is None:
+        return None
+    return [int(when.value), None if when.tz is None else str(when.tz)]
+
+
+def _unstamp(stamp: list[Any] | None) -> pd.Timestamp | None:
+    if stamp is None:
+        return None
+    when = pd.Timestamp(stamp[0])
+    return when if stamp[1] is None else when.tz_localize("UTC").tz_convert(stamp[1])
