@@ -128,6 +128,9 @@ class Switch:
     group: str  # the measurement that serves it (bench_ablation.GROUPS)
     off: Callable[[ExitStack, Any], None]  # (stack, client or None): patch it off
     plain: str  # what runs instead when it is off
+    # another switch of the group that is off in both runs of this row: the row measures
+    # this one where that one does not answer first (its "on" is that switch's "off")
+    given: str = ""
 
 
 # -- the switches ----------------------------------------------------------------------------
@@ -185,6 +188,11 @@ def _parsed_copies_off(stack: ExitStack, client: Any) -> None:
     sqlite_parsed = attribute(module("vitec_nb.parsed_store"), "SQLiteParsed")
     set_attr(stack, sqlite_parsed, "get", lambda self, key: None)
     set_attr(stack, sqlite_parsed, "put", lambda self, *args, **kwargs: None)
+
+
+def _copies_without_join_off(stack: ExitStack, client: Any) -> None:
+    _join_kept_off(stack, client)
+    _parsed_copies_off(stack, client)
 
 
 def _early_ids_off(stack: ExitStack, client: Any) -> None:
@@ -343,6 +351,10 @@ SWITCHES: tuple[Switch, ...] = (
     Switch("join-kept", "joins kept beside the cache (persisted join memo)",
            "plan/memo.py:_kept_join/_keep_join", "restart", _join_kept_off,
            "the answers' parsed copies are read and joined"),
+    Switch("parsed-copies-no-join", "parsed copies beside the cache, when no kept join "
+           "answers", "parsed_store.py:SQLiteParsed.get/put", "restart",
+           _copies_without_join_off,
+           "every body read from SQLite and parsed again, and joined", given="join-kept"),
     Switch("expiry-index", "covering index (key, expires), INDEXED BY",
            "cache_sqlite.py:SQLiteStore.version/expiry", "restart", _index_off,
            "the primary key's index, then the row"),

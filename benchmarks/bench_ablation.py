@@ -101,7 +101,7 @@ class Result:
         runs = f"off slower in {self.slower} of {n} repetitions"
         if self.visible:
             return f"kept: saves {fmt(saving)} ({ratio}); {runs}"
-        if n - self.slower >= VISIBLE * n:
+        if sum(off < on for on, off in self.pairs) >= VISIBLE * n:
             return f"off faster ({runs}): candidate for removal"
         return f"within this run's noise ({fmt(saving)}; {runs}): candidate for removal"
 
@@ -157,6 +157,13 @@ def compare(group: str, run: Run, reps: int, log: list[str], warmup: bool = True
             else:
                 result.off.append(seconds)
                 result.same_result = result.same_result and check == (reference or [check])[0]
+    for result in results.values():  # measured where another switch is off too
+        given = results.get(result.switch.given)
+        if given is not None:
+            result.on = list(given.off)
+            result.absent = result.absent or given.absent
+            result.error = result.error or given.error
+            result.figure = f"{result.figure}, {given.switch.key} off"
     done = list(results.values())
     print(f"  ablation {group} done", file=sys.stderr, flush=True)
     log.append(
