@@ -139,7 +139,8 @@ FUNCTION_LINES = 60
 OVER_THE_GUIDE = {
     # nobody's this round (named in docs/architecture.md, Known debt)
     "vitec_nb/settings.py:Settings.resolve": "its signature, connect()'s options and two test "
-    "hooks, is 20 lines; the order of precedence (arguments, environment, keyring) kept in one place",
+    "hooks, is 20 lines; the order of precedence (arguments, environment, keyring) in one "
+    "place",
     "vitec_nb/standin/times.py:creation_times": "the stand-in's one seeded stream of creation "
     "times (growth, seasons, office hours, planted boundary cases): a split must keep the "
     "draws' order, or every seeded data set and the tests' ground truth changes",
