@@ -48,9 +48,12 @@ __all__ = [
     "SERIALIZER",
     "VitecSQLiteCache",
     "cache_description",
+    "cache_targets",
     "clear",
+    "clear_caches",
     "default_cache_path",
     "demo_cache_path",
+    "describe_caches",
     "entry_is_fresh",
     "has_damaged",
     "make_backend",
@@ -317,3 +320,47 @@ def cache_description(session: CachedSession) -> dict[str, Any]:
     # Counting fresh answers is one indexed query for SQLite; elsewhere it would load them all.
     info["fresh"] = backend.count(expired=False) if isinstance(backend, VitecSQLiteCache) else None
     return info
+
+
+def cache_targets(cache: Any = None) -> list[Any]:
+    """The caches `cache` names as configured (`VITEC_NB_CACHE` when None); with none
+    configured, the default cache and the demo cache beside it."""
+    from vitec_nb.settings import Settings
+
+    configured = Settings.resolve(cache=cache, demo=True).cache
+    return [configured] if configured is not None else [default_cache_path(), demo_cache_path()]
+
+
+def _each_cache(cache: Any, use: Callable[[CachedSession], dict[str, Any]]) -> list[dict[str, Any]]:
+    """`use(session)` for each of `cache_targets(cache)`; a SQLite cache not made yet is
+    ``{"location": its file, "missing": True}`` (and is not created)."""
+    out = []
+    for target in cache_targets(cache):
+        if isinstance(target, Path) and not sqlite_path(target, create=False).exists():
+            out.append({"location": str(sqlite_path(target, create=False)), "missing": True})
+            continue
+        session = make_session(target)
+        try:
+            out.append(use(session))
+        finally:
+            session.close()
+    return out
+
+
+def describe_caches(cache: Any = None) -> list[dict[str, Any]]:
+    """`cache_description` of each of `cache_targets(cache)` (`vitec-nb cache info`)."""
+    return _each_cache(cache, cache_description)
+
+
+def clear_caches(cache: Any = None, *, expired_only: bool = False) -> list[dict[str, Any]]:
+    """`clear` each of `cache_targets(cache)` (`vitec-nb cache clear`): per cache its
+    location, the answers removed and those left."""
+
+    def cleared(session: CachedSession) -> dict[str, Any]:
+        before = len(session.cache.responses)
+        clear(session, expired_only=expired_only)
+        after = len(session.cache.responses)
+        where = cache_description(session).get("location", "cache")
+        return {"location": where, "removed": before - after, "left": after}
+
+    return _each_cache(cache, cleared)
