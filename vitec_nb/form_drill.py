@@ -11,6 +11,7 @@ import pandas as pd
 from vitec_nb import i18n
 from vitec_nb.errors import VitecError
 from vitec_nb.form_output import CONTACT_ROWS, _table, export_contacts
+from vitec_nb.provenance import provenance_of
 
 __all__ = ["CONTACT_COLUMNS", "FormDrill", "largest_cell"]
 
@@ -162,8 +163,8 @@ class FormDrill:
             "status.details_done",
             contacts=i18n.number(len(rows), self.language),
             cell=cell,
-            calls=int(rows.attrs.get("details_calls", 0)),
-            cached=int(rows.attrs.get("details_cached", 0)),
+            calls=provenance_of(rows).details_calls,
+            cached=provenance_of(rows).details_cached,
         )
         self._drill_message(done, "ok")
         return rows

@@ -9,6 +9,7 @@ import pandas as pd
 
 from vitec_nb import i18n
 from vitec_nb.captions import Caption
+from vitec_nb.provenance import provenance_of
 from vitec_nb.vocab import KINDS, TIMEZONE
 
 __all__ = ["comparison_text", "summarize", "summary_html"]
@@ -64,7 +65,7 @@ def summarize(result: Any, client: Any, office: Any) -> dict[str, Any]:
         cached=int(result.cached_calls),
         planned=int(plan.n_calls),
         # the oldest answer's fetch time: a cached answer keeps the time it was fetched
-        fetched_at=getattr(result, "fetched_at", None) or facts.attrs.get("fetched_at"),
+        fetched_at=getattr(result, "fetched_at", None) or provenance_of(facts).fetched_at,
         demo=bool(getattr(result, "demo", False) or getattr(client, "is_demo", False)),
         office=office,
         start=plan.start,
