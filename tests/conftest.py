@@ -15,23 +15,21 @@ pytest_plugins = [
     "tests.plugins.parse",
 ]
 
-# Under pytest-xdist (.ci/test runs `-n auto --dist loadgroup`): the long tests go first,
-# so no worker is left with one of them at the end while the others sit idle, and the
-# browser tests share one worker (one Voila and one chromium at a time, never two).
-LONG_FIRST = ("browser", "notebook", "slow")
-BROWSER_GROUP = "browser"
-
-
-def pytest_itemcollected(item: pytest.Item) -> None:
-    """Before xdist reads the groups (its own modifyitems hook)."""
-    if item.get_closest_marker("browser"):
-        item.add_marker(pytest.mark.xdist_group(BROWSER_GROUP))
+# Under pytest-xdist (.ci/test: `-n auto --maxschedchunk 1`, each worker takes the next test
+# when it is free) the long tests go first, so no worker is left with one of them at the end
+# while the others sit idle. (xdist's `--dist loadgroup` is not used: with pytest 9 it no
+# longer keeps a group on one worker; the tests need no grouping, each starts its own
+# servers on free ports and writes only to its own temporary folder.)
+LONG_FIRST = ("browser", "slow", "notebook")
 
 
 @pytest.hookimpl(trylast=True)  # after pytest's own reordering by fixture scope
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     if not os.environ.get("PYTEST_XDIST_WORKER"):
         return  # a plain run keeps pytest's order
-    long = [i for i in items if any(i.get_closest_marker(m) for m in LONG_FIRST)]
-    rest = [i for i in items if not any(i.get_closest_marker(m) for m in LONG_FIRST)]
-    items[:] = long + rest
+
+    def rank(item: pytest.Item) -> int:
+        marked = [i for i, m in enumerate(LONG_FIRST) if item.get_closest_marker(m)]
+        return marked[0] if marked else len(LONG_FIRST)
+
+    items.sort(key=rank)  # stable: pytest's order within each rank
