@@ -420,3 +420,21 @@ def test_redis_restarted_kernel_reads_the_kept_join_until_an_entry_changes(
     seen, frames = _kept_run(s, redis_url, office, tmp_path / "b.pkl")
     assert seen["joined"] == 1 and seen["calls"] == 0
     _same_frames(frames, cold)
+
+
+def test_pruning_drops_a_kept_join_only_when_an_entry_it_came_from_changed(
+    seed3_standin: StandIn, make_breakdown_client: Callable[..., vnb.VitecClient], tmp_path: Path
+) -> None:
+    s = seed3_standin
+    office = s.customer_ids[0]
+    cache = tmp_path / "pruned.sqlite"
+    client = make_breakdown_client(s, cache=cache)
+    cold = _by_two(client, office)
+    client.clear_cache(expired_only=True)
+    assert len(_kept_joins(cache)) == 1  # every entry unchanged and fresh: kept
+    base = cold.plan.calls[-1].query
+    key = client._cache_key(base.path, base.to_params(), office, "json")
+    with sqlite3.connect(cache) as con:
+        con.execute("UPDATE responses SET value = value || '' WHERE key = ?", (key,))
+    client.clear_cache(expired_only=True)
+    assert _kept_joins(cache) == []
