@@ -232,6 +232,10 @@ def _body_reads_off(stack: ExitStack, client: Any) -> None:
     everywhere(stack, reader, lambda response: response.content)
 
 
+def _just_missed_off(stack: ExitStack, client: Any) -> None:
+    set_attr(stack, module("vitec_nb._send"), "JUST_MISSED", 0.0)  # always look again
+
+
 def _zstd_off(stack: ExitStack, client: Any) -> None:
     set_attr(stack, module("vitec_nb.cache_serializer"), "COMPRESS_BODIES_FROM", 1 << 20)
 
@@ -373,6 +377,9 @@ SWITCHES: tuple[Switch, ...] = (
     Switch("body-reads", "bodies read in pieces of up to 1 MiB",
            "retries.py:read_whole_body", "cold", _body_reads_off,
            "requests' response.content (10 KiB reads)"),
+    Switch("just-missed", "no second look for a parsed answer just missed",
+           "_send.py:Sender.get_parsed (_missed, JUST_MISSED)", "cold", _just_missed_off,
+           "the parsed store asked again before every send"),
     Switch("zstd-16k", "zstd-compressed bodies from 16 KiB (was 1 MiB)",
            "cache_serializer.py:_pack_body", "cold", _zstd_off,
            "base64 up to 1 MiB (requests-cache's own orjson stage), zstd above"),
