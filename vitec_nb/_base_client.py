@@ -266,6 +266,16 @@ class BaseClient(LookupMethods):
         log_request(query.path, params, 200, True, started)
         return self._labelled(hit[0], query, "json", hit[1])
 
+    def entry_key(self, query: ContactQuery) -> str:
+        """The cache key of a one-office contact call (JSON), as the cache stores it."""
+        cid = query.customer_ids[0]
+        return self._cache_key(query.path, query.to_params(), cid, "json")
+
+    @property
+    def answer_store(self) -> Any:
+        """The parsed answers kept beside this client's cache (parsed_store.py), or None."""
+        return self._sender.parsed
+
     def _fetch_contacts(
         self, q: ContactQuery, fmt: str, refresh: bool, offline: bool
     ) -> tuple[pd.DataFrame, dict[str, Any]]:

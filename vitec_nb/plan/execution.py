@@ -203,12 +203,12 @@ def _fetch(client: Any, plan: BreakdownPlan, run: RunOptions, store: Any = None)
 
 def _answer_store(client: Any) -> Any:
     """The parsed store of the client's cache (parsed_store.py), or None (other backends)."""
-    return getattr(getattr(client, "_sender", None), "parsed", None)
+    return getattr(client, "answer_store", None)
 
 
 def _entry_key(client: Any, query: ContactQuery) -> str:
     """The cache key of a plan's call (one office, JSON), as the client computes it."""
-    return str(client._cache_key(query.path, query.to_params(), query.customer_ids[0], "json"))
+    return str(client.entry_key(query))
 
 
 def _entries(client: Any, plan: BreakdownPlan, store: Any) -> tuple[list[str], list[Any]]:
