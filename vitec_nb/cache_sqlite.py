@@ -56,6 +56,10 @@ logger = logging.getLogger("vitec_nb")
 DEFAULT_LOCK_TIMEOUT = 5.0  # seconds another process's lock on the cache file is waited for
 EXPIRY_INDEX = "vitec_nb_key_expires"
 VERSIONS = "vitec_nb_versions"
+# An entry at least this large is written through SQLite's blob API, not bound as a
+# parameter: Python's statement cache keeps a bound value's copy until the statement runs
+# again (~40 MB held after storing a million-reference answer).
+BLOB_WRITE_FROM = 1 << 20
 _NEW_VERSION = (
     f"INSERT OR REPLACE INTO {VERSIONS} (key, version) VALUES (NEW.key, hex(randomblob(12)))"
 )
@@ -301,13 +305,24 @@ class SQLiteStore(BaseStorage):
     def __setitem__(self, key: str, value: Any) -> None:
         expires = _stamp(getattr(value, "expires", None))
         data = self.serialize(value)
-        if isinstance(data, bytes):
+        large = isinstance(data, bytes) and len(data) >= BLOB_WRITE_FROM
+        if isinstance(data, bytes) and not large:
             data = sqlite3.Binary(data)
         with self.connections.transaction() as con:
-            con.execute(
-                f"INSERT OR REPLACE INTO {self.table_name} (key, value, expires) VALUES (?, ?, ?)",
-                (key, data, expires),
-            )
+            if large:  # written into its row: never kept bound to the cached statement
+                row = con.execute(
+                    f"INSERT OR REPLACE INTO {self.table_name} (key, value, expires) "
+                    "VALUES (?, zeroblob(?), ?)",
+                    (key, len(data), expires),
+                ).lastrowid
+                with con.blobopen(self.table_name, "value", row) as blob:
+                    blob.write(data)
+            else:
+                con.execute(
+                    f"INSERT OR REPLACE INTO {self.table_name} (key, value, expires) "
+                    "VALUES (?, ?, ?)",
+                    (key, data, expires),
+                )
             if self.versioned:
                 row = con.execute(f"SELECT version FROM {VERSIONS} WHERE key = ?", (key,))
                 found = row.fetchone()

@@ -56,7 +56,7 @@ from vitec_nb.parse_columns import (
     first_occurrences,
     to_utc,
 )
-from vitec_nb.parse_json import read_json_lists
+from vitec_nb.parse_json import RELEASE_FROM, read_json_lists
 from vitec_nb.parse_xml import refuse_dtd, scan_lists, stream_lists
 from vitec_nb.vocab import KIND_API_LISTS, KINDS, TIMEZONE
 
@@ -135,6 +135,8 @@ def parse_contacts(
             columns.add(kind, refs)
     if call is None:
         call = f"CRM/Contact/{customer_id}" if customer_id else "the contact list"
+    if len(data) >= RELEASE_FROM:  # the reader's scratch (XML too) back before the combine
+        pa.default_memory_pool().release_unused()
     return _frame(columns, call)
 
 
@@ -198,7 +200,11 @@ def _frame(columns: _Columns, call: str = "the contact list") -> pd.DataFrame:
         ]
         for k in KINDS:  # the chunks are freed once combined: one column's copy at a time
             parts[k] = []
-        return pa.chunked_array(chunks, type=type_).combine_chunks()
+        whole = pa.chunked_array(chunks, type=type_).combine_chunks()
+        del chunks
+        if whole.nbytes >= RELEASE_FROM:  # the chunks' memory back before the next column
+            pa.default_memory_pool().release_unused()
+        return whole
 
     id_array = combined(columns.ids, pa.large_string())
     breach = Breach(call)

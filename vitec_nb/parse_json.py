@@ -30,9 +30,11 @@ import pyarrow.json as pa_json
 from vitec_nb.parse_columns import to_utc
 from vitec_nb.vocab import KIND_API_LISTS
 
-__all__ = ["PIECE", "read_json_lists"]
+__all__ = ["PIECE", "RELEASE_FROM", "read_json_lists"]
 
 PIECE = 16 << 20  # bytes of body read at once, when it is more than twice this
+# A piece at least this large hands pyarrow's scratch memory back to the OS once read.
+RELEASE_FROM = 1 << 20
 _LISTS = tuple(KIND_API_LISTS.items())  # (kind, JSON name): persons, companies, estates
 _REFERENCE = pa.struct(
     [("id", pa.large_string()), ("changedAt", pa.string()), ("customerId", pa.string())]
@@ -90,6 +92,8 @@ def _read(pieces: Iterable[bytes], options: pa_json.ParseOptions) -> Lists | Non
             if len(columns[0]):
                 out.append((kind, *columns))
         del table
+        if len(piece) >= RELEASE_FROM:  # the piece's parse scratch back before the next one
+            pa.default_memory_pool().release_unused()
     return out if present else None  # no list at all: `{}` or not a list; orjson decides
 
 

@@ -255,17 +255,24 @@ def read_whole_body(response: requests.Response) -> bytes:
     1 MiB, through requests' own `iter_content` (its errors, its content decoding), and the
     response gets the decoded body as an in-memory urllib3 response, so what requests and
     requests-cache read from it afterwards is exactly what they would have read.
+
+    One copy of the body at a time: the reads are written into one buffer (not a list of
+    pieces joined at the end), and `content` is that buffer's bytes themselves (`_InMemory`).
     """
     raw = response.raw
     if not isinstance(raw, HTTPResponse):  # nothing to read from a socket
         return response.content
     reader = requests.Response()
     reader.raw = raw
-    body = b"".join(reader.iter_content(BODY_READ))
+    buffer = io.BytesIO()
+    for piece in reader.iter_content(BODY_READ):
+        buffer.write(piece)
+    body = buffer.getvalue()  # the buffer's own bytes, not a copy
+    del buffer
     headers = HTTPHeaderDict(raw.headers)
     headers.discard("Content-Encoding")  # the body is decoded now
     headers["Content-Length"] = str(len(body))
-    response.raw = HTTPResponse(
+    response.raw = _InMemory(
         body=io.BytesIO(body),
         headers=headers,
         status=raw.status,
@@ -277,6 +284,16 @@ def read_whole_body(response: requests.Response) -> bytes:
         request_url=raw.url,
     )
     return response.content
+
+
+class _InMemory(HTTPResponse):
+    """A urllib3 response over a body already read: streamed in one piece, so requests'
+    `content` (a join of the pieces) is the body itself, not a second copy of 10 KiB reads."""
+
+    def stream(self, amt: int | None = None, decode_content: bool | None = None) -> Any:
+        data = self.read(decode_content=decode_content)
+        if data:
+            yield data
 
 
 def request_method(response: requests.Response) -> str | None:
