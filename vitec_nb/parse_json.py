@@ -118,7 +118,7 @@ def _pieces(body: bytes) -> Iterator[bytes] | None:
         return None
     cuts: list[tuple[int, bytes]] = []  # (position of the `}` ending a piece, open list)
     pos = PIECE
-    while pos < len(body) - PIECE:
+    while pos < len(body):  # the last piece no longer than the others (at most ~PIECE)
         cut = _CUT.search(body, pos)
         if cut is None:
             break
