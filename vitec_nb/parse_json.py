@@ -33,8 +33,10 @@ from vitec_nb.vocab import KIND_API_LISTS
 __all__ = ["PIECE", "RELEASE_FROM", "read_json_lists"]
 
 PIECE = 16 << 20  # bytes of body read at once, when it is more than twice this
-# A piece at least this large hands pyarrow's scratch memory back to the OS once read.
-RELEASE_FROM = 1 << 20
+# A body (or a combined column) at least this large hands pyarrow's scratch memory back to
+# the OS as it goes (the million-reference fetch stays well under 500 MB); smaller answers
+# keep it, since handing it back and faulting it in again costs every parse time.
+RELEASE_FROM = 2 * PIECE
 _LISTS = tuple(KIND_API_LISTS.items())  # (kind, JSON name): persons, companies, estates
 _REFERENCE = pa.struct(
     [("id", pa.large_string()), ("changedAt", pa.string()), ("customerId", pa.string())]
@@ -61,13 +63,15 @@ def read_json_lists(body: bytes) -> Lists | None:
     if len(body) > 2 * PIECE:
         pieces = _pieces(body)
         if pieces is not None:
-            parsed = _read(pieces, _STRICT)
+            parsed = _read(pieces, _STRICT, release=True)
             if parsed is not None:
                 return parsed
     return _read([body], _LENIENT)
 
 
-def _read(pieces: Iterable[bytes], options: pa_json.ParseOptions) -> Lists | None:
+def _read(
+    pieces: Iterable[bytes], options: pa_json.ParseOptions, release: bool = False
+) -> Lists | None:
     """Each piece as one row of lists; their references' columns, in body order."""
     out: Lists = []
     present = False
@@ -92,7 +96,7 @@ def _read(pieces: Iterable[bytes], options: pa_json.ParseOptions) -> Lists | Non
             if len(columns[0]):
                 out.append((kind, *columns))
         del table
-        if len(piece) >= RELEASE_FROM:  # the piece's parse scratch back before the next one
+        if release:  # a large body's piece: its parse scratch back before the next one
             pa.default_memory_pool().release_unused()
     return out if present else None  # no list at all: `{}` or not a list; orjson decides
 
