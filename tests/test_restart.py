@@ -105,7 +105,7 @@ def test_a_changed_entry_is_read_and_parsed_again(
     four = client.contacts(customer_id=office, lead_score=4)
     assert len(five) != len(four)
     q5 = vnb.ContactQuery(office, lead_score=5)
-    key5 = client._cache_key(q5.path, q5.to_params(), office, "json")
+    key5 = client.entry_key(q5)
     with sqlite3.connect(client.session.cache.db_path) as con:  # another writer, same key
         con.execute(
             "UPDATE responses SET value = (SELECT value FROM responses WHERE key != ?) "
@@ -206,7 +206,7 @@ def test_redis_keeps_parsed_copies_tied_to_the_entry(
     assert seen is not None
     pd.testing.assert_frame_equal(seen, first)
     connection = client.session.cache.responses.connection
-    key = client._cache_key(q.path, q.to_params(), q.customer_ids[0], "json")
+    key = client.entry_key(q)
     entry = client.session.cache.responses.bkey(key)
     connection.set(entry, connection.get(entry) + b" ")  # changed by someone else
     assert client.cached_answer(q) is None
@@ -274,6 +274,12 @@ def _same_frames(frames: dict, result: vnb.BreakdownResult, same_time: bool = Tr
         assert frames["fetched_at"] == result.fetched_at
 
 
+def _rewritten(cache: Path, key: str) -> None:
+    """Another writer stores an entry's same bytes again (SQLite gives it a new version)."""
+    with sqlite3.connect(cache) as con:
+        con.execute("UPDATE responses SET value = value || '' WHERE key = ?", (key,))
+
+
 def _kept_joins(cache: Path) -> list[Path]:
     return sorted(cache.with_name(cache.name + ".parsed").glob("*.join"))
 
@@ -335,9 +341,8 @@ def test_an_entry_changed_by_another_writer_is_joined_again(
     client = make_breakdown_client(s, cache=cache)
     cold = _by_two(client, office)
     base = cold.plan.calls[0].query
-    key = client._cache_key(base.path, base.to_params(), office, "json")
-    with sqlite3.connect(cache) as con:  # the same bytes written again: a new version
-        con.execute("UPDATE responses SET value = value || '' WHERE key = ?", (key,))
+    key = client.entry_key(base)
+    _rewritten(cache, key)  # the same bytes written again: a new version
     seen, frames = _kept_run(s, cache, office, tmp_path / "out.pkl")
     assert seen["joined"] == 1 and seen["calls"] == 0  # read again and joined, not recalled
     _same_frames(frames, cold, same_time=False)
@@ -415,7 +420,7 @@ def test_redis_restarted_kernel_reads_the_kept_join_until_an_entry_changes(
     assert seen == {"read": 0, "parsed": 0, "joined": 0, "calls": 0, "cached": cold.plan.n_calls}
     _same_frames(frames, cold)
     base = cold.plan.calls[0].query
-    key = client._cache_key(base.path, base.to_params(), office, "json")
+    key = client.entry_key(base)
     connection = client.session.cache.responses.connection
     entry = client.session.cache.responses.bkey(key)
     ttl = connection.pttl(entry)
@@ -436,8 +441,7 @@ def test_pruning_drops_a_kept_join_only_when_an_entry_it_came_from_changed(
     client.clear_cache(expired_only=True)
     assert len(_kept_joins(cache)) == 1  # every entry unchanged and fresh: kept
     base = cold.plan.calls[-1].query
-    key = client._cache_key(base.path, base.to_params(), office, "json")
-    with sqlite3.connect(cache) as con:
-        con.execute("UPDATE responses SET value = value || '' WHERE key = ?", (key,))
+    key = client.entry_key(base)
+    _rewritten(cache, key)
     client.clear_cache(expired_only=True)
     assert _kept_joins(cache) == []
