@@ -37,7 +37,7 @@ from typing import Any
 from benchmarks import bench_form, bench_parse, sides
 from benchmarks.ablation_switches import SWITCHES, Absent, Switch, switched_off
 from benchmarks.bench_breakdown import _emptied_cache
-from benchmarks.harness import Config
+from benchmarks.harness import Config, aligned
 
 ROOT = Path(__file__).resolve().parent.parent
 NOT_PRESENT = "(not present in this code)"
@@ -418,14 +418,7 @@ def cells(r: Result) -> list[str]:
 
 
 def text_table(results: list[Result]) -> str:
-    lines = [HEADER, *(cells(r) for r in results)]
-    widths = [max(len(line[i]) for line in lines) for i in range(len(HEADER))]
-    out = []
-    for n, line in enumerate(lines):
-        out.append(" | ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip())
-        if n == 0:
-            out.append("-+-".join("-" * w for w in widths))
-    return "\n".join(out)
+    return aligned([HEADER, *(cells(r) for r in results)])
 
 
 def markdown_table(results: list[Result]) -> str:

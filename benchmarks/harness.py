@@ -254,8 +254,12 @@ HEADER = ["figure", "vitec_nb", "baseline (same run)", "ratio", "target", "met?"
 
 def text_table(rows: Sequence[Row]) -> str:
     """The results as an aligned plain-text table."""
-    lines = [HEADER, *(row_cells(r) for r in rows)]
-    widths = [max(len(line[i]) for line in lines) for i in range(len(HEADER))]
+    return aligned([HEADER, *(row_cells(r) for r in rows)])
+
+
+def aligned(lines: Sequence[Sequence[str]]) -> str:
+    """Rows of cells as a plain-text table: columns padded, a rule under the first row."""
+    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
     out = []
     for n, line in enumerate(lines):
         out.append(" | ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip())
